@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+// Parley: a push-to-talk voice appliance daemon. Module plan: docs/ARCHITECTURE.md.
+// Dependencies point one way: executables → ParleyDaemon → ParleyCore →
+// transports/audio/board → ParleyConfig and the C modules.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "Parley",
+    platforms: [.macOS(.v15)],  // Linux is the target; this only unlocks async main and Synchronization
+    products: [
+        .executable(name: "parleyd", targets: ["parleyd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian, and the shims for what Swift cannot call directly.
+        systemLibrary("CALSA", pkgConfig: "alsa", apt: "libasound2-dev"),
+        systemLibrary("CSpeexDSP", pkgConfig: "speexdsp", apt: "libspeexdsp-dev"),
+        systemLibrary("COpus", pkgConfig: "opus", apt: "libopus-dev"),
+        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        systemLibrary("CGpiod", pkgConfig: "libgpiod", apt: "libgpiod-dev"),
+        .target(name: "CParleyShims", dependencies: ["CCurl", "COpus"]),
+
+        // Configuration: schema, layered TOML + environment, validation, secrets. Pure but for file reads.
+        .target(
+            name: "ParleyConfig",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: swiftSettings
+        ),
+        // Signal processing on audio frames: resampling, echo cancellation, noise suppression, Opus.
+        .target(name: "ParleyDSP", dependencies: ["CSpeexDSP", "COpus", "CParleyShims"], swiftSettings: swiftSettings),
+        // Data plane: ALSA devices on real-time threads, lock-free rings.
+        .target(
+            name: "ParleyAudio",
+            dependencies: ["CALSA", "CParleyShims", "ParleyDSP", "ParleyConfig"],
+            swiftSettings: swiftSettings
+        ),
+        // Buttons and LEDs: the board protocol, the simulated board.
+        .target(
+            name: "ParleyBoard",
+            dependencies: ["ParleyConfig"],
+            swiftSettings: swiftSettings
+        ),
+        // Voice backends behind one protocol.
+        .target(
+            name: "ParleyTransport",
+            dependencies: ["ParleyConfig"],
+            swiftSettings: swiftSettings
+        ),
+        // The conversation state machine (pure) and the controller that runs it against the edges.
+        .target(
+            name: "ParleyCore",
+            dependencies: [
+                "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The daemon: services, systemd notify and watchdog, logging, signals, CLI.
+        .target(
+            name: "ParleyDaemon",
+            dependencies: [
+                "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "parleyd", dependencies: ["ParleyDaemon"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "ParleyConfigTests", dependencies: ["ParleyConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ParleyDaemonTests",
+            dependencies: ["ParleyDaemon", "ParleyConfig", "ParleyCore", "ParleyAudio",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims"]),
+    ]
+)

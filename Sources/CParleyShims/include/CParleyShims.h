@@ -1,0 +1,33 @@
+// Typed wrappers for the C calls Swift cannot make itself: variadic functions
+// (curl_easy_setopt/getinfo, opus_*_ctl) and function-like macros. One job each,
+// prefixed with the library they wrap (the CNIOLinux_ habit).
+#ifndef CPARLEYSHIMS_H
+#define CPARLEYSHIMS_H
+
+#include <curl/curl.h>
+#include <opus.h>
+
+// libcurl
+CURLcode CParley_curl_setopt_long(CURL *handle, CURLoption option, long value);
+CURLcode CParley_curl_setopt_string(CURL *handle, CURLoption option, const char *value);
+CURLcode CParley_curl_setopt_pointer(CURL *handle, CURLoption option, void *value);
+CURLcode CParley_curl_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
+CURLcode CParley_curl_setopt_write_function(CURL *handle, curl_write_callback callback);
+CURLcode CParley_curl_setopt_header_function(CURL *handle, curl_write_callback callback);
+CURLcode CParley_curl_setopt_xferinfo_function(CURL *handle, curl_xferinfo_callback callback);
+CURLcode CParley_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
+
+// libopus
+int CParley_opus_set_bitrate(OpusEncoder *encoder, opus_int32 bitsPerSecond);
+int CParley_opus_get_bitrate(OpusEncoder *encoder, opus_int32 *bitsPerSecond);
+int CParley_opus_set_complexity(OpusEncoder *encoder, opus_int32 complexity);
+int CParley_opus_set_signal_voice(OpusEncoder *encoder);
+int CParley_opus_set_dtx(OpusEncoder *encoder, opus_int32 enabled);
+int CParley_opus_set_inband_fec(OpusEncoder *encoder, opus_int32 enabled);
+int CParley_opus_reset_decoder(OpusDecoder *decoder);
+
+// pthread
+/// Names the calling thread (visible in top -H and /proc); pthread_setname_np needs _GNU_SOURCE.
+int CParley_set_thread_name(const char *name);
+
+#endif

@@ -1,0 +1,115 @@
+import CALSA
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One opened ALSA PCM in interleaved S16_LE. Configured at open; the read/write calls
+/// are what the audio threads use and they do not allocate.
+final class ALSAPCM {
+    enum Direction { case capture, playback }
+
+    let device: String
+    let direction: Direction
+    let channels: Int
+    let rate: Int
+    private(set) var periodFrames: Int
+    private(set) var bufferFrames: Int
+    private var handle: OpaquePointer?
+
+    init(device: String, direction: Direction, rate: Int, channels: Int, periodFrames: Int, bufferPeriods: Int)
+        throws(AudioError)
+    {
+        self.device = device
+        self.direction = direction
+        self.rate = rate
+        self.channels = channels
+        self.periodFrames = periodFrames
+        self.bufferFrames = periodFrames * bufferPeriods
+        var pcm: OpaquePointer?
+        let stream = direction == .capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK
+        let err = snd_pcm_open(&pcm, device, stream, 0)
+        guard err == 0, let pcm else { throw AudioError(.open, device: device, alsa: err, "cannot open") }
+        handle = pcm
+        do throws(AudioError) {
+            try configure(pcm)
+        } catch {
+            snd_pcm_close(pcm)
+            handle = nil
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        if let handle { snd_pcm_close(handle) }
+        handle = nil
+    }
+
+    private func configure(_ pcm: OpaquePointer) throws(AudioError) {
+        var hw: OpaquePointer?
+        guard snd_pcm_hw_params_malloc(&hw) == 0, let hw else {
+            throw AudioError(.configure, device: device, "out of memory")
+        }
+        defer { snd_pcm_hw_params_free(hw) }
+        func check(_ err: Int32, _ what: String) throws(AudioError) {
+            if err < 0 { throw AudioError(.configure, device: device, alsa: err, what) }
+        }
+        try check(snd_pcm_hw_params_any(pcm, hw), "no configurations")
+        try check(snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED), "interleaved access")
+        try check(snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE), "S16_LE format")
+        try check(snd_pcm_hw_params_set_channels(pcm, hw, UInt32(channels)), "\(channels) channels")
+        var exactRate = UInt32(rate)
+        try check(snd_pcm_hw_params_set_rate(pcm, hw, exactRate, 0),
+                  "rate \(rate) Hz (use the device's native rate, or a plughw: device)")
+        var period = snd_pcm_uframes_t(periodFrames)
+        var dir: Int32 = 0
+        try check(snd_pcm_hw_params_set_period_size_near(pcm, hw, &period, &dir), "period size")
+        var buffer = snd_pcm_uframes_t(bufferFrames)
+        try check(snd_pcm_hw_params_set_buffer_size_near(pcm, hw, &buffer), "buffer size")
+        try check(snd_pcm_hw_params(pcm, hw), "applying hardware parameters")
+        snd_pcm_hw_params_get_rate(hw, &exactRate, &dir)
+        periodFrames = Int(period)
+        bufferFrames = Int(buffer)
+
+        var sw: OpaquePointer?
+        guard snd_pcm_sw_params_malloc(&sw) == 0, let sw else {
+            throw AudioError(.configure, device: device, "out of memory")
+        }
+        defer { snd_pcm_sw_params_free(sw) }
+        try check(snd_pcm_sw_params_current(pcm, sw), "software parameters")
+        try check(snd_pcm_sw_params_set_avail_min(pcm, sw, period), "avail_min")
+        // Playback starts once one period is queued; capture is started explicitly
+        // (a capture start threshold of the buffer size would never trigger).
+        let threshold: snd_pcm_uframes_t = direction == .playback ? period : buffer * 2
+        try check(snd_pcm_sw_params_set_start_threshold(pcm, sw, threshold), "start threshold")
+        try check(snd_pcm_sw_params(pcm, sw), "applying software parameters")
+        try check(snd_pcm_prepare(pcm), "prepare")
+    }
+
+    func start() throws(AudioError) {
+        guard let handle else { return }
+        let err = snd_pcm_start(handle)
+        if err < 0 { throw AudioError(.start, device: device, alsa: err, "cannot start") }
+    }
+
+    /// Frames read, or a negative ALSA error.
+    @inline(__always) func read(_ buffer: UnsafeMutablePointer<Int16>, frames: Int) -> Int {
+        guard let handle else { return -Int(EBADFD) }
+        return Int(snd_pcm_readi(handle, buffer, snd_pcm_uframes_t(frames)))
+    }
+
+    /// Frames written, or a negative ALSA error.
+    @inline(__always) func write(_ buffer: UnsafePointer<Int16>, frames: Int) -> Int {
+        guard let handle else { return -Int(EBADFD) }
+        return Int(snd_pcm_writei(handle, buffer, snd_pcm_uframes_t(frames)))
+    }
+
+    /// snd_pcm_recover for xruns and suspends; returns 0 when the stream can go on.
+    @inline(__always) func recover(_ err: Int) -> Int32 {
+        guard let handle else { return -EBADFD }
+        let rc = snd_pcm_recover(handle, Int32(err), 1)
+        if rc == 0 && direction == .capture { _ = snd_pcm_start(handle) }
+        return rc
+    }
+}

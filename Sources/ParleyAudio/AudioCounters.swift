@@ -1,0 +1,40 @@
+import Synchronization
+
+/// What an audio thread tells the control plane, by counting only (the hot path never
+/// logs). A supervisor reads these: a heartbeat that stops advancing means a hung thread.
+public final class AudioCounters: Sendable {
+    public let heartbeat = Atomic<UInt64>(0)
+    public let frames = Atomic<UInt64>(0)
+    public let xruns = Atomic<UInt64>(0)
+    /// Samples the ring had no room for (capture) or did not have (playback underrun).
+    public let ringMisses = Atomic<UInt64>(0)
+    public let errors = Atomic<UInt64>(0)
+    /// Last ALSA error code seen (negative errno), 0 when none.
+    public let lastError = Atomic<Int32>(0)
+
+    public init() {}
+
+    public struct Snapshot: Sendable, Equatable {
+        public let heartbeat: UInt64
+        public let frames: UInt64
+        public let xruns: UInt64
+        public let ringMisses: UInt64
+        public let errors: UInt64
+    }
+
+    public func snapshot() -> Snapshot {
+        Snapshot(heartbeat: heartbeat.load(ordering: .relaxed), frames: frames.load(ordering: .relaxed),
+                 xruns: xruns.load(ordering: .relaxed), ringMisses: ringMisses.load(ordering: .relaxed),
+                 errors: errors.load(ordering: .relaxed))
+    }
+
+    @inline(__always) func beat() { heartbeat.add(1, ordering: .relaxed) }
+}
+
+/// Values the control plane sets and the audio threads read each period.
+final class AudioControls: Sendable {
+    let running = Atomic<Bool>(false)
+    /// Mic gain and speaker volume, Q12 fixed point (4096 = unity).
+    let micGainQ12 = Atomic<Int32>(4096)
+    let volumeQ12 = Atomic<Int32>(4096)
+}

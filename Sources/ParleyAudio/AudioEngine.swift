@@ -1,0 +1,116 @@
+import ParleyConfig
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Owns the capture and playback devices and their threads. The control plane talks to
+/// it only through the two rings, the counters and a few atomics (gain, volume).
+public final class AudioEngine: @unchecked Sendable {
+    /// 24 kHz mono from the microphone (after downmix, gain, resampling). Control plane consumes.
+    public let captured: SampleRing
+    /// 24 kHz mono for the speaker. Control plane produces.
+    public let playback: SampleRing
+    public let captureCounters = AudioCounters()
+    public let playbackCounters = AudioCounters()
+
+    public struct Status: Sendable, Equatable {
+        public var captureDevice: String
+        public var playbackDevice: String
+        public var rate: Int
+        public var periodFrames: Int
+        /// nil when both threads got SCHED_FIFO; otherwise why not.
+        public var realtimeRefusal: String?
+    }
+
+    private let settings: AudioSettings
+    private let dsp: DSPSettings
+    private let controls = AudioControls()
+    // Control-plane state below: touched only by start()/stop(), which the daemon calls in turn.
+    private var threads: [(thread: pthread_t, loop: any AudioLoop)] = []
+    public private(set) var status: Status?
+
+    public init(settings: AudioSettings, dsp: DSPSettings) {
+        self.settings = settings
+        self.dsp = dsp
+        // One second either way: the control plane drains every 10 ms, so this is slack.
+        captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
+        playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4)
+        setVolume(percent: settings.volumePercent)
+        setMicGain(decibels: settings.micGainDecibels)
+    }
+
+    /// Opens both devices and starts the threads.
+    public func start() throws(AudioError) {
+        let period = settings.periodFrames
+        let capturePCM = try ALSAPCM(device: settings.captureDevice, direction: .capture, rate: settings.rate,
+                                     channels: settings.captureChannels, periodFrames: period,
+                                     bufferPeriods: settings.bufferPeriods)
+        let playbackPCM = try ALSAPCM(device: settings.playbackDevice, direction: .playback, rate: settings.rate,
+                                      channels: settings.playbackChannels, periodFrames: period,
+                                      bufferPeriods: settings.bufferPeriods)
+        if settings.lockMemory { _ = mlockall(MCL_CURRENT | MCL_FUTURE) }
+        let paced = settings.pacing == .clock
+        let capture = CaptureLoop(pcm: capturePCM, ring: captured, counters: captureCounters, 
+                                  controls: controls, micChannel: settings.micChannel, micMix: settings.micMix,
+                                  paced: paced, resamplerQuality: dsp.resamplerQuality)
+        let play = PlaybackLoop(pcm: playbackPCM, ring: playback, counters: playbackCounters, controls: controls,
+                                paced: paced, resamplerQuality: dsp.resamplerQuality)
+        try capturePCM.start()
+        controls.running.store(true, ordering: .releasing)
+        var refusal: String?
+        for (name, loop) in [("parley-capture", capture as any AudioLoop), ("parley-playback", play)] {
+            guard let started = RealtimeThread.start(name: name, priority: settings.realtimePriority, body: loop.run)
+            else {
+                stop()
+                throw AudioError(.thread, device: name, "cannot create thread")
+            }
+            refusal = refusal ?? started.realtimeRefusal
+            threads.append((started.thread, loop))
+        }
+        status = Status(captureDevice: settings.captureDevice, playbackDevice: settings.playbackDevice,
+                        rate: capturePCM.rate, periodFrames: capturePCM.periodFrames, realtimeRefusal: refusal)
+    }
+
+    /// Stops the threads. A thread stuck in a device call is left behind (detached) after
+    /// `timeoutMilliseconds` so shutdown never hangs; returns false in that case.
+    @discardableResult
+    public func stop(timeoutMilliseconds: Int = 300) -> Bool {
+        controls.running.store(false, ordering: .releasing)
+        var allStopped = true
+        for (thread, loop) in threads {
+            var waited = 0
+            while !loop.isFinished && waited < timeoutMilliseconds {
+                sleepNanoseconds(2_000_000)
+                waited += 2
+            }
+            if loop.isFinished {
+                pthread_join(thread, nil)
+            } else {
+                // The thread's closure keeps its loop and device alive; nothing is freed under it.
+                pthread_detach(thread)
+                allStopped = false
+            }
+        }
+        threads.removeAll()
+        return allStopped
+    }
+
+    public func setVolume(percent: Int) {
+        controls.volumeQ12.store(Int32(max(0, min(100, percent)) * 4096 / 100), ordering: .relaxed)
+    }
+
+    public func setMicGain(decibels: Double) {
+        let linear = pow(10, decibels / 20)
+        controls.micGainQ12.store(Int32(min(Double(Int32.max / 65536), linear * 4096)), ordering: .relaxed)
+    }
+}
+
+/// What the engine needs of a capture or playback loop.
+protocol AudioLoop: AnyObject, Sendable {
+    func run()
+    var isFinished: Bool { get }
+}
+
+extension CaptureLoop: AudioLoop {}
+extension PlaybackLoop: AudioLoop {}

@@ -1,0 +1,84 @@
+import ParleyDSP
+import Synchronization
+
+/// The playback thread's work: take a period's worth of 24 kHz audio from the ring
+/// (silence where the ring runs short, never a repeated period), resample to the device
+/// rate, apply volume, copy to every channel, write. Owned by the playback thread.
+final class PlaybackLoop: @unchecked Sendable {
+    private let pcm: ALSAPCM
+    private let ring: SampleRing
+    private let counters: AudioCounters
+    private let controls: AudioControls
+    private let paced: Bool
+    private let resampler: Resampler
+    private let wireFrames: Int
+    private let wire: UnsafeMutableBufferPointer<Int16>
+    private let mono: UnsafeMutableBufferPointer<Int16>
+    private let interleaved: UnsafeMutableBufferPointer<Int16>
+    private let finished = Atomic<Bool>(false)
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
+
+    init(pcm: ALSAPCM, ring: SampleRing, counters: AudioCounters, controls: AudioControls,
+         paced: Bool, resamplerQuality: Int) {
+        self.pcm = pcm
+        self.ring = ring
+        self.counters = counters
+        self.controls = controls
+        self.paced = paced
+        resampler = Resampler(from: AudioFormat.wireRate, to: pcm.rate, quality: resamplerQuality)
+        wireFrames = pcm.periodFrames * AudioFormat.wireRate / pcm.rate
+        wire = .allocate(capacity: wireFrames)
+        wire.initialize(repeating: 0)
+        mono = .allocate(capacity: pcm.periodFrames + 16)
+        mono.initialize(repeating: 0)
+        interleaved = .allocate(capacity: (pcm.periodFrames + 16) * pcm.channels)
+        interleaved.initialize(repeating: 0)
+    }
+
+    deinit {
+        wire.deallocate()
+        mono.deallocate()
+        interleaved.deallocate()
+    }
+
+    func run() {
+        var pacer = Pacer(periodNanoseconds: pcm.periodFrames * 1_000_000_000 / pcm.rate)
+        let frames = pcm.periodFrames
+        let channels = pcm.channels
+        while controls.running.load(ordering: .relaxed) {
+            counters.beat()
+            if paced { pacer.wait() }
+            let got = ring.pop(into: wire)
+            if got < wireFrames {
+                for i in got..<wireFrames { wire[i] = 0 }
+                // An empty ring is idle silence; a partial one is an underrun mid-speech.
+                if got > 0 { counters.ringMisses.add(UInt64(wireFrames - got), ordering: .relaxed) }
+            }
+            var produced = resampler.process(UnsafeBufferPointer(wire), into: mono)
+            while produced < frames { mono[produced] = 0; produced += 1 }
+            let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
+            for i in 0..<frames {
+                let s = Int16(clamping: (Int(mono[i]) * volume) >> 12)
+                for c in 0..<channels { interleaved[i * channels + c] = s }
+            }
+            var offset = 0
+            while offset < frames && controls.running.load(ordering: .relaxed) {
+                let n = pcm.write(interleaved.baseAddress! + offset * channels, frames: frames - offset)
+                if n < 0 {
+                    counters.lastError.store(Int32(n), ordering: .relaxed)
+                    if pcm.recover(n) == 0 {
+                        counters.xruns.add(1, ordering: .relaxed)
+                    } else {
+                        counters.errors.add(1, ordering: .relaxed)
+                        sleepNanoseconds(frames * 1_000_000_000 / pcm.rate)
+                        break
+                    }
+                } else {
+                    offset += n
+                }
+            }
+            counters.frames.add(UInt64(frames), ordering: .relaxed)
+        }
+        finished.store(true, ordering: .releasing)
+    }
+}

@@ -1,0 +1,75 @@
+import Synchronization
+
+/// Lock-free single-producer/single-consumer ring of PCM16 samples, the only way audio
+/// crosses between an audio thread and the control plane. Storage is allocated once;
+/// push and pop never allocate, lock or block. Positions only grow (wrapping at 2^64):
+/// the producer owns `tail`, the consumer owns `head`; release stores publish the samples,
+/// acquire loads see them (the spa_ringbuffer discipline).
+public final class SampleRing: @unchecked Sendable {
+    private let storage: UnsafeMutablePointer<Int16>
+    private let mask: Int
+    public let capacity: Int
+    private let head = Atomic<Int>(0)  // next to read; written by the consumer only
+    private let tail = Atomic<Int>(0)  // next to write; written by the producer only
+
+    /// Capacity is rounded up to a power of two.
+    public init(minimumCapacity: Int) {
+        var size = 1
+        while size < minimumCapacity { size <<= 1 }
+        capacity = size
+        mask = size - 1
+        storage = .allocate(capacity: size)
+        storage.initialize(repeating: 0, count: size)
+    }
+
+    deinit { storage.deallocate() }
+
+    public var availableToRead: Int { tail.load(ordering: .acquiring) &- head.load(ordering: .acquiring) }
+    public var availableToWrite: Int { capacity - availableToRead }
+
+    /// Producer: writes as many samples as fit; returns how many.
+    @discardableResult
+    public func push(_ samples: UnsafeBufferPointer<Int16>) -> Int {
+        let t = tail.load(ordering: .relaxed)
+        let free = capacity - (t &- head.load(ordering: .acquiring))
+        let n = min(free, samples.count)
+        guard n > 0, let base = samples.baseAddress else { return 0 }
+        let start = t & mask
+        let first = min(n, capacity - start)
+        (storage + start).update(from: base, count: first)
+        if n > first { storage.update(from: base + first, count: n - first) }
+        tail.store(t &+ n, ordering: .releasing)
+        return n
+    }
+
+    /// Consumer: reads up to `into.count` samples; returns how many.
+    @discardableResult
+    public func pop(into buffer: UnsafeMutableBufferPointer<Int16>) -> Int {
+        let h = head.load(ordering: .relaxed)
+        let available = tail.load(ordering: .acquiring) &- h
+        let n = min(available, buffer.count)
+        guard n > 0, let base = buffer.baseAddress else { return 0 }
+        let start = h & mask
+        let first = min(n, capacity - start)
+        base.update(from: storage + start, count: first)
+        if n > first { (base + first).update(from: storage, count: n - first) }
+        head.store(h &+ n, ordering: .releasing)
+        return n
+    }
+
+    /// Consumer: drops everything readable (barge-in: stop what is queued for the speaker).
+    public func discardAll() {
+        head.store(tail.load(ordering: .acquiring), ordering: .releasing)
+    }
+}
+
+extension SampleRing {
+    public func push(_ samples: [Int16]) -> Int { samples.withUnsafeBufferPointer { push($0) } }
+
+    public func pop(maximum: Int) -> [Int16] {
+        var out = [Int16](repeating: 0, count: min(maximum, availableToRead))
+        let n = out.withUnsafeMutableBufferPointer { pop(into: $0) }
+        out.removeLast(out.count - n)
+        return out
+    }
+}

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A configuration that loaded and validated: the effective values with their sources,
+/// the typed settings, and the secrets read for the chosen backend.
+public struct LoadedConfig: Sendable {
+    public let effective: EffectiveConfig
+    public let settings: ParleySettings
+    /// Secrets by the key that referenced them.
+    public let secrets: [String: Secret]
+
+    /// Loads, validates and resolves secrets; throws every problem found at once.
+    public static func load(
+        paths: ConfigPaths, environment: [String: String], schema: ConfigSchema = .parley,
+        machineIDPath: String = "/etc/machine-id"
+    ) throws(ConfigError) -> LoadedConfig {
+        let layers = ConfigLoader(schema: schema, environment: environment).load(paths)
+        var (effective, problems) = ConfigValidator(schema: schema).validate(layers)
+
+        // Only the chosen backend's secrets are read: a fleet config may name files
+        // that exist only on devices running another backend.
+        var secrets: [String: Secret] = [:]
+        let reader = SecretReader(credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
+        let prefix = Self.backendSection(effective.string("backend.kind"))
+        for item in effective.sortedItems where item.key.hasPrefix(prefix) {
+            guard case .string(let reference)? = item.value else { continue }
+            let result: Result<Secret, ConfigProblem>
+            switch item.spec.kind {
+            case .secretFile: result = reader.read(file: reference, source: item.source, key: item.key)
+            case .credential: result = reader.read(credential: reference, source: item.source, key: item.key)
+            default: continue
+            }
+            switch result {
+            case .success(let secret): secrets[item.key] = secret
+            case .failure(let problem): problems.append(problem)
+            }
+        }
+        guard problems.isEmpty else { throw ConfigError(problems: problems) }
+
+        if effective.optionalString("device.id") == nil {
+            effective = effective.setting("device.id", to: Self.machineID(at: machineIDPath))
+        }
+        return LoadedConfig(effective: effective, settings: ParleySettings(effective, secrets: secrets),
+                            secrets: secrets)
+    }
+
+    /// Config section of a backend kind; openai_webrtc shares openai's.
+    static func backendSection(_ kind: String) -> String {
+        "backend." + (kind == "openai_webrtc" ? "openai" : kind) + "."
+    }
+
+    static func machineID(at path: String) -> String {
+        if let id = try? SystemFiles.read(path).trimmingSpaces, !id.isEmpty { return id }
+        var name = [UInt8](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        return String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
+    }
+}
+
+extension EffectiveConfig {
+    func setting(_ key: String, to value: String) -> EffectiveConfig {
+        var items = self.items
+        if let item = items[key] {
+            items[key] = Item(key: key, value: .string(value), source: item.source, spec: item.spec)
+        }
+        return EffectiveConfig(items: items, files: files)
+    }
+}
+
+extension ParleySettings {
+    init(_ c: EffectiveConfig, secrets: [String: Secret]) {
+        device = DeviceSettings(
+            id: c.string("device.id"), fleet: c.string("device.fleet"), site: c.string("device.site"),
+            technicianID: c.string("device.technician_id"), technicianName: c.string("device.technician_name"))
+        audio = AudioSettings(
+            captureDevice: c.string("audio.capture_device"), playbackDevice: c.string("audio.playback_device"),
+            rate: c.int("audio.rate"), captureChannels: c.int("audio.capture_channels"),
+            micChannel: c.int("audio.mic_channel"), micMix: c.bool("audio.mic_mix"),
+            playbackChannels: c.int("audio.playback_channels"), periodMilliseconds: c.int("audio.period_ms"),
+            bufferPeriods: c.int("audio.buffer_periods"),
+            pacing: AudioSettings.Pacing(rawValue: c.string("audio.pacing")) ?? .device,
+            realtimePriority: c.int("audio.realtime_priority"), lockMemory: c.bool("audio.lock_memory"),
+            prerollMilliseconds: c.int("audio.preroll_ms"), jitterMilliseconds: c.int("audio.jitter_ms"),
+            volumePercent: c.int("audio.volume"), micGainDecibels: c.double("audio.mic_gain_db"),
+            mixerCard: c.string("audio.mixer_card"),
+            playbackMixerControl: c.optionalString("audio.playback_mixer_control"),
+            captureMixerControl: c.optionalString("audio.capture_mixer_control"),
+            reopenMaxMilliseconds: c.int("audio.reopen_max_ms"))
+        dsp = DSPSettings(
+            resamplerQuality: c.int("dsp.resampler_quality"), echoCancellation: c.bool("dsp.aec"),
+            echoTailMilliseconds: c.int("dsp.aec_tail_ms"), echoExtraDelayMilliseconds: c.int("dsp.aec_extra_delay_ms"),
+            residualEchoSuppression: c.bool("dsp.residual_echo_suppression"),
+            noiseSuppression: c.bool("dsp.noise_suppression"), noiseSuppressDecibels: c.int("dsp.noise_suppress_db"),
+            automaticGain: c.bool("dsp.agc"), automaticGainLevel: c.int("dsp.agc_level"),
+            voiceActivity: c.bool("dsp.vad"))
+        let kind = BackendSettings.Kind(rawValue: c.string("backend.kind")) ?? .echo
+        let section = LoadedConfig.backendSection(kind.rawValue)
+        func secret(_ names: String...) -> Secret? { names.lazy.compactMap { secrets[section + $0] }.first }
+        backend = BackendSettings(
+            kind: kind, reconnectInitialMilliseconds: c.int("backend.reconnect_initial_ms"),
+            reconnectMaxMilliseconds: c.int("backend.reconnect_max_ms"),
+            echoDelayMilliseconds: c.int("backend.echo.delay_ms"),
+            openAI: .init(
+                url: c.string("backend.openai.url"), callsURL: c.string("backend.openai.calls_url"),
+                model: c.string("backend.openai.model"),
+                apiKey: secrets["backend.openai.api_key_file"] ?? secrets["backend.openai.api_key_credential"],
+                voice: c.string("backend.openai.voice"), instructions: c.string("backend.openai.instructions"),
+                transcriptionModel: c.optionalString("backend.openai.transcription_model"),
+                language: c.string("backend.openai.language"),
+                appendChunkMilliseconds: c.int("backend.openai.append_chunk_ms"),
+                noiseReduction: c.string("backend.openai.noise_reduction")),
+            relay: .init(
+                baseURL: c.string(section + "base_url").isEmpty ? c.string(section + "url") : c.string(section + "base_url"),
+                userID: c.optionalString(section + "user_id") ?? c.string("device.technician_id"),
+                model: c.string(section + "model"), provider: c.string(section + "provider"),
+                credential: secret("api_key_file", "api_key_credential", "token_file", "token_credential"),
+                agent: c.string(section + "agent")))
+        ptt = PTTSettings(
+            mode: PTTSettings.Mode(rawValue: c.string("ptt.mode")) ?? .hold, vadKind: c.string("ptt.vad_kind"),
+            longPressMilliseconds: c.int("ptt.long_press_ms"), minimumTurnMilliseconds: c.int("ptt.min_turn_ms"))
+        board = BoardSettings(
+            kind: BoardSettings.Kind(rawValue: c.string("board.kind")) ?? .sim, required: c.bool("board.required"),
+            chip: c.string("board.chip"), pttLine: c.string("board.ptt_line"), activeLow: c.bool("board.active_low"),
+            bias: c.string("board.bias"), debounceMilliseconds: c.int("board.debounce_ms"),
+            leds: c.names(under: "board.leds").map {
+                .init(name: $0, line: c.string("board.leds.\($0).line"), activeLow: c.bool("board.leds.\($0).active_low"))
+            },
+            cuesEnabled: c.bool("board.cues.enabled"), cueVolumePercent: c.int("board.cues.volume"))
+        control = ControlSettings(
+            socketPath: c.string("control.socket"), mode: UInt32(c.string("control.mode"), radix: 8) ?? 0o660,
+            group: c.optionalString("control.group"))
+        logging = LoggingSettings(
+            level: c.string("logging.level"),
+            format: LoggingSettings.Format(rawValue: c.string("logging.format")) ?? .auto)
+        metrics = MetricsSettings(enabled: c.bool("metrics.enabled"), listen: c.string("metrics.listen"))
+    }
+}

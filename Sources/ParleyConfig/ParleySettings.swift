@@ -1,0 +1,143 @@
+/// Typed, validated settings: what the rest of Parley reads. Built only from an
+/// `EffectiveConfig` that passed validation. Field docs live in the schema (docs/CONFIG.md).
+public struct ParleySettings: Sendable {
+    public var device: DeviceSettings
+    public var audio: AudioSettings
+    public var dsp: DSPSettings
+    public var backend: BackendSettings
+    public var ptt: PTTSettings
+    public var board: BoardSettings
+    public var control: ControlSettings
+    public var logging: LoggingSettings
+    public var metrics: MetricsSettings
+}
+
+public struct DeviceSettings: Sendable, Equatable {
+    public var id: String
+    public var fleet: String
+    public var site: String
+    public var technicianID: String
+    public var technicianName: String
+}
+
+public struct AudioSettings: Sendable, Equatable {
+    public enum Pacing: String, Sendable { case device, clock }
+    public var captureDevice: String
+    public var playbackDevice: String
+    public var rate: Int
+    public var captureChannels: Int
+    public var micChannel: Int
+    public var micMix: Bool
+    public var playbackChannels: Int
+    public var periodMilliseconds: Int
+    public var bufferPeriods: Int
+    public var pacing: Pacing
+    public var realtimePriority: Int
+    public var lockMemory: Bool
+    public var prerollMilliseconds: Int
+    public var jitterMilliseconds: Int
+    public var volumePercent: Int
+    public var micGainDecibels: Double
+    public var mixerCard: String
+    public var playbackMixerControl: String?
+    public var captureMixerControl: String?
+    public var reopenMaxMilliseconds: Int
+
+    /// Frames per period at the device rate.
+    public var periodFrames: Int { rate * periodMilliseconds / 1000 }
+}
+
+public struct DSPSettings: Sendable, Equatable {
+    public var resamplerQuality: Int
+    public var echoCancellation: Bool
+    public var echoTailMilliseconds: Int
+    public var echoExtraDelayMilliseconds: Int
+    public var residualEchoSuppression: Bool
+    public var noiseSuppression: Bool
+    public var noiseSuppressDecibels: Int
+    public var automaticGain: Bool
+    public var automaticGainLevel: Int
+    public var voiceActivity: Bool
+}
+
+public struct BackendSettings: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case echo, openai, openaiWebRTC = "openai_webrtc", agentRoutes = "agent_routes", rtRelay = "rt_relay"
+        case office, training, agentC = "agent_c"
+    }
+
+    public struct OpenAI: Sendable {
+        public var url: String
+        public var callsURL: String
+        public var model: String
+        public var apiKey: Secret?
+        public var voice: String
+        public var instructions: String
+        public var transcriptionModel: String?
+        public var language: String
+        public var appendChunkMilliseconds: Int
+        public var noiseReduction: String
+    }
+
+    public struct Relay: Sendable {
+        public var baseURL: String
+        public var userID: String
+        public var model: String
+        public var provider: String
+        /// API key or JWT, for the relays that take one.
+        public var credential: Secret?
+        public var agent: String
+    }
+
+    public var kind: Kind
+    public var reconnectInitialMilliseconds: Int
+    public var reconnectMaxMilliseconds: Int
+    public var echoDelayMilliseconds: Int
+    public var openAI: OpenAI
+    /// Settings of the chosen relay (seed backends); empty for echo and openai.
+    public var relay: Relay
+}
+
+public struct PTTSettings: Sendable, Equatable {
+    public enum Mode: String, Sendable { case hold, toggle, vad }
+    public var mode: Mode
+    public var vadKind: String
+    public var longPressMilliseconds: Int
+    public var minimumTurnMilliseconds: Int
+}
+
+public struct BoardSettings: Sendable, Equatable {
+    public enum Kind: String, Sendable { case sim, gpio }
+    public struct LED: Sendable, Equatable {
+        public var name: String
+        public var line: String
+        public var activeLow: Bool
+    }
+    public var kind: Kind
+    public var required: Bool
+    public var chip: String
+    public var pttLine: String
+    public var activeLow: Bool
+    public var bias: String
+    public var debounceMilliseconds: Int
+    public var leds: [LED]
+    public var cuesEnabled: Bool
+    public var cueVolumePercent: Int
+}
+
+public struct ControlSettings: Sendable, Equatable {
+    public var socketPath: String
+    public var mode: UInt32
+    public var group: String?
+}
+
+public struct LoggingSettings: Sendable, Equatable {
+    public enum Format: String, Sendable { case auto, journal, plain, json }
+    public var level: String
+    public var format: Format
+}
+
+public struct MetricsSettings: Sendable, Equatable {
+    public var enabled: Bool
+    public var listen: String
+}

@@ -1,0 +1,70 @@
+/// A secret read from a file or a systemd credential. Printing it never shows the value;
+/// `reveal()` is the one way to it, for the code that puts it on the wire.
+public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// Where it came from, safe to log: "file /etc/parley/openai.key" or "credential openai-key".
+    public let origin: String
+    private let value: String
+
+    public init(origin: String, value: String) {
+        self.origin = origin
+        self.value = value
+    }
+
+    public func reveal() -> String { value }
+    public var byteCount: Int { value.utf8.count }
+    public var description: String { "<redacted secret from \(origin)>" }
+    public var debugDescription: String { description }
+}
+
+/// Reads secrets by reference and refuses files others could read.
+struct SecretReader {
+    let credentialsDirectory: String?
+
+    func read(file path: String, source: ConfigSource, key: String) -> Result<Secret, ConfigProblem> {
+        let status: SystemFiles.Status
+        do {
+            status = try SystemFiles.status(path)
+        } catch {
+            return .failure(ConfigProblem(.secret, source: source, key: key, "cannot read secret file: \(error)",
+                                          hint: "create it with the secret alone on one line, then `chmod 600 \(path)`"))
+        }
+        if status.permissions & 0o077 != 0 {
+            let mode = String(status.permissions, radix: 8)
+            return .failure(ConfigProblem(
+                .secret, source: source, key: key,
+                "secret file \(path) is readable by group or others (mode 0\(mode))",
+                hint: "`chmod 600 \(path)` (owner parley), or use a systemd credential"))
+        }
+        return readValue(path, origin: "file \(path)", source: source, key: key)
+    }
+
+    func read(credential name: String, source: ConfigSource, key: String) -> Result<Secret, ConfigProblem> {
+        guard let directory = credentialsDirectory, !directory.isEmpty else {
+            return .failure(ConfigProblem(
+                .secret, source: source, key: key,
+                "credential \"\(name)\" needs $CREDENTIALS_DIRECTORY, which is not set",
+                hint: "add `LoadCredential=\(name):/path/to/secret` to the unit, or use the *_file key instead"))
+        }
+        guard !name.contains("/") else {
+            return .failure(ConfigProblem(.secret, source: source, key: key, "credential name contains '/'",
+                                          hint: "use the name given to LoadCredential=, without a path"))
+        }
+        return readValue(directory + "/" + name, origin: "credential \(name)", source: source, key: key)
+    }
+
+    private func readValue(_ path: String, origin: String, source: ConfigSource, key: String)
+        -> Result<Secret, ConfigProblem>
+    {
+        do {
+            let value = try SystemFiles.read(path).trimmingSpaces
+            guard !value.isEmpty else {
+                return .failure(ConfigProblem(.secret, source: source, key: key, "\(origin) is empty",
+                                              hint: "write the secret into it"))
+            }
+            return .success(Secret(origin: origin, value: value))
+        } catch {
+            return .failure(ConfigProblem(.secret, source: source, key: key, "cannot read \(origin): \(error)",
+                                          hint: "check that it exists and the parley user can read it"))
+        }
+    }
+}

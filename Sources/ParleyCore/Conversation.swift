@@ -1,0 +1,162 @@
+import ParleyBoard
+import ParleyConfig
+import ParleyTransport
+
+public enum TurnState: String, Sendable, Equatable {
+    case idle, listening, thinking, speaking
+}
+
+/// The whole device state the LEDs, status and logs show.
+public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
+    public var link: LinkState = .offline
+    public var session: SessionState?
+    public var turn: TurnState = .idle
+
+    public var indicator: Indicator {
+        if link == .error || session == .error { return .error }
+        switch link {
+        case .offline: return .offline
+        case .connecting: return .connecting
+        case .error: return .error
+        case .connected: break
+        }
+        guard session == .created else { return .connecting }
+        switch turn {
+        case .idle: return .ready
+        case .listening: return .listening
+        case .thinking: return .thinking
+        case .speaking: return .speaking
+        }
+    }
+
+    public var isReady: Bool { link == .connected && session == .created }
+
+    public var description: String {
+        "link=\(link.rawValue) session=\(session?.rawValue ?? "none") turn=\(turn.rawValue)"
+    }
+}
+
+/// Inputs to the conversation: buttons, backend events, audio-engine observations.
+public enum ConversationInput: Sendable, Equatable {
+    case board(BoardEvent)
+    case backend(BackendEvent)
+    /// Processed microphone audio (24 kHz) since the last input.
+    case micFrames([Int16])
+    /// The speaker has played everything queued.
+    case playbackDrained
+}
+
+/// What the conversation asks the edges to do.
+public enum Effect: Sendable, Equatable {
+    case send(BackendCommand)
+    case play([Int16])
+    /// Barge-in: silence the speaker now and cancel the response with what was played.
+    case stopPlaybackAndCancel
+    case indicate(Indicator)
+    case cue(Cue)
+}
+
+public enum Cue: String, Sendable, Equatable {
+    case listening, tooShort, offline
+}
+
+/// The device's conversation as a pure state machine: state + input → new state + effects.
+/// No I/O, no clocks; shared by every backend.
+public struct Conversation: Sendable {
+    public private(set) var state = DeviceState()
+    private var mode: PTTSettings.Mode
+    private var minimumTurnSamples: Int
+    private var turnSamples = 0
+    private var responseComplete = false
+
+    public init(ptt: PTTSettings) {
+        mode = ptt.mode
+        minimumTurnSamples = ptt.minimumTurnMilliseconds * 24
+    }
+
+    /// SIGHUP: PTT settings apply from the next input on.
+    public mutating func update(ptt: PTTSettings) {
+        mode = ptt.mode
+        minimumTurnSamples = ptt.minimumTurnMilliseconds * 24
+    }
+
+    public mutating func handle(_ input: ConversationInput) -> [Effect] {
+        let before = state.indicator
+        var effects = transition(input)
+        if state.indicator != before { effects.append(.indicate(state.indicator)) }
+        return effects
+    }
+
+    private mutating func transition(_ input: ConversationInput) -> [Effect] {
+        switch input {
+        case .board(.pttPressed):
+            if mode == .toggle && state.turn == .listening { return endTurn() }
+            return startTurn()
+        case .board(.pttReleased):
+            return mode == .hold && state.turn == .listening ? endTurn() : []
+        case .micFrames(let samples):
+            guard state.turn == .listening, !samples.isEmpty else { return [] }
+            turnSamples += samples.count
+            return [.send(.append(samples))]
+        case .playbackDrained:
+            guard state.turn == .speaking, responseComplete else { return [] }
+            state.turn = .idle
+            return []
+        case .backend(let event):
+            return backendEvent(event)
+        }
+    }
+
+    private mutating func startTurn() -> [Effect] {
+        guard state.isReady else { return [.cue(.offline)] }
+        var effects: [Effect] = []
+        switch state.turn {
+        case .speaking: effects.append(.stopPlaybackAndCancel)  // barge-in
+        case .thinking: effects.append(.send(.cancelResponse(playedMilliseconds: 0)))
+        case .idle, .listening: break
+        }
+        state.turn = .listening
+        turnSamples = 0
+        responseComplete = false
+        return effects + [.cue(.listening)]
+    }
+
+    private mutating func endTurn() -> [Effect] {
+        if turnSamples < minimumTurnSamples {
+            state.turn = .idle
+            return [.send(.clear), .cue(.tooShort)]
+        }
+        state.turn = .thinking
+        return [.send(.commit)]
+    }
+
+    private mutating func backendEvent(_ event: BackendEvent) -> [Effect] {
+        switch event {
+        case .link(let link):
+            state.link = link
+            if link != .connected {
+                state.session = nil
+                state.turn = .idle
+                return [.stopPlaybackAndCancel]
+            }
+            return []
+        case .session(let session):
+            state.session = session
+            if session != .created { state.turn = .idle }
+            return []
+        case .responseStarted:
+            responseComplete = false
+            return []
+        case .audio(let samples):
+            guard state.turn == .thinking || state.turn == .speaking else { return [] }
+            state.turn = .speaking
+            return [.play(samples)]
+        case .responseDone:
+            responseComplete = true
+            if state.turn == .thinking { state.turn = .idle }
+            return []
+        case .transcript, .error:
+            return []
+        }
+    }
+}

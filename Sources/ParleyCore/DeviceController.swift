@@ -1,0 +1,112 @@
+import Logging
+import ParleyAudio
+import ParleyBoard
+import ParleyConfig
+import ParleyTransport
+
+/// The two rings the controller shares with the audio engine (or a test).
+public struct AudioPorts: Sendable {
+    public let captured: SampleRing
+    public let playback: SampleRing
+
+    public init(captured: SampleRing, playback: SampleRing) {
+        self.captured = captured
+        self.playback = playback
+    }
+}
+
+/// Runs the conversation against the edges: feeds it board, backend and audio inputs,
+/// and carries out its effects. The only place the state machine meets I/O.
+public actor DeviceController {
+    private var conversation: Conversation
+    private let board: any Board
+    private let backend: any VoiceBackend
+    private let audio: AudioPorts
+    private let logger: Logger
+    private let onStateChange: @Sendable (DeviceState) -> Void
+    /// Samples received for the current response, and how many of them the ring still holds.
+    private var receivedSamples = 0
+
+    public init(ptt: PTTSettings, board: any Board, backend: any VoiceBackend, audio: AudioPorts,
+                logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
+        conversation = Conversation(ptt: ptt)
+        self.board = board
+        self.backend = backend
+        self.audio = audio
+        self.logger = logger
+        self.onStateChange = onStateChange
+    }
+
+    public var state: DeviceState { conversation.state }
+
+    public func update(ptt: PTTSettings) { conversation.update(ptt: ptt) }
+
+    /// Runs until cancelled.
+    public func run() async {
+        await board.show(conversation.state.indicator)
+        onStateChange(conversation.state)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await event in self.board.events { await self.feed(.board(event)) } }
+            group.addTask { for await event in self.backend.events { await self.feed(.backend(event)) } }
+            group.addTask { await self.pumpAudio() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Every 10 ms: hand captured audio to the conversation, notice when playback ran dry.
+    private func pumpAudio() async {
+        while !Task.isCancelled {
+            let frames = audio.captured.pop(maximum: audio.captured.availableToRead)
+            if !frames.isEmpty { await feed(.micFrames(frames)) }
+            if conversation.state.turn == .speaking && audio.playback.availableToRead == 0 {
+                await feed(.playbackDrained)
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func feed(_ input: ConversationInput) async {
+        log(input)
+        let before = conversation.state
+        let effects = conversation.handle(input)
+        for effect in effects { await perform(effect) }
+        if conversation.state != before {
+            logger.info("state: \(conversation.state)")
+            onStateChange(conversation.state)
+        }
+    }
+
+    private func perform(_ effect: Effect) async {
+        switch effect {
+        case .send(let command):
+            if case .commit = command { receivedSamples = 0 }
+            await backend.send(command)
+        case .play(let samples):
+            receivedSamples += samples.count
+            let written = audio.playback.push(samples)
+            if written < samples.count {
+                logger.warning("playback ring full: dropped \(samples.count - written) samples")
+            }
+        case .stopPlaybackAndCancel:
+            let queued = audio.playback.availableToRead
+            audio.playback.discardAll()
+            let played = max(0, receivedSamples - queued) / 24
+            receivedSamples = 0
+            await backend.send(.cancelResponse(playedMilliseconds: played))
+        case .indicate(let indicator):
+            await board.show(indicator)
+        case .cue(let cue):
+            logger.info("cue: \(cue.rawValue)")
+        }
+    }
+
+    private func log(_ input: ConversationInput) {
+        switch input {
+        case .board(let event): logger.info("button: \(event)")
+        case .backend(.transcript(let role, let text)): logger.info("transcript \(role.rawValue): \(text)")
+        case .backend(.error(let message)): logger.warning("backend error: \(message)")
+        default: break
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Logging
+import ParleyConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `parleyd`: runs the daemon; `parleyd check-config` explains the configuration.
+public struct ParleydCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "parleyd",
+        abstract: "Push-to-talk voice appliance daemon.",
+        version: ParleyVersion.string,
+        subcommands: [Run.self, CheckConfig.self, ConfigReference.self],
+        defaultSubcommand: Run.self)
+
+    public init() {}
+
+    /// Parses the command line and runs the chosen command (async or not), exiting with its code.
+    public static func launch() async -> Never {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "Main configuration file (default /etc/parley/parley.toml).")
+    var file: String?
+
+    @Option(name: .customLong("config-dir"), help: "Drop-in directory (default: conf.d beside the main file).")
+    var directory: String?
+
+    var paths: ConfigPaths {
+        guard file != nil || directory != nil else { return .system }
+        let main = file ?? ConfigPaths.system.mainFile
+        let parent = main.contains("/") ? String(main[..<main.lastIndex(of: "/")!]) : "."
+        return ConfigPaths(mainFile: main, dropInDirectory: directory ?? parent + "/conf.d",
+                           mainFileRequired: file != nil)
+    }
+}
+
+func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+        pointer += 1
+    }
+    return result
+}
+
+func printError(_ text: String) {
+    ParleyLogHandler.writeToStderr(text.hasSuffix("\n") ? text : text + "\n")
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the daemon (the default).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let environment = processEnvironment()
+        let config: LoadedConfig
+        do {
+            config = try LoadedConfig.load(paths: options.paths, environment: environment)
+        } catch {
+            printError("parleyd: \(error)")
+            throw ExitCode(ConfigError.exitCode)
+        }
+        let format: ParleyLogHandler.Format
+        switch config.settings.logging.format {
+        case .auto: format = ParleyLogHandler.detectFormat(environment: environment)
+        case .journal: format = .journal
+        case .plain: format = .plain
+        case .json: format = .json
+        }
+        let shared = ParleyLogHandler.Shared(level: Logger.Level(rawValue: config.settings.logging.level) ?? .info,
+                                             format: format, redactor: Redactor())
+        LoggingSystem.bootstrap { ParleyLogHandler(label: $0, shared: shared) }
+        let code = await Daemon(config: config, paths: options.paths, environment: environment, logShared: shared).run()
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration and print it with the source of every value (exit 0, or 78).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        do {
+            let config = try LoadedConfig.load(paths: options.paths, environment: processEnvironment())
+            print(ConfigReport.effective(config), terminator: "")
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ConfigError.exitCode)
+        }
+    }
+}
+
+struct ConfigReference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config-reference", abstract: "Print the key reference of docs/CONFIG.md.", shouldDisplay: false)
+
+    func run() {
+        print(ConfigReport.reference(), terminator: "")
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+import ParleyConfig
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Which changed keys a reload can apply, and which wait for a restart.
+public struct ConfigDiff: Equatable, Sendable {
+    public var live: [String] = []
+    public var restart: [String] = []
+
+    public static func between(_ old: EffectiveConfig, _ new: EffectiveConfig) -> ConfigDiff {
+        var diff = ConfigDiff()
+        for key in Set(old.items.keys).union(new.items.keys).sorted() where old.value(key) != new.value(key) {
+            let spec = new.items[key]?.spec ?? old.items[key]?.spec
+            if spec?.reload == .live { diff.live.append(key) } else { diff.restart.append(key) }
+        }
+        return diff
+    }
+}
+
+/// SIGHUP: re-reads the configuration; a valid one has its live keys applied and its
+/// other changes logged as needing a restart; an invalid one is rejected, all of its
+/// problems logged, and the running configuration kept.
+public final class ConfigReloader: Sendable {
+    private let paths: ConfigPaths
+    private let environment: [String: String]
+    private let current: Mutex<LoadedConfig>
+    private let apply: @Sendable (ParleySettings) async -> Void
+    private let notifier: SystemdNotifier
+    private let logger: Logger
+
+    public init(initial: LoadedConfig, paths: ConfigPaths, environment: [String: String], notifier: SystemdNotifier,
+                logger: Logger, apply: @escaping @Sendable (ParleySettings) async -> Void) {
+        self.paths = paths
+        self.environment = environment
+        current = Mutex(initial)
+        self.notifier = notifier
+        self.logger = logger
+        self.apply = apply
+    }
+
+    @discardableResult
+    public func reload() async -> ConfigDiff? {
+        notifier.reloading()
+        defer { notifier.ready(status: "configuration reloaded") }
+        logger.notice("SIGHUP: reloading configuration")
+        let loaded: LoadedConfig
+        do {
+            loaded = try LoadedConfig.load(paths: paths, environment: environment)
+        } catch {
+            logger.error("reload rejected, keeping the running configuration: \(error)")
+            return nil
+        }
+        let old = current.withLock { $0 }
+        let diff = ConfigDiff.between(old.effective, loaded.effective)
+        var merged = old.settings
+        merged.logging.level = loaded.settings.logging.level
+        merged.audio.volumePercent = loaded.settings.audio.volumePercent
+        merged.audio.micGainDecibels = loaded.settings.audio.micGainDecibels
+        merged.ptt = loaded.settings.ptt
+        await apply(merged)
+        current.withLock { $0 = loaded }
+        if diff.live.isEmpty && diff.restart.isEmpty {
+            logger.notice("reload: no changes")
+        }
+        if !diff.live.isEmpty { logger.notice("reload applied: \(diff.live.joined(separator: ", "))") }
+        if !diff.restart.isEmpty {
+            logger.warning("reload: changes that take effect after a restart: \(diff.restart.joined(separator: ", "))")
+        }
+        return diff
+    }
+}
+
+/// Turns SIGHUP into reloads.
+struct ReloadService: Service {
+    let reloader: ConfigReloader
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups { await reloader.reload() }
+        }
+    }
+}

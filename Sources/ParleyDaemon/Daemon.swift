@@ -1,0 +1,122 @@
+import Logging
+import ParleyAudio
+import ParleyBoard
+import ParleyConfig
+import ParleyCore
+import ParleyTransport
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// parleyd's lifetime: bring up audio and board, say READY, run the services until
+/// SIGTERM/SIGINT, then stop cleanly (STOPPING, backend closed, audio stopped, LEDs off).
+public struct Daemon {
+    public static let exitAudioUnavailable: Int32 = 69  // EX_UNAVAILABLE
+
+    let config: LoadedConfig
+    let paths: ConfigPaths
+    let environment: [String: String]
+    let logShared: ParleyLogHandler.Shared
+
+    public init(config: LoadedConfig, paths: ConfigPaths, environment: [String: String],
+                logShared: ParleyLogHandler.Shared) {
+        self.config = config
+        self.paths = paths
+        self.environment = environment
+        self.logShared = logShared
+    }
+
+    func logger(_ label: String) -> Logger {
+        Logger(label: label) { ParleyLogHandler(label: $0, shared: logShared) }
+    }
+
+    /// Runs until asked to stop; returns the process exit code.
+    public func run() async -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        let settings = config.settings
+        let log = logger("parleyd")
+        guard let backend = Self.makeBackend(settings.backend) else {
+            log.critical("backend.kind = \"\(settings.backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.availableBackends.map(\.rawValue).sorted().joined(separator: ", ")))")
+            return ConfigError.exitCode
+        }
+        let notifier = SystemdNotifier(environment: environment)
+        for secret in config.secrets.values { logShared.redactor.register(secret.reveal()) }
+        log.info("parleyd \(ParleyVersion.string) starting: device \(settings.device.id), backend \(settings.backend.kind.rawValue), board \(settings.board.kind.rawValue), ptt \(settings.ptt.mode.rawValue)")
+        notifier.status("starting audio")
+
+        let engine = AudioEngine(settings: settings.audio, dsp: settings.dsp)
+        do {
+            try engine.start()
+        } catch {
+            log.critical("\(error)")
+            notifier.status("audio failed: \(error)")
+            return Self.exitAudioUnavailable
+        }
+        if let audio = engine.status {
+            log.info("audio: capture \"\(audio.captureDevice)\", playback \"\(audio.playbackDevice)\", \(audio.rate) Hz, period \(audio.periodFrames) frames, pacing \(settings.audio.pacing.rawValue)")
+            if let refusal = audio.realtimeRefusal {
+                log.warning("audio threads run at normal priority: SCHED_FIFO \(settings.audio.realtimePriority) refused (\(refusal)); grant CAP_SYS_NICE or LimitRTPRIO")
+            }
+        }
+
+        let board = SimulatedBoard()
+        let controller = DeviceController(
+            ptt: settings.ptt, board: board, backend: backend,
+            audio: AudioPorts(captured: engine.captured, playback: engine.playback),
+            logger: logger("parley.core")
+        ) { state in
+            notifier.status("\(state) (\(settings.backend.kind.rawValue))")
+        }
+        notifier.ready(status: "audio and board up; connecting to \(backend.name)")
+        log.notice("ready")
+
+        let reloader = ConfigReloader(
+            initial: config, paths: paths, environment: environment, notifier: notifier, logger: logger("parley.config")
+        ) { [logShared] new in
+            logShared.setLevel(Logger.Level(rawValue: new.logging.level) ?? .info)
+            engine.setVolume(percent: new.audio.volumePercent)
+            engine.setMicGain(decibels: new.audio.micGainDecibels)
+            await controller.update(ptt: new.ptt)
+        }
+        let services: [any Service] = [
+            TaskService(description: "backend") { try await backend.run() },
+            TaskService(description: "controller") { await controller.run() },
+            AudioSupervisor(watched: [.init(name: "capture", counters: engine.captureCounters),
+                                      .init(name: "playback", counters: engine.playbackCounters)],
+                            notifier: notifier, logger: logger("parley.audio")),
+            ReloadService(reloader: reloader),
+            StoppingNotice(notifier: notifier) { log.notice("stopping") },
+        ]
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger("parley.lifecycle")))
+        var code: Int32 = 0
+        do {
+            try await group.run()
+        } catch {
+            log.error("stopped on error: \(error)")
+            code = 1
+        }
+        if !engine.stop() { log.error("an audio thread did not stop; leaving it behind") }
+        await board.show(.off)
+        log.notice("stopped")
+        return code
+    }
+
+    /// Backend kinds this build can run; the others are documented and validated, and
+    /// refused at start with EX_CONFIG until their transport lands.
+    public static let availableBackends: Set<BackendSettings.Kind> = [.echo]
+
+    static func makeBackend(_ settings: BackendSettings) -> (any VoiceBackend)? {
+        switch settings.kind {
+        case .echo: return EchoBackend(delayMilliseconds: settings.echoDelayMilliseconds)
+        default: return nil
+        }
+    }
+}
+
+public enum ParleyVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,47 @@
+/// Link to the backend (seed 000's webrtc_status vocabulary, plus offline).
+public enum LinkState: String, Sendable, Equatable {
+    case offline, connecting, connected, error
+}
+
+/// The backend session (seed 000's session_status vocabulary).
+public enum SessionState: String, Sendable, Equatable {
+    case creating, created, error, terminated
+}
+
+/// What a backend reports. Audio is 24 kHz mono PCM16.
+public enum BackendEvent: Sendable, Equatable {
+    case link(LinkState)
+    case session(SessionState)
+    case responseStarted
+    case audio([Int16])
+    case responseDone
+    case transcript(role: Role, text: String)
+    /// A problem the backend survived; logged with its context.
+    case error(String)
+
+    public enum Role: String, Sendable { case user, assistant }
+}
+
+/// What the conversation asks of a backend.
+public enum BackendCommand: Sendable, Equatable {
+    /// Microphone audio of the current turn, 24 kHz mono PCM16.
+    case append([Int16])
+    /// The turn is over: answer it.
+    case commit
+    /// Drop the audio of the current turn (too short, cancelled).
+    case clear
+    /// Stop the response in progress; `playedMilliseconds` is what reached the speaker.
+    case cancelResponse(playedMilliseconds: Int)
+    /// A typed turn.
+    case text(String)
+}
+
+/// One voice backend: connects, keeps the link up, and exchanges commands and events.
+/// Every backend (echo, OpenAI, the seed relays) sits behind this.
+public protocol VoiceBackend: Sendable {
+    var name: String { get }
+    var events: AsyncStream<BackendEvent> { get }
+    /// Runs the connection until the task is cancelled; reconnecting is the backend's job.
+    func run() async throws
+    func send(_ command: BackendCommand) async
+}

@@ -1,0 +1,3 @@
+import ParleyDaemon
+
+await ParleydCommand.launch()
