@@ -89,7 +89,8 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims"]),
     ]
 )

@@ -52,6 +52,8 @@ public enum Effect: Sendable, Equatable {
     case play([Int16])
     /// Barge-in: silence the speaker now and cancel the response with what was played.
     case stopPlaybackAndCancel
+    /// Silence the speaker (the link is gone: there is nothing to cancel).
+    case stopPlayback
     case indicate(Indicator)
     case cue(Cue)
 }
@@ -134,12 +136,11 @@ public struct Conversation: Sendable {
         switch event {
         case .link(let link):
             state.link = link
-            if link != .connected {
-                state.session = nil
-                state.turn = .idle
-                return [.stopPlaybackAndCancel]
-            }
-            return []
+            guard link != .connected else { return [] }
+            let wasSpeaking = state.turn == .speaking
+            state.session = nil
+            state.turn = .idle
+            return wasSpeaking ? [.stopPlayback] : []
         case .session(let session):
             state.session = session
             if session != .created { state.turn = .idle }

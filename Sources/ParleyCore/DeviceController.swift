@@ -94,6 +94,9 @@ public actor DeviceController {
             let played = max(0, receivedSamples - queued) / 24
             receivedSamples = 0
             await backend.send(.cancelResponse(playedMilliseconds: played))
+        case .stopPlayback:
+            audio.playback.discardAll()
+            receivedSamples = 0
         case .indicate(let indicator):
             await board.show(indicator)
         case .cue(let cue):

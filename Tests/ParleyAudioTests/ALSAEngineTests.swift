@@ -1,0 +1,117 @@
+import Glibc
+import ParleyConfig
+import Testing
+@testable import ParleyAudio
+
+/// The real ALSA code path through libasound's file and null plugins (no sound card):
+/// the engine captures a known signal and plays known frames.
+@Suite(.serialized) struct ALSAEngineTests {
+    let dir: String
+
+    init() {
+        var template = Array("/tmp/parley-alsa-XXXXXX".utf8CString)
+        _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        dir = String(cString: template)
+    }
+
+    func writeFile(_ name: String, _ bytes: [UInt8]) {
+        let fd = open(dir + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    func readSamples(_ name: String) -> [Int16] {
+        let fd = open(dir + "/" + name, O_RDONLY)
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return stride(from: 0, to: bytes.count - 1, by: 2).map { Int16(bitPattern: UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8) }
+    }
+
+    static func sine(_ hz: Double, rate: Int, seconds: Double, amplitude: Double) -> [Int16] {
+        (0..<Int(Double(rate) * seconds)).map { Int16(amplitude * sin(2 * .pi * hz * Double($0) / Double(rate))) }
+    }
+
+    static func rms(_ s: ArraySlice<Int16>) -> Double {
+        (s.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, s.count))).squareRoot()
+    }
+
+    /// Frequency from rising zero crossings.
+    static func frequency(_ s: ArraySlice<Int16>, rate: Int) -> Double {
+        var crossings = 0
+        var previous = s.first ?? 0
+        for x in s.dropFirst() {
+            if previous < 0 && x >= 0 { crossings += 1 }
+            previous = x
+        }
+        return Double(crossings) * Double(rate) / Double(s.count)
+    }
+
+    func engine() throws -> AudioEngine {
+        let rc = """
+            pcm.tmic { type file slave.pcm "null" file "/dev/null" infile "\(dir)/mic.raw" format "raw" }
+            pcm.tspk { type file slave.pcm "null" file "\(dir)/speaker.raw" format "raw" }
+            """
+        writeFile("asoundrc", Array(rc.utf8))
+        setenv("ALSA_CONFIG_PATH", "/usr/share/alsa/alsa.conf:\(dir)/asoundrc", 1)
+        let settings = try LoadedConfig.load(
+            paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),
+            environment: ["PARLEY_AUDIO__CAPTURE_DEVICE": "tmic", "PARLEY_AUDIO__PLAYBACK_DEVICE": "tspk",
+                          "PARLEY_AUDIO__PACING": "clock", "PARLEY_AUDIO__VOLUME": "100",
+                          "PARLEY_AUDIO__REALTIME_PRIORITY": "0"]).settings
+        return AudioEngine(settings: settings.audio, dsp: settings.dsp)
+    }
+
+    @Test func capturesAKnownSignalAs24kHzFrames() async throws {
+        let mic = Self.sine(1000, rate: 48000, seconds: 2, amplitude: 8000)
+        writeFile("mic.raw", mic.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] })
+        let audio = try engine()
+        try audio.start()
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(audio.stop())
+        let captured = audio.captured.pop(maximum: 48000)
+        // Paced by the clock: about 0.6 s of 24 kHz audio, not the whole file at once.
+        #expect((12000...16800).contains(captured.count))
+        let steady = captured[2400..<min(captured.count, 12000)]
+        #expect(abs(Self.rms(steady) - 8000 / 2.0.squareRoot()) < 300)
+        #expect(abs(Self.frequency(steady, rate: 24000) - 1000) < 15)
+        #expect(audio.captureCounters.snapshot().heartbeat > 40)
+        #expect(audio.captureCounters.snapshot().errors == 0)
+    }
+
+    @Test func playsFramesAndFillsGapsWithSilence() async throws {
+        writeFile("mic.raw", [])
+        let audio = try engine()
+        let tone = Self.sine(500, rate: 24000, seconds: 0.3, amplitude: 10000)
+        #expect(audio.playback.push(tone) == tone.count)
+        try audio.start()
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(audio.stop())
+        let out = readSamples("speaker.raw")  // 48 kHz mono
+        #expect(out.count >= 48000 * 5 / 10)
+        let body = out[4800..<14000]
+        #expect(abs(Self.rms(body) - 10000 / 2.0.squareRoot()) < 400)
+        #expect(abs(Self.frequency(body, rate: 48000) - 500) < 10)
+        // After the tone: silence, not noise and not a repeated period.
+        let after = out[16000..<min(out.count, 26000)]
+        #expect(after.allSatisfy { $0 == 0 })
+    }
+
+    @Test func missingDeviceIsAClearError() throws {
+        let audio = AudioEngine(
+            settings: try LoadedConfig.load(
+                paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),
+                environment: ["PARLEY_AUDIO__CAPTURE_DEVICE": "hw:CARD=NoSuchCard"]).settings.audio,
+            dsp: try LoadedConfig.load(
+                paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),
+                environment: [:]).settings.dsp)
+        let error = #expect(throws: AudioError.self) { try audio.start() }
+        #expect(error?.code == .open)
+        #expect(error?.description.hasPrefix("audio device \"hw:CARD=NoSuchCard\": cannot open") == true)
+    }
+}

@@ -1,0 +1,51 @@
+import Testing
+@testable import ParleyAudio
+
+@Suite struct SampleRingTests {
+    @Test func fifoAcrossTheWrap() {
+        let ring = SampleRing(minimumCapacity: 6)
+        #expect(ring.capacity == 8)
+        #expect(ring.push([1, 2, 3, 4, 5]) == 5)
+        #expect(ring.pop(maximum: 3) == [1, 2, 3])
+        #expect(ring.push([6, 7, 8, 9, 10, 11]) == 6)  // wraps
+        #expect(ring.push([12]) == 0)  // full: 8 readable
+        #expect(ring.availableToRead == 8)
+        #expect(ring.pop(maximum: 100) == [4, 5, 6, 7, 8, 9, 10, 11])
+        #expect(ring.pop(maximum: 1) == [])
+    }
+
+    @Test func discardDropsEverythingQueued() {
+        let ring = SampleRing(minimumCapacity: 16)
+        _ = ring.push([1, 2, 3])
+        ring.discardAll()
+        #expect(ring.availableToRead == 0)
+        _ = ring.push([4])
+        #expect(ring.pop(maximum: 4) == [4])
+    }
+
+    @Test func concurrentProducerAndConsumerKeepOrder() async {
+        let ring = SampleRing(minimumCapacity: 64)
+        let total = 200_000
+        let producer = Task.detached {
+            var next = 0
+            while next < total {
+                let chunk = (next..<min(total, next + 37)).map { Int16(truncatingIfNeeded: $0) }
+                let n = ring.push(chunk)
+                next += n
+                if n == 0 { await Task.yield() }
+            }
+        }
+        var expected = 0
+        var inOrder = true
+        while expected < total {
+            let got = ring.pop(maximum: 50)
+            for s in got {
+                if s != Int16(truncatingIfNeeded: expected) { inOrder = false }
+                expected += 1
+            }
+            if got.isEmpty { await Task.yield() }
+        }
+        await producer.value
+        #expect(inOrder)
+    }
+}

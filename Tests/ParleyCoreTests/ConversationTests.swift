@@ -1,0 +1,98 @@
+import ParleyBoard
+@testable import ParleyConfig
+import ParleyTransport
+import Testing
+@testable import ParleyCore
+
+@Suite struct ConversationTests {
+    static let hold = PTTSettings(mode: .hold, vadKind: "semantic_vad", longPressMilliseconds: 3000, minimumTurnMilliseconds: 100)
+    let speech = [Int16](repeating: 1000, count: 2400)  // 100 ms at 24 kHz
+
+    func connected(_ ptt: PTTSettings = hold) -> Conversation {
+        var c = Conversation(ptt: ptt)
+        _ = c.handle(.backend(.link(.connecting)))
+        _ = c.handle(.backend(.link(.connected)))
+        _ = c.handle(.backend(.session(.creating)))
+        _ = c.handle(.backend(.session(.created)))
+        return c
+    }
+
+    @Test func indicatorFollowsLinkAndSession() {
+        var c = Conversation(ptt: Self.hold)
+        #expect(c.state.indicator == .offline)
+        #expect(c.handle(.backend(.link(.connecting))) == [.indicate(.connecting)])
+        #expect(c.handle(.backend(.link(.connected))) == [])  // still connecting: no session yet
+        #expect(c.handle(.backend(.session(.created))) == [.indicate(.ready)])
+        #expect(c.handle(.backend(.session(.error))) == [.indicate(.error)])
+    }
+
+    @Test func holdToTalkTurn() {
+        var c = connected()
+        #expect(c.handle(.micFrames(speech)) == [])  // not listening: nothing leaves
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
+        #expect(c.handle(.micFrames(speech)) == [.send(.append(speech))])
+        #expect(c.handle(.board(.pttReleased)) == [.send(.commit), .indicate(.thinking)])
+        #expect(c.handle(.backend(.responseStarted)) == [])
+        #expect(c.handle(.backend(.audio([1, 2, 3]))) == [.play([1, 2, 3]), .indicate(.speaking)])
+        #expect(c.handle(.playbackDrained) == [])  // more may come until responseDone
+        #expect(c.handle(.backend(.responseDone)) == [])
+        #expect(c.handle(.playbackDrained) == [.indicate(.ready)])
+        #expect(c.state.turn == .idle)
+    }
+
+    @Test func tooShortTurnIsClearedNotCommitted() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(Array(speech.prefix(2399))))  // 99.96 ms
+        #expect(c.handle(.board(.pttReleased)) == [.send(.clear), .cue(.tooShort), .indicate(.ready)])
+    }
+
+    @Test func pressWhileSpeakingBargesIn() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        _ = c.handle(.backend(.audio(speech)))
+        #expect(c.handle(.board(.pttPressed)) == [.stopPlaybackAndCancel, .cue(.listening), .indicate(.listening)])
+        // The cancelled response's late audio is not played into the new turn.
+        #expect(c.handle(.backend(.audio(speech))) == [])
+    }
+
+    @Test func pressWhileThinkingCancelsTheResponse() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        #expect(c.handle(.board(.pttPressed)).first == .send(.cancelResponse(playedMilliseconds: 0)))
+    }
+
+    @Test func toggleModeTapsStartAndEnd() {
+        var ptt = Self.hold
+        ptt.mode = .toggle
+        var c = connected(ptt)
+        _ = c.handle(.board(.pttPressed))
+        #expect(c.handle(.board(.pttReleased)) == [])
+        _ = c.handle(.micFrames(speech))
+        #expect(c.handle(.board(.pttPressed)) == [.send(.commit), .indicate(.thinking)])
+    }
+
+    @Test func pressWhileOfflineOnlyCues() {
+        var c = Conversation(ptt: Self.hold)
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.offline)])
+        #expect(c.state.turn == .idle)
+    }
+
+    @Test func linkLossEndsTheTurnAndSilencesTheSpeaker() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        #expect(c.handle(.backend(.link(.error))) == [.indicate(.error)])
+        #expect(c.state == DeviceState(link: .error, session: nil, turn: .idle))
+
+        c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        _ = c.handle(.backend(.audio(speech)))
+        #expect(c.handle(.backend(.link(.offline))) == [.stopPlayback, .indicate(.offline)])
+    }
+}
