@@ -2,7 +2,6 @@ import Logging
 import ParleyConfig
 import ServiceLifecycle
 import Synchronization
-import UnixSignals
 
 /// Which changed keys a reload can apply, and which wait for a restart.
 public struct ConfigDiff: Equatable, Sendable {
@@ -72,14 +71,3 @@ public final class ConfigReloader: Sendable {
     }
 }
 
-/// Turns SIGHUP into reloads.
-struct ReloadService: Service {
-    let reloader: ConfigReloader
-
-    func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        await cancelWhenGracefulShutdown {
-            for await _ in hangups { await reloader.reload() }
-        }
-    }
-}

@@ -68,9 +68,6 @@ public struct Daemon {
         ) { state in
             notifier.status("\(state) (\(settings.backend.kind.rawValue))")
         }
-        notifier.ready(status: "audio and board up; connecting to \(backend.name)")
-        log.notice("ready")
-
         let reloader = ConfigReloader(
             initial: config, paths: paths, environment: environment, notifier: notifier, logger: logger("parley.config")
         ) { [logShared] new in
@@ -85,8 +82,8 @@ public struct Daemon {
             AudioSupervisor(watched: [.init(name: "capture", counters: engine.captureCounters),
                                       .init(name: "playback", counters: engine.playbackCounters)],
                             notifier: notifier, logger: logger("parley.audio")),
-            ReloadService(reloader: reloader),
-            StoppingNotice(notifier: notifier) { log.notice("stopping") },
+            SystemdLifecycle(notifier: notifier, reloader: reloader,
+                             readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
         ]
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },

@@ -15,15 +15,3 @@ struct TaskService: Service, CustomStringConvertible {
     }
 }
 
-/// The first service to hear of a shutdown (services stop in reverse order): tells
-/// systemd we are stopping before anything else winds down.
-struct StoppingNotice: Service {
-    let notifier: SystemdNotifier
-    let onStop: @Sendable () -> Void
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        notifier.stopping()
-        onStop()
-    }
-}

@@ -1,0 +1,27 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The daemon's conversation with systemd: READY once everything runs, RELOADING/READY
+/// around each SIGHUP reload, STOPPING as soon as shutdown begins.
+///
+/// READY is sent from inside the service group, after it trapped SIGTERM/SIGINT and after
+/// SIGHUP is trapped here: a supervisor that signals us right after READY never kills us
+/// by the signal's default action. Listed last, so it hears of shutdown first.
+struct SystemdLifecycle: Service {
+    let notifier: SystemdNotifier
+    let reloader: ConfigReloader
+    let readyStatus: String
+    let logger: Logger
+
+    func run() async {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        notifier.ready(status: readyStatus)
+        logger.notice("ready")
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups { await reloader.reload() }
+        }
+        notifier.stopping()
+        logger.notice("stopping")
+    }
+}

@@ -1,0 +1,68 @@
+"""check-config, exit 78 and secrets, through the real binary."""
+import os
+
+from conftest import run_parleyd
+
+SECRET = "sk-proj-KNOWN-SECRET-abcdef0123456789"
+
+
+def write(tmp_path, main, dropins=None):
+    (tmp_path / "conf.d").mkdir(exist_ok=True)
+    (tmp_path / "parley.toml").write_text(main)
+    for name, text in (dropins or {}).items():
+        (tmp_path / "conf.d" / name).write_text(text)
+    return str(tmp_path / "parley.toml")
+
+
+def test_check_config_prints_values_with_sources_and_redacts_secrets(tmp_path):
+    key = tmp_path / "openai.key"
+    key.write_text(SECRET + "\n")
+    key.chmod(0o600)
+    path = write(tmp_path, f'[backend]\nkind = "openai"\n[backend.openai]\napi_key_file = "{key}"\n',
+                 {"10-audio.toml": "[audio]\nrate = 16000\n"})
+    result = run_parleyd("check-config", "--config", path, env={"PARLEY_AUDIO__VOLUME": "35"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert SECRET not in out and SECRET not in result.stderr
+    assert f'api_key_file = "{key}"' in out and f"secret read, {len(SECRET)} bytes, value redacted" in out
+    assert f"rate = 16000" in out and f"# {tmp_path}/conf.d/10-audio.toml:2" in out
+    assert "volume = 35" in out and "# env PARLEY_AUDIO__VOLUME" in out
+    assert f'kind = "openai"' in out and f"# {path}:2" in out
+    assert "period_ms = 10" in out  # defaults are shown too
+
+
+def test_invalid_config_lists_every_problem_and_exits_78(tmp_path):
+    path = write(tmp_path, '[audio]\nrate = "high"\nperid_ms = 10\n[ptt]\nmode = "hodl"\n',
+                 {"50-board.toml": "[board]\ndebounce_ms = 5000\n"})
+    for args in (["check-config", "--config", path], ["--config", path]):
+        result = run_parleyd(*args)
+        assert result.returncode == 78
+        err = result.stderr
+        assert "configuration has 4 problems" in err
+        assert f"{path}:2: audio.rate: expected integer" in err
+        assert f"{path}:3: audio.perid_ms: unknown key" in err and "did you mean audio.period_ms?" in err
+        assert f"{path}:5: ptt.mode" in err and 'did you mean "hold"?' in err
+        assert f"{tmp_path}/conf.d/50-board.toml:2: board.debounce_ms: 5000 is out of range" in err
+
+
+def test_world_readable_secret_is_refused(tmp_path):
+    key = tmp_path / "openai.key"
+    key.write_text(SECRET)
+    key.chmod(0o644)
+    path = write(tmp_path, f'[backend]\nkind = "openai"\n[backend.openai]\napi_key_file = "{key}"\n')
+    result = run_parleyd("check-config", "--config", path)
+    assert result.returncode == 78
+    assert f"chmod 600 {key}" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_missing_config_file_named_on_the_command_line(tmp_path):
+    result = run_parleyd("check-config", "--config", str(tmp_path / "absent.toml"))
+    assert result.returncode == 78
+    assert "absent.toml: cannot read" in result.stderr
+
+
+def test_version():
+    result = run_parleyd("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip().count(".") == 2
