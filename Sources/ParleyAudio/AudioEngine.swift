@@ -19,8 +19,7 @@ public final class AudioEngine: @unchecked Sendable {
         public var playbackDevice: String
         public var rate: Int
         public var periodFrames: Int
-        /// nil when both threads got SCHED_FIFO; otherwise why not.
-        public var realtimeRefusal: String?
+        public var scheduling: AudioScheduling
     }
 
     private let settings: AudioSettings
@@ -58,18 +57,21 @@ public final class AudioEngine: @unchecked Sendable {
                                 paced: paced, resamplerQuality: dsp.resamplerQuality)
         try capturePCM.start()
         controls.running.store(true, ordering: .releasing)
-        var refusal: String?
+        var scheduling = AudioScheduling.normalByConfiguration
         for (name, loop) in [("parley-capture", capture as any AudioLoop), ("parley-playback", play)] {
             guard let started = RealtimeThread.start(name: name, priority: settings.realtimePriority, body: loop.run)
             else {
                 stop()
                 throw AudioError(.thread, device: name, "cannot create thread")
             }
-            refusal = refusal ?? started.realtimeRefusal
+            // The worse of the two threads' outcomes is what counts.
+            if threads.isEmpty || started.scheduling != .realtime(priority: settings.realtimePriority) {
+                scheduling = started.scheduling
+            }
             threads.append((started.thread, loop))
         }
         status = Status(captureDevice: settings.captureDevice, playbackDevice: settings.playbackDevice,
-                        rate: capturePCM.rate, periodFrames: capturePCM.periodFrames, realtimeRefusal: refusal)
+                        rate: capturePCM.rate, periodFrames: capturePCM.periodFrames, scheduling: scheduling)
     }
 
     /// Stops the threads. A thread stuck in a device call is left behind (detached) after

@@ -8,8 +8,7 @@ import CParleyShims
 enum RealtimeThread {
     struct Started {
         let thread: pthread_t
-        /// nil: real-time granted; otherwise why not (strerror text).
-        let realtimeRefusal: String?
+        let scheduling: AudioScheduling
     }
 
     private final class Box {
@@ -34,9 +33,19 @@ enum RealtimeThread {
             Unmanaged<Box>.fromOpaque(box).release()
             return nil
         }
-        guard priority > 0 else { return Started(thread: thread, realtimeRefusal: "realtime_priority = 0") }
+        guard priority > 0 else { return Started(thread: thread, scheduling: .normalByConfiguration) }
         var param = sched_param(sched_priority: Int32(priority))
         let err = pthread_setschedparam(thread, Int32(SCHED_FIFO), &param)
-        return Started(thread: thread, realtimeRefusal: err == 0 ? nil : String(cString: strerror(err)))
+        return Started(thread: thread,
+                       scheduling: err == 0 ? .realtime(priority: priority) : .refused(String(cString: strerror(err))))
     }
+}
+
+/// How the audio threads are scheduled.
+public enum AudioScheduling: Sendable, Equatable {
+    case realtime(priority: Int)
+    /// `audio.realtime_priority = 0`.
+    case normalByConfiguration
+    /// The kernel refused SCHED_FIFO (no CAP_SYS_NICE, RLIMIT_RTPRIO 0): normal priority.
+    case refused(String)
 }

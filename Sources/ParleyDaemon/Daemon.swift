@@ -55,8 +55,13 @@ public struct Daemon {
         }
         if let audio = engine.status {
             log.info("audio: capture \"\(audio.captureDevice)\", playback \"\(audio.playbackDevice)\", \(audio.rate) Hz, period \(audio.periodFrames) frames, pacing \(settings.audio.pacing.rawValue)")
-            if let refusal = audio.realtimeRefusal {
-                log.warning("audio threads run at normal priority: SCHED_FIFO \(settings.audio.realtimePriority) refused (\(refusal)); grant CAP_SYS_NICE or LimitRTPRIO")
+            switch audio.scheduling {
+            case .realtime(let priority):
+                log.info("audio threads at SCHED_FIFO priority \(priority)")
+            case .normalByConfiguration:
+                log.info("audio threads at normal priority (audio.realtime_priority = 0)")
+            case .refused(let reason):
+                log.warning("audio threads run at normal priority: SCHED_FIFO \(settings.audio.realtimePriority) refused (\(reason)); grant CAP_SYS_NICE or LimitRTPRIO")
             }
         }
 
