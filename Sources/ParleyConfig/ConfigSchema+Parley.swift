@@ -4,7 +4,6 @@ extension ConfigSchema {
     public static let backendKinds = [
         "echo", "openai", "openai_webrtc", "agent_routes", "rt_relay", "office", "training", "agent_c",
     ]
-    public static let turnStates = ["offline", "connecting", "idle", "listening", "thinking", "speaking", "error"]
 
     public static let parley = ConfigSchema(
         keys: device + audio + dsp + backend + ptt + board + control + logging + metrics,

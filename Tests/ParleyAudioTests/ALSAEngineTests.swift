@@ -103,13 +103,10 @@ import Testing
     }
 
     @Test func missingDeviceIsAClearError() throws {
-        let audio = AudioEngine(
-            settings: try LoadedConfig.load(
-                paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),
-                environment: ["PARLEY_AUDIO__CAPTURE_DEVICE": "hw:CARD=NoSuchCard"]).settings.audio,
-            dsp: try LoadedConfig.load(
-                paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),
-                environment: [:]).settings.dsp)
+        let settings = try LoadedConfig.load(
+            paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),
+            environment: ["PARLEY_AUDIO__CAPTURE_DEVICE": "hw:CARD=NoSuchCard"]).settings
+        let audio = AudioEngine(settings: settings.audio, dsp: settings.dsp)
         let error = #expect(throws: AudioError.self) { try audio.start() }
         #expect(error?.code == .open)
         #expect(error?.description.hasPrefix("audio device \"hw:CARD=NoSuchCard\": cannot open") == true)
