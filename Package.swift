@@ -40,7 +40,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Signal processing on audio frames: resampling, echo cancellation, noise suppression, Opus.
-        .target(name: "ParleyDSP", dependencies: ["CSpeexDSP", "COpus", "CParleyShims"], swiftSettings: swiftSettings),
+        .target(name: "ParleyDSP", dependencies: ["CSpeexDSP", "COpus", "CParleyShims", "ParleyConfig"], swiftSettings: swiftSettings),
         // Data plane: ALSA devices on real-time threads, lock-free rings.
         .target(
             name: "ParleyAudio",
@@ -90,6 +90,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims"]),
     ]
