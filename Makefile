@@ -34,7 +34,7 @@ test: deps test-swift test-integration check-docs
 
 test-swift:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel  # real threads and clocks: no CPU-hog neighbours
 
 # Daemon-level tests: the real parleyd binary under pytest (signals, sd_notify, exit codes).
 test-integration:

@@ -105,6 +105,14 @@ final class ALSAPCM {
         return Int(snd_pcm_writei(handle, buffer, snd_pcm_uframes_t(frames)))
     }
 
+    /// Frames between the application and the converter (snd_pcm_delay): how long until a
+    /// frame written now is heard, or how long ago the newest readable frame was captured.
+    @inline(__always) func delay() -> Int {
+        guard let handle else { return 0 }
+        var frames: snd_pcm_sframes_t = 0
+        return snd_pcm_delay(handle, &frames) == 0 ? max(0, Int(frames)) : 0
+    }
+
     /// snd_pcm_recover for xruns and suspends; returns 0 when the stream can go on.
     @inline(__always) func recover(_ err: Int) -> Int32 {
         guard let handle else { return -EBADFD }

@@ -37,4 +37,10 @@ final class AudioControls: Sendable {
     /// Mic gain and speaker volume, Q12 fixed point (4096 = unity).
     let micGainQ12 = Atomic<Int32>(4096)
     let volumeQ12 = Atomic<Int32>(4096)
+    /// Playback delay measured after each write, in 24 kHz samples (written by playback).
+    let playbackDelay = Atomic<Int>(0)
+    /// How far the echo reference leads the capture, in 24 kHz samples (written by capture).
+    let referenceLead = Atomic<Int>(0)
+    /// Times the capture thread re-aligned the reference (start, xruns, drift).
+    let referenceRealignments = Atomic<Int>(0)
 }

@@ -11,6 +11,8 @@ public final class AudioEngine: @unchecked Sendable {
     public let captured: SampleRing
     /// 24 kHz mono for the speaker. Control plane produces.
     public let playback: SampleRing
+    /// What went to the speaker, playback thread → capture thread (echo reference).
+    private let reference = SampleRing(minimumCapacity: AudioFormat.wireRate)
     public let captureCounters = AudioCounters()
     public let playbackCounters = AudioCounters()
 
@@ -50,11 +52,11 @@ public final class AudioEngine: @unchecked Sendable {
                                       bufferPeriods: settings.bufferPeriods)
         if settings.lockMemory { _ = mlockall(MCL_CURRENT | MCL_FUTURE) }
         let paced = settings.pacing == .clock
-        let capture = CaptureLoop(pcm: capturePCM, ring: captured, counters: captureCounters, 
+        let capture = CaptureLoop(pcm: capturePCM, ring: captured, reference: reference, counters: captureCounters,
                                   controls: controls, micChannel: settings.micChannel, micMix: settings.micMix,
-                                  paced: paced, resamplerQuality: dsp.resamplerQuality)
-        let play = PlaybackLoop(pcm: playbackPCM, ring: playback, counters: playbackCounters, controls: controls,
-                                paced: paced, resamplerQuality: dsp.resamplerQuality)
+                                  paced: paced, dsp: dsp)
+        let play = PlaybackLoop(pcm: playbackPCM, ring: playback, reference: reference, counters: playbackCounters,
+                                controls: controls, paced: paced, resamplerQuality: dsp.resamplerQuality)
         try capturePCM.start()
         controls.running.store(true, ordering: .releasing)
         var scheduling = AudioScheduling.normalByConfiguration
@@ -96,6 +98,12 @@ public final class AudioEngine: @unchecked Sendable {
         }
         threads.removeAll()
         return allStopped
+    }
+
+    /// How far the echo reference leads the capture (ms), and how often it was re-aligned.
+    public var referenceAlignment: (leadMilliseconds: Int, realignments: Int) {
+        (controls.referenceLead.load(ordering: .relaxed) * 1000 / AudioFormat.wireRate,
+         controls.referenceRealignments.load(ordering: .relaxed))
     }
 
     public func setVolume(percent: Int) {

@@ -7,6 +7,8 @@ import Synchronization
 final class PlaybackLoop: @unchecked Sendable {
     private let pcm: ALSAPCM
     private let ring: SampleRing
+    /// The exact 24 kHz samples sent to the speaker, for the echo canceller.
+    private let reference: SampleRing
     private let counters: AudioCounters
     private let controls: AudioControls
     private let paced: Bool
@@ -18,10 +20,11 @@ final class PlaybackLoop: @unchecked Sendable {
     private let finished = Atomic<Bool>(false)
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
-    init(pcm: ALSAPCM, ring: SampleRing, counters: AudioCounters, controls: AudioControls,
+    init(pcm: ALSAPCM, ring: SampleRing, reference: SampleRing, counters: AudioCounters, controls: AudioControls,
          paced: Bool, resamplerQuality: Int) {
         self.pcm = pcm
         self.ring = ring
+        self.reference = reference
         self.counters = counters
         self.controls = controls
         self.paced = paced
@@ -54,12 +57,13 @@ final class PlaybackLoop: @unchecked Sendable {
                 // An empty ring is idle silence; a partial one is an underrun mid-speech.
                 if got > 0 { counters.ringMisses.add(UInt64(wireFrames - got), ordering: .relaxed) }
             }
+            let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
+            for i in 0..<wireFrames { wire[i] = Int16(clamping: (Int(wire[i]) * volume) >> 12) }
+            reference.push(UnsafeBufferPointer(wire))
             var produced = resampler.process(UnsafeBufferPointer(wire), into: mono)
             while produced < frames { mono[produced] = 0; produced += 1 }
-            let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
             for i in 0..<frames {
-                let s = Int16(clamping: (Int(mono[i]) * volume) >> 12)
-                for c in 0..<channels { interleaved[i * channels + c] = s }
+                for c in 0..<channels { interleaved[i * channels + c] = mono[i] }
             }
             var offset = 0
             while offset < frames && controls.running.load(ordering: .relaxed) {
@@ -77,6 +81,7 @@ final class PlaybackLoop: @unchecked Sendable {
                     offset += n
                 }
             }
+            controls.playbackDelay.store(pcm.delay() * AudioFormat.wireRate / pcm.rate, ordering: .relaxed)
             counters.frames.add(UInt64(frames), ordering: .relaxed)
         }
         finished.store(true, ordering: .releasing)

@@ -57,6 +57,15 @@ public final class SampleRing: @unchecked Sendable {
         return n
     }
 
+    /// Consumer: drops up to `count` of the oldest samples; returns how many.
+    @discardableResult
+    public func discard(_ count: Int) -> Int {
+        let h = head.load(ordering: .relaxed)
+        let n = min(count, tail.load(ordering: .acquiring) &- h)
+        head.store(h &+ n, ordering: .releasing)
+        return n
+    }
+
     /// Consumer: drops everything readable (barge-in: stop what is queued for the speaker).
     public func discardAll() {
         head.store(tail.load(ordering: .acquiring), ordering: .releasing)

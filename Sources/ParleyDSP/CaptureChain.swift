@@ -3,18 +3,22 @@ import ParleyConfig
 
 /// The per-frame capture DSP at 24 kHz: echo cancellation (speexdsp MDF) against the
 /// samples that went to the speaker, then noise suppression / AGC / VAD (speex
-/// preprocessor, linked to the echo state for residual echo suppression). State is
+/// preprocessor, linked to the echo state for residual echo suppression), then voice
+/// activity on the result (`VoiceActivityDetector`). State is
 /// allocated in `init`; `process` does not allocate, lock or log.
 public final class CaptureChain: @unchecked Sendable {
     public let frameSize: Int
     private let echo: OpaquePointer?
     private let preprocess: OpaquePointer?
     private let cleaned: UnsafeMutablePointer<Int16>
+    private let detectVoice: Bool
+    private var voice = VoiceActivityDetector()
 
     /// - Parameters:
     ///   - frameSize: samples per frame (240 = 10 ms at 24 kHz).
     public init(frameSize: Int, rate: Int, settings: DSPSettings) {
         self.frameSize = frameSize
+        detectVoice = settings.voiceActivity
         cleaned = .allocate(capacity: frameSize)
         cleaned.initialize(repeating: 0, count: frameSize)
         if settings.echoCancellation {
@@ -26,7 +30,7 @@ public final class CaptureChain: @unchecked Sendable {
         } else {
             echo = nil
         }
-        let needsPreprocess = settings.noiseSuppression || settings.automaticGain || settings.voiceActivity
+        let needsPreprocess = settings.noiseSuppression || settings.automaticGain
             || (echo != nil && settings.residualEchoSuppression)
         if needsPreprocess {
             let st = speex_preprocess_state_init(Int32(frameSize), Int32(rate))
@@ -38,8 +42,6 @@ public final class CaptureChain: @unchecked Sendable {
             speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_AGC, &agc)
             var level = Float(settings.automaticGainLevel)
             speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_AGC_LEVEL, &level)
-            var vad: Int32 = settings.voiceActivity ? 1 : 0
-            speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_VAD, &vad)
             if let echo, settings.residualEchoSuppression {
                 speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_ECHO_STATE, UnsafeMutableRawPointer(echo))
             }
@@ -64,8 +66,8 @@ public final class CaptureChain: @unchecked Sendable {
             speex_echo_cancellation(echo, frame, reference, cleaned)
             frame.update(from: cleaned, count: frameSize)
         }
-        guard let preprocess else { return true }
-        return speex_preprocess_run(preprocess, frame) != 0
+        if let preprocess { _ = speex_preprocess_run(preprocess, frame) }
+        return detectVoice ? voice.update(frame, count: frameSize) : true
     }
 
     /// Forgets what the canceller learned (after a device reopen: the echo path changed).

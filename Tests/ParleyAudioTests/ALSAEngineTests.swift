@@ -11,7 +11,7 @@ import Testing
     init() {
         var template = Array("/tmp/parley-alsa-XXXXXX".utf8CString)
         _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        dir = String(cString: template)
+        dir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     func writeFile(_ name: String, _ bytes: [UInt8]) {
@@ -52,7 +52,9 @@ import Testing
         return Double(crossings) * Double(rate) / Double(s.count)
     }
 
-    func engine() throws -> AudioEngine {
+    /// The raw path: DSP off, so the signal arrives as it went in.
+    func engine(_ extra: [String: String] = ["PARLEY_DSP__AEC": "false", "PARLEY_DSP__NOISE_SUPPRESSION": "false",
+                                             "PARLEY_DSP__VAD": "false"]) throws -> AudioEngine {
         let rc = """
             pcm.tmic { type file slave.pcm "null" file "/dev/null" infile "\(dir)/mic.raw" format "raw" }
             pcm.tspk { type file slave.pcm "null" file "\(dir)/speaker.raw" format "raw" }
@@ -63,16 +65,16 @@ import Testing
             paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),
             environment: ["PARLEY_AUDIO__CAPTURE_DEVICE": "tmic", "PARLEY_AUDIO__PLAYBACK_DEVICE": "tspk",
                           "PARLEY_AUDIO__PACING": "clock", "PARLEY_AUDIO__VOLUME": "100",
-                          "PARLEY_AUDIO__REALTIME_PRIORITY": "0"]).settings
+                          "PARLEY_AUDIO__REALTIME_PRIORITY": "0"].merging(extra) { $1 }).settings
         return AudioEngine(settings: settings.audio, dsp: settings.dsp)
     }
 
-    @Test func capturesAKnownSignalAs24kHzFrames() async throws {
+    @Test func capturesAKnownSignalAs24kHzFrames() throws {
         let mic = Self.sine(1000, rate: 48000, seconds: 2, amplitude: 8000)
         writeFile("mic.raw", mic.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] })
         let audio = try engine()
         try audio.start()
-        try await Task.sleep(for: .milliseconds(600))
+        usleep(600_000)  // the audio threads are pthreads: a blocking wait is fine
         #expect(audio.stop())
         let captured = audio.captured.pop(maximum: 48000)
         // Paced by the clock: about 0.6 s of 24 kHz audio, not the whole file at once.
@@ -84,13 +86,13 @@ import Testing
         #expect(audio.captureCounters.snapshot().errors == 0)
     }
 
-    @Test func playsFramesAndFillsGapsWithSilence() async throws {
+    @Test func playsFramesAndFillsGapsWithSilence() throws {
         writeFile("mic.raw", [])
         let audio = try engine()
         let tone = Self.sine(500, rate: 24000, seconds: 0.3, amplitude: 10000)
         #expect(audio.playback.push(tone) == tone.count)
         try audio.start()
-        try await Task.sleep(for: .milliseconds(600))
+        usleep(600_000)  // the audio threads are pthreads: a blocking wait is fine
         #expect(audio.stop())
         let out = readSamples("speaker.raw")  // 48 kHz mono
         #expect(out.count >= 48000 * 5 / 10)
