@@ -52,7 +52,7 @@ docs:
 	@./scripts/config-reference.sh --write
 
 bench: deps
-	@echo "bench: nothing measured yet; the audio-engine issue adds Benchmarks/ and bench/results.json"
+	@./scripts/bench.sh
 
 install: build
 	install -D -m 0755 $(BUILD_DIR)/parleyd $(DESTDIR)$(PREFIX)/bin/parleyd

@@ -17,6 +17,9 @@ let package = Package(
     platforms: [.macOS(.v15)],  // Linux is the target; this only unlocks async main and Synchronization
     products: [
         .executable(name: "parleyd", targets: ["parleyd"]),
+        // For Benchmarks/ (a package of its own).
+        .library(name: "ParleyAudio", targets: ["ParleyAudio"]),
+        .library(name: "ParleyConfig", targets: ["ParleyConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),

@@ -32,7 +32,8 @@ public final class AudioCounters: Sendable {
 }
 
 /// Values the control plane sets and the audio threads read each period.
-final class AudioControls: Sendable {
+public final class AudioControls: Sendable {
+    public init() {}
     let running = Atomic<Bool>(false)
     /// Mic gain and speaker volume, Q12 fixed point (4096 = unity).
     let micGainQ12 = Atomic<Int32>(4096)

@@ -1,0 +1,122 @@
+import ParleyConfig
+import ParleyDSP
+import Synchronization
+
+/// Everything the capture thread does to a period after reading it: pick or mix the mic
+/// channel, apply gain, resample to 24 kHz, then per 10 ms frame cancel the echo against
+/// the aligned speaker reference, suppress noise, detect voice, push into the ring.
+/// Separate from the ALSA read so benchmarks and tests drive the exact hot path.
+/// Owned by one thread; buffers are allocated in `init`, never in `process`.
+public final class CaptureProcessor: @unchecked Sendable {
+    private let ring: SampleRing
+    private let reference: SampleRing
+    private let counters: AudioCounters
+    private let controls: AudioControls
+    private let resampler: Resampler
+    private let chain: CaptureChain
+    private let channels: Int
+    private let micChannel: Int
+    private let micMix: Bool
+    /// Extra reference lead from config (dsp.aec_extra_delay_ms), in 24 kHz samples.
+    private let extraLead: Int
+    private let mono: UnsafeMutableBufferPointer<Int16>
+    /// Resampled audio waiting to fill a whole DSP frame.
+    private let staging: UnsafeMutableBufferPointer<Int16>
+    private var staged = 0
+    private let referenceFrame: UnsafeMutableBufferPointer<Int16>
+
+    init(rate: Int, channels: Int, periodFrames: Int, ring: SampleRing, reference: SampleRing,
+         counters: AudioCounters, controls: AudioControls, micChannel: Int, micMix: Bool, dsp: DSPSettings) {
+        self.ring = ring
+        self.reference = reference
+        self.counters = counters
+        self.controls = controls
+        self.channels = channels
+        self.micChannel = min(micChannel, channels - 1)
+        self.micMix = micMix
+        extraLead = dsp.echoExtraDelayMilliseconds * AudioFormat.wireRate / 1000
+        resampler = Resampler(from: rate, to: AudioFormat.wireRate, quality: dsp.resamplerQuality)
+        chain = CaptureChain(frameSize: AudioFormat.frameSamples, rate: AudioFormat.wireRate, settings: dsp)
+        mono = .allocate(capacity: periodFrames)
+        mono.initialize(repeating: 0)
+        staging = .allocate(capacity: resampler.outputCount(forInput: periodFrames) + 2 * AudioFormat.frameSamples)
+        staging.initialize(repeating: 0)
+        referenceFrame = .allocate(capacity: AudioFormat.frameSamples)
+        referenceFrame.initialize(repeating: 0)
+    }
+
+    /// A processor outside the engine, for benchmarks: its output and reference rings.
+    public convenience init(rate: Int, channels: Int, periodFrames: Int, output: SampleRing, reference: SampleRing,
+                            dsp: DSPSettings) {
+        self.init(rate: rate, channels: channels, periodFrames: periodFrames, ring: output, reference: reference,
+                  counters: AudioCounters(), controls: AudioControls(), micChannel: 0, micMix: false, dsp: dsp)
+    }
+
+    deinit {
+        mono.deallocate()
+        staging.deallocate()
+        referenceFrame.deallocate()
+    }
+
+    /// One period as read from ALSA (interleaved, device rate). `captureDelay` is how long
+    /// ago its first frame was captured, in 24 kHz samples.
+    public func process(_ interleaved: UnsafePointer<Int16>, frames n: Int, captureDelay: Int) {
+        downmix(interleaved, frames: n)
+        let free = UnsafeMutableBufferPointer(rebasing: staging[staged...])
+        staged += resampler.process(UnsafeBufferPointer(rebasing: mono[0..<n]), into: free)
+        processStagedFrames(captureDelay: captureDelay)
+    }
+
+    private func processStagedFrames(captureDelay: Int) {
+        let frame = AudioFormat.frameSamples
+        var offset = 0
+        while staged - offset >= frame {
+            takeReferenceFrame(captureDelay: captureDelay)
+            let samples = staging.baseAddress! + offset
+            _ = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))
+            let pushed = ring.push(UnsafeBufferPointer(start: samples, count: frame))
+            if pushed < frame { counters.ringMisses.add(UInt64(frame - pushed), ordering: .relaxed) }
+            offset += frame
+        }
+        staged -= offset
+        if staged > 0 && offset > 0 { staging.baseAddress!.update(from: staging.baseAddress! + offset, count: staged) }
+    }
+
+    /// The reference frame that played when this mic frame was captured. The reference
+    /// ring holds what playback wrote and not yet heard-and-captured; its fill should equal
+    /// playback delay + capture delay (+ the configured extra lead). When it is off by more
+    /// than a frame (start, xruns), drop reference or hold it back with silence.
+    @inline(__always) private func takeReferenceFrame(captureDelay: Int) {
+        let frame = AudioFormat.frameSamples
+        let target = controls.playbackDelay.load(ordering: .relaxed) + captureDelay + extraLead
+        let lead = reference.availableToRead
+        controls.referenceLead.store(lead, ordering: .relaxed)
+        if lead > target + frame {
+            reference.discard(lead - target)
+            controls.referenceRealignments.add(1, ordering: .relaxed)
+        } else if lead + frame < target {
+            // Hold the reference back: this frame is compared with silence.
+            for i in 0..<frame { referenceFrame[i] = 0 }
+            controls.referenceRealignments.add(1, ordering: .relaxed)
+            return
+        }
+        let got = reference.pop(into: referenceFrame)
+        if got < frame { for i in got..<frame { referenceFrame[i] = 0 } }
+    }
+
+    @inline(__always) private func downmix(_ interleaved: UnsafePointer<Int16>, frames n: Int) {
+        let gain = Int(controls.micGainQ12.load(ordering: .relaxed))
+        for i in 0..<n {
+            var sample: Int
+            if micMix && channels > 1 {
+                var sum = 0
+                for c in 0..<channels { sum += Int(interleaved[i * channels + c]) }
+                sample = sum / channels
+            } else {
+                sample = Int(interleaved[i * channels + micChannel])
+            }
+            sample = (sample * gain) >> 12
+            mono[i] = Int16(clamping: sample)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make bench: runs the benchmarks and writes bench/results.json (other keys there are kept).
+#   audio.allocs_per_frame        heap allocations per 10 ms frame of the capture chain
+#                                 (package-benchmark's malloc count, 3 s minus 1 s iterations / 200 frames)
+#   audio.dsp_cpu_percent_of_core CPU time per second of audio, Swift CaptureProcessor (median of 5)
+#   audio.dsp_cpu_c_percent_of_core the same speexdsp calls from plain C (Benchmarks/c/chain.c)
+#   audio.dsp_cpu_ratio_vs_c      Swift / C
+#   audio.erle_db, audio.erle_aec_only_db, audio.near_end_kept_correlation  from the echo test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+echo "bench: building"
+(cd Benchmarks && swift build -c release --product CaptureChainCPU >/dev/null)
+gcc -O2 -o "$out/chain" Benchmarks/c/chain.c $(pkg-config --cflags --libs speexdsp) -lm
+
+echo "bench: CPU, Swift vs C (5 runs each of 100 s of audio)"
+for i in 1 2 3 4 5; do
+  Benchmarks/.build/release/CaptureChainCPU 100 >> "$out/swift.jsonl"
+  "$out/chain" 100 >> "$out/c.jsonl"
+done
+
+echo "bench: allocations (package-benchmark)"
+(cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --no-progress \
+   --filter "capture chain.*" --format jsonSmallerIsBetter --path "$out" >/dev/null)
+
+echo "bench: echo cancellation quality (echo test)"
+swift build --build-tests >/dev/null
+swift test --skip-build --no-parallel --filter CaptureChainTests 2>&1 | grep -E "^(ERLE|near-end)" > "$out/erle.txt"
+
+mkdir -p bench
+python3 - "$out" <<'PY'
+import json, os, re, statistics, sys
+out = sys.argv[1]
+def median_cpu(name):
+    return statistics.median(json.loads(l)["cpu_percent_of_core"] for l in open(os.path.join(out, name)))
+swift, c = median_cpu("swift.jsonl"), median_cpu("c.jsonl")
+mallocs = {}
+for row in json.load(open(os.path.join(out, "Current_run.json"))):
+    m = re.match(r"capture chain: (\d) s of 48 kHz audio - Malloc \(total\)", row["name"])
+    if m: mallocs[int(m.group(1))] = row["value"]
+allocs_per_frame = (mallocs[3] - mallocs[1]) / 200
+erle = open(os.path.join(out, "erle.txt")).read()
+def grab(pattern):
+    return round(float(re.search(pattern, erle).group(1)), 2)
+path = "bench/results.json"
+results = json.load(open(path)) if os.path.exists(path) else {}
+audio = results.setdefault("audio", {})
+audio.update({
+    "allocs_per_frame": allocs_per_frame,
+    "dsp_cpu_percent_of_core": round(swift, 4),
+    "dsp_cpu_c_percent_of_core": round(c, 4),
+    "dsp_cpu_ratio_vs_c": round(swift / c, 3),
+    "erle_aec_only_db": grab(r"ERLE, AEC only, after convergence: ([\d.]+)"),
+    "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
+    "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
+})
+json.dump(results, open(path, "w"), indent=2, sort_keys=True)
+open(path, "a").write("\n")
+print(json.dumps(audio, indent=2, sort_keys=True))
+PY
