@@ -34,7 +34,7 @@ let package = Package(
         systemLibrary("COpus", pkgConfig: "opus", apt: "libopus-dev"),
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CGpiod", pkgConfig: "libgpiod", apt: "libgpiod-dev"),
-        .target(name: "CParleyShims", dependencies: ["CCurl", "COpus"]),
+        .target(name: "CParleyShims", dependencies: ["CCurl", "COpus", "CALSA"]),
 
         // Configuration: schema, layered TOML + environment, validation, secrets. Pure but for file reads.
         .target(

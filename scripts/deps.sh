@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libgpiod-dev gpiod                                 # GPIO, v1 API (1.6)
   python3 python3-venv                               # test harness
   espeak-ng sox                                      # speech fixtures generated at test time
+  pulseaudio                                         # a paced ALSA device that can vanish (pulse plugin)
 )
 
 SUDO=""

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include "CParleyShims.h"
+#include <alsa/asoundlib.h>
 
 CURLcode CParley_curl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
 CURLcode CParley_curl_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
@@ -20,3 +21,8 @@ int CParley_opus_set_inband_fec(OpusEncoder *e, opus_int32 v) { return opus_enco
 int CParley_opus_reset_decoder(OpusDecoder *d) { return opus_decoder_ctl(d, OPUS_RESET_STATE); }
 
 int CParley_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+static void CParley_alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt, ...) {
+    (void)file; (void)line; (void)function; (void)err; (void)fmt;
+}
+void CParley_alsa_silence_library_errors(void) { snd_lib_error_set_handler(CParley_alsa_quiet); }

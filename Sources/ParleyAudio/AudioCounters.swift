@@ -35,6 +35,9 @@ public final class AudioCounters: Sendable {
 public final class AudioControls: Sendable {
     public init() {}
     let running = Atomic<Bool>(false)
+    /// Set by an audio thread when its device failed beyond snd_pcm_recover (unplugged,
+    /// server gone); the thread then parks, and the control plane reopens the devices.
+    let deviceLost = Atomic<Bool>(false)
     /// Mic gain and speaker volume, Q12 fixed point (4096 = unity).
     let micGainQ12 = Atomic<Int32>(4096)
     let volumeQ12 = Atomic<Int32>(4096)

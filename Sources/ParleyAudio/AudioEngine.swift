@@ -1,3 +1,5 @@
+import CALSA
+import CParleyShims
 import ParleyConfig
 import Synchronization
 #if canImport(Glibc)
@@ -34,11 +36,29 @@ public final class AudioEngine: @unchecked Sendable {
     public init(settings: AudioSettings, dsp: DSPSettings) {
         self.settings = settings
         self.dsp = dsp
+        CParley_alsa_silence_library_errors()
         // One second either way: the control plane drains every 10 ms, so this is slack.
         captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
         playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4)
         setVolume(percent: settings.volumePercent)
         setMicGain(decibels: settings.micGainDecibels)
+    }
+
+    /// True once an audio thread found its device gone; `reopen()` brings it back.
+    public var isDeviceLost: Bool { controls.deviceLost.load(ordering: .acquiring) }
+
+    /// The last ALSA error an audio thread saw, as text.
+    public var lastDeviceError: String {
+        let code = min(captureCounters.lastError.load(ordering: .relaxed),
+                       playbackCounters.lastError.load(ordering: .relaxed))
+        return code == 0 ? "none" : String(cString: snd_strerror(code))
+    }
+
+    /// Stops the threads, closes and reopens both devices, starts again (after a loss).
+    public func reopen() throws(AudioError) {
+        stop()
+        controls.deviceLost.store(false, ordering: .releasing)
+        try start()
     }
 
     /// Opens both devices and starts the threads.

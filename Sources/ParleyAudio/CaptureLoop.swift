@@ -33,6 +33,12 @@ final class CaptureLoop: @unchecked Sendable {
         let frames = pcm.periodFrames
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
+            if controls.deviceLost.load(ordering: .relaxed) {
+                // Parked until the control plane reopens the devices; still beating, so the
+                // systemd watchdog leaves the recovery to us.
+                sleepNanoseconds(pcm.periodFrames * 1_000_000_000 / pcm.rate)
+                continue
+            }
             if paced { pacer.wait() }
             let n = pcm.read(interleaved.baseAddress!, frames: frames)
             if n < 0 {
@@ -53,9 +59,7 @@ final class CaptureLoop: @unchecked Sendable {
             counters.xruns.add(1, ordering: .relaxed)
         } else {
             counters.errors.add(1, ordering: .relaxed)
-            // Not recoverable here (device gone): do not spin; the control plane sees the
-            // error counter and lastError.
-            sleepNanoseconds(pcm.periodFrames * 1_000_000_000 / pcm.rate)
+            controls.deviceLost.store(true, ordering: .releasing)
         }
     }
 }

@@ -50,6 +50,10 @@ final class PlaybackLoop: @unchecked Sendable {
         let channels = pcm.channels
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
+            if controls.deviceLost.load(ordering: .relaxed) {
+                sleepNanoseconds(frames * 1_000_000_000 / pcm.rate)  // parked, see CaptureLoop
+                continue
+            }
             if paced { pacer.wait() }
             let got = ring.pop(into: wire)
             if got < wireFrames {
@@ -74,7 +78,7 @@ final class PlaybackLoop: @unchecked Sendable {
                         counters.xruns.add(1, ordering: .relaxed)
                     } else {
                         counters.errors.add(1, ordering: .relaxed)
-                        sleepNanoseconds(frames * 1_000_000_000 / pcm.rate)
+                        controls.deviceLost.store(true, ordering: .releasing)
                         break
                     }
                 } else {

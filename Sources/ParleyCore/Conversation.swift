@@ -11,9 +11,11 @@ public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
     public var link: LinkState = .offline
     public var session: SessionState?
     public var turn: TurnState = .idle
+    /// The microphone or speaker is gone (unplugged); the engine is reopening it.
+    public var audioLost = false
 
     public var indicator: Indicator {
-        if link == .error || session == .error { return .error }
+        if audioLost || link == .error || session == .error { return .error }
         switch link {
         case .offline: return .offline
         case .connecting: return .connecting
@@ -33,6 +35,7 @@ public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "link=\(link.rawValue) session=\(session?.rawValue ?? "none") turn=\(turn.rawValue)"
+            + (audioLost ? " audio=lost" : "")
     }
 }
 
@@ -44,6 +47,8 @@ public enum ConversationInput: Sendable, Equatable {
     case micFrames([Int16])
     /// The speaker has played everything queued.
     case playbackDrained
+    /// The audio devices are gone (true) or back (false).
+    case audioDevice(lost: Bool)
 }
 
 /// What the conversation asks the edges to do.
@@ -106,11 +111,18 @@ public struct Conversation: Sendable {
             return []
         case .backend(let event):
             return backendEvent(event)
+        case .audioDevice(let lost):
+            state.audioLost = lost
+            guard lost else { return [] }
+            // No microphone: a turn in progress cannot go on.
+            let effects: [Effect] = state.turn == .listening ? [.send(.clear)] : []
+            if state.turn == .listening { state.turn = .idle }
+            return effects
         }
     }
 
     private mutating func startTurn() -> [Effect] {
-        guard state.isReady else { return [.cue(.offline)] }
+        guard state.isReady, !state.audioLost else { return [.cue(.offline)] }
         var effects: [Effect] = []
         switch state.turn {
         case .speaking: effects.append(.stopPlaybackAndCancel)  // barge-in

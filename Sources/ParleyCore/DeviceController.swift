@@ -41,6 +41,9 @@ public actor DeviceController {
 
     public func update(ptt: PTTSettings) { conversation.update(ptt: ptt) }
 
+    /// The audio engine lost its devices (true) or has them back (false).
+    public func audioDevice(lost: Bool) async { await feed(.audioDevice(lost: lost)) }
+
     /// Runs until cancelled.
     public func run() async {
         await board.show(conversation.state.indicator)

@@ -84,9 +84,13 @@ public struct Daemon {
         let services: [any Service] = [
             TaskService(description: "backend") { try await backend.run() },
             TaskService(description: "controller") { await controller.run() },
-            AudioSupervisor(watched: [.init(name: "capture", counters: engine.captureCounters),
-                                      .init(name: "playback", counters: engine.playbackCounters)],
-                            notifier: notifier, logger: logger("parley.audio")),
+            AudioSupervisor(
+                watched: [.init(name: "capture", counters: engine.captureCounters),
+                          .init(name: "playback", counters: engine.playbackCounters)],
+                notifier: notifier, logger: logger("parley.audio"),
+                recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
+                    await controller.audioDevice(lost: $0)
+                }),
             SystemdLifecycle(notifier: notifier, reloader: reloader,
                              readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
         ]

@@ -95,4 +95,14 @@ import Testing
         _ = c.handle(.backend(.audio(speech)))
         #expect(c.handle(.backend(.link(.offline))) == [.stopPlayback, .indicate(.offline)])
     }
+
+    @Test func audioDeviceLossShowsErrorAndDropsTheTurn() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        #expect(c.handle(.audioDevice(lost: true)) == [.send(.clear), .indicate(.error)])
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.offline)])  // no microphone: no turn
+        #expect(c.handle(.audioDevice(lost: false)) == [.indicate(.ready)])
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
+    }
 }

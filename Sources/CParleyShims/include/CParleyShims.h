@@ -26,6 +26,11 @@ int CParley_opus_set_dtx(OpusEncoder *encoder, opus_int32 enabled);
 int CParley_opus_set_inband_fec(OpusEncoder *encoder, opus_int32 enabled);
 int CParley_opus_reset_decoder(OpusDecoder *decoder);
 
+// alsa-lib
+/// Stops alsa-lib printing its own errors to stderr (they would break journald lines and
+/// flood the log when a device disappears); parleyd reports errors itself.
+void CParley_alsa_silence_library_errors(void);
+
 // pthread
 /// Names the calling thread (visible in top -H and /proc); pthread_setname_np needs _GNU_SOURCE.
 int CParley_set_thread_name(const char *name);
