@@ -74,11 +74,17 @@ public struct Conversation: Sendable {
     private var mode: PTTSettings.Mode
     private var minimumTurnSamples: Int
     private var turnSamples = 0
+    /// The latest processed audio while not listening, so a turn starts with what was
+    /// said as the button went down (the engine's pre-roll). Bounded to `prerollSamples`.
+    private var preroll: [Int16] = []
+    private let prerollSamples: Int
     private var responseComplete = false
 
-    public init(ptt: PTTSettings) {
+    public init(ptt: PTTSettings, prerollMilliseconds: Int = 0) {
         mode = ptt.mode
         minimumTurnSamples = ptt.minimumTurnMilliseconds * 24
+        prerollSamples = prerollMilliseconds * 24
+        preroll.reserveCapacity(prerollSamples + 4800)
     }
 
     /// SIGHUP: PTT settings apply from the next input on.
@@ -102,7 +108,11 @@ public struct Conversation: Sendable {
         case .board(.pttReleased):
             return mode == .hold && state.turn == .listening ? endTurn() : []
         case .micFrames(let samples):
-            guard state.turn == .listening, !samples.isEmpty else { return [] }
+            guard !samples.isEmpty else { return [] }
+            guard state.turn == .listening else {
+                keepPreroll(samples)
+                return []
+            }
             turnSamples += samples.count
             return [.send(.append(samples))]
         case .playbackDrained:
@@ -130,9 +140,19 @@ public struct Conversation: Sendable {
         case .idle, .listening: break
         }
         state.turn = .listening
-        turnSamples = 0
+        turnSamples = 0  // what was held, for "too short"; the pre-roll does not count
         responseComplete = false
+        if !preroll.isEmpty {
+            effects.append(.send(.append(preroll)))
+            preroll.removeAll(keepingCapacity: true)
+        }
         return effects + [.cue(.listening)]
+    }
+
+    private mutating func keepPreroll(_ samples: [Int16]) {
+        guard prerollSamples > 0 else { return }
+        preroll.append(contentsOf: samples.suffix(prerollSamples))
+        if preroll.count > prerollSamples { preroll.removeFirst(preroll.count - prerollSamples) }
     }
 
     private mutating func endTurn() -> [Effect] {

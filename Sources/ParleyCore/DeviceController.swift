@@ -27,9 +27,9 @@ public actor DeviceController {
     /// Samples received for the current response, and how many of them the ring still holds.
     private var receivedSamples = 0
 
-    public init(ptt: PTTSettings, board: any Board, backend: any VoiceBackend, audio: AudioPorts,
+    public init(ptt: PTTSettings, prerollMilliseconds: Int, board: any Board, backend: any VoiceBackend, audio: AudioPorts,
                 logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
-        conversation = Conversation(ptt: ptt)
+        conversation = Conversation(ptt: ptt, prerollMilliseconds: prerollMilliseconds)
         self.board = board
         self.backend = backend
         self.audio = audio

@@ -67,7 +67,7 @@ public struct Daemon {
 
         let board = SimulatedBoard()
         let controller = DeviceController(
-            ptt: settings.ptt, board: board, backend: backend,
+            ptt: settings.ptt, prerollMilliseconds: settings.audio.prerollMilliseconds, board: board, backend: backend,
             audio: AudioPorts(captured: engine.captured, playback: engine.playback),
             logger: logger("parley.core")
         ) { state in

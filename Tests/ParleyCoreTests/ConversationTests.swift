@@ -105,4 +105,16 @@ import Testing
         #expect(c.handle(.audioDevice(lost: false)) == [.indicate(.ready)])
         #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
     }
+
+    @Test func turnStartsWithThePrerollAndItDoesNotCountAsHeld() {
+        var c = Conversation(ptt: Self.hold, prerollMilliseconds: 200)
+        for event in [ConversationInput.backend(.link(.connected)), .backend(.session(.created))] { _ = c.handle(event) }
+        let older = [Int16](repeating: 1, count: 4800)
+        let recent = [Int16](repeating: 2, count: 4800)  // the last 200 ms before the press
+        _ = c.handle(.micFrames(older))
+        _ = c.handle(.micFrames(recent))
+        #expect(c.handle(.board(.pttPressed)) == [.send(.append(recent)), .cue(.listening), .indicate(.listening)])
+        // A tap: 200 ms of pre-roll went out, but the button was held for nothing.
+        #expect(c.handle(.board(.pttReleased)) == [.send(.clear), .cue(.tooShort), .indicate(.ready)])
+    }
 }
