@@ -113,6 +113,23 @@ final class ALSAPCM {
         return snd_pcm_delay(handle, &frames) == 0 ? max(0, Int(frames)) : 0
     }
 
+    /// One period's duration, for pacing and for parking a thread.
+    var periodNanoseconds: Int { periodFrames * 1_000_000_000 / rate }
+
+    /// What both audio threads do with a failed read or write: recover and count an xrun,
+    /// or count the error and mark the device lost (the thread then parks). Returns
+    /// whether the stream can go on.
+    @inline(__always) func recover(_ err: Int, counters: AudioCounters, controls: AudioControls) -> Bool {
+        counters.lastError.store(Int32(err), ordering: .relaxed)
+        if recover(err) == 0 {
+            counters.xruns.add(1, ordering: .relaxed)
+            return true
+        }
+        counters.errors.add(1, ordering: .relaxed)
+        controls.deviceLost.store(true, ordering: .releasing)
+        return false
+    }
+
     /// snd_pcm_recover for xruns and suspends; returns 0 when the stream can go on.
     @inline(__always) func recover(_ err: Int) -> Int32 {
         guard let handle else { return -EBADFD }

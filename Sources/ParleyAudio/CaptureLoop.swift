@@ -29,20 +29,20 @@ final class CaptureLoop: @unchecked Sendable {
     deinit { interleaved.deallocate() }
 
     func run() {
-        var pacer = Pacer(periodNanoseconds: pcm.periodFrames * 1_000_000_000 / pcm.rate)
+        var pacer = Pacer(periodNanoseconds: pcm.periodNanoseconds)
         let frames = pcm.periodFrames
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {
                 // Parked until the control plane reopens the devices; still beating, so the
                 // systemd watchdog leaves the recovery to us.
-                sleepNanoseconds(pcm.periodFrames * 1_000_000_000 / pcm.rate)
+                sleepNanoseconds(pcm.periodNanoseconds)
                 continue
             }
             if paced { pacer.wait() }
             let n = pcm.read(interleaved.baseAddress!, frames: frames)
             if n < 0 {
-                handleError(n)
+                _ = pcm.recover(n, counters: counters, controls: controls)
                 continue
             }
             guard n > 0 else { continue }
@@ -51,16 +51,6 @@ final class CaptureLoop: @unchecked Sendable {
             counters.frames.add(UInt64(n), ordering: .relaxed)
         }
         finished.store(true, ordering: .releasing)
-    }
-
-    private func handleError(_ err: Int) {
-        counters.lastError.store(Int32(err), ordering: .relaxed)
-        if pcm.recover(err) == 0 {
-            counters.xruns.add(1, ordering: .relaxed)
-        } else {
-            counters.errors.add(1, ordering: .relaxed)
-            controls.deviceLost.store(true, ordering: .releasing)
-        }
     }
 }
 

@@ -45,13 +45,13 @@ final class PlaybackLoop: @unchecked Sendable {
     }
 
     func run() {
-        var pacer = Pacer(periodNanoseconds: pcm.periodFrames * 1_000_000_000 / pcm.rate)
+        var pacer = Pacer(periodNanoseconds: pcm.periodNanoseconds)
         let frames = pcm.periodFrames
         let channels = pcm.channels
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {
-                sleepNanoseconds(frames * 1_000_000_000 / pcm.rate)  // parked, see CaptureLoop
+                sleepNanoseconds(pcm.periodNanoseconds)  // parked, see CaptureLoop
                 continue
             }
             if paced { pacer.wait() }
@@ -73,14 +73,7 @@ final class PlaybackLoop: @unchecked Sendable {
             while offset < frames && controls.running.load(ordering: .relaxed) {
                 let n = pcm.write(interleaved.baseAddress! + offset * channels, frames: frames - offset)
                 if n < 0 {
-                    counters.lastError.store(Int32(n), ordering: .relaxed)
-                    if pcm.recover(n) == 0 {
-                        counters.xruns.add(1, ordering: .relaxed)
-                    } else {
-                        counters.errors.add(1, ordering: .relaxed)
-                        controls.deviceLost.store(true, ordering: .releasing)
-                        break
-                    }
+                    guard pcm.recover(n, counters: counters, controls: controls) else { break }
                 } else {
                     offset += n
                 }
