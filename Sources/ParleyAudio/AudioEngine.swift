@@ -13,6 +13,8 @@ public final class AudioEngine: @unchecked Sendable {
     public let captured: SampleRing
     /// 24 kHz mono for the speaker. Control plane produces.
     public let playback: SampleRing
+    /// 24 kHz mono cues, mixed over `playback`. Control plane produces.
+    public let cues: SampleRing
     /// What went to the speaker, playback thread → capture thread (echo reference).
     private let reference = SampleRing(minimumCapacity: AudioFormat.wireRate)
     public let captureCounters = AudioCounters()
@@ -40,6 +42,7 @@ public final class AudioEngine: @unchecked Sendable {
         // One second either way: the control plane drains every 10 ms, so this is slack.
         captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
         playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4)
+        cues = SampleRing(minimumCapacity: AudioFormat.wireRate * 2)
         setVolume(percent: settings.volumePercent)
         setMicGain(decibels: settings.micGainDecibels)
     }
@@ -75,7 +78,7 @@ public final class AudioEngine: @unchecked Sendable {
         let capture = CaptureLoop(pcm: capturePCM, ring: captured, reference: reference, counters: captureCounters,
                                   controls: controls, micChannel: settings.micChannel, micMix: settings.micMix,
                                   paced: paced, dsp: dsp)
-        let play = PlaybackLoop(pcm: playbackPCM, ring: playback, reference: reference, counters: playbackCounters,
+        let play = PlaybackLoop(pcm: playbackPCM, ring: playback, cues: cues, reference: reference, counters: playbackCounters,
                                 controls: controls, paced: paced, resamplerQuality: dsp.resamplerQuality)
         try capturePCM.start()
         controls.running.store(true, ordering: .releasing)

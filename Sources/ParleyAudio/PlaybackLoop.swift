@@ -2,11 +2,14 @@ import ParleyDSP
 import Synchronization
 
 /// The playback thread's work: take a period's worth of 24 kHz audio from the ring
-/// (silence where the ring runs short, never a repeated period), resample to the device
-/// rate, apply volume, copy to every channel, write. Owned by the playback thread.
+/// (silence where the ring runs short, never a repeated period), mix in any cue, apply
+/// volume, keep it as the echo reference, resample to the device rate, copy to every
+/// channel, write. Owned by the playback thread.
 final class PlaybackLoop: @unchecked Sendable {
     private let pcm: ALSAPCM
     private let ring: SampleRing
+    /// Short cues, mixed over the voice so a barge-in's discard does not cut them.
+    private let cues: SampleRing
     /// The exact 24 kHz samples sent to the speaker, for the echo canceller.
     private let reference: SampleRing
     private let counters: AudioCounters
@@ -15,15 +18,17 @@ final class PlaybackLoop: @unchecked Sendable {
     private let resampler: Resampler
     private let wireFrames: Int
     private let wire: UnsafeMutableBufferPointer<Int16>
+    private let cue: UnsafeMutableBufferPointer<Int16>
     private let mono: UnsafeMutableBufferPointer<Int16>
     private let interleaved: UnsafeMutableBufferPointer<Int16>
     private let finished = Atomic<Bool>(false)
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
-    init(pcm: ALSAPCM, ring: SampleRing, reference: SampleRing, counters: AudioCounters, controls: AudioControls,
+    init(pcm: ALSAPCM, ring: SampleRing, cues: SampleRing, reference: SampleRing, counters: AudioCounters, controls: AudioControls,
          paced: Bool, resamplerQuality: Int) {
         self.pcm = pcm
         self.ring = ring
+        self.cues = cues
         self.reference = reference
         self.counters = counters
         self.controls = controls
@@ -32,6 +37,8 @@ final class PlaybackLoop: @unchecked Sendable {
         wireFrames = pcm.periodFrames * AudioFormat.wireRate / pcm.rate
         wire = .allocate(capacity: wireFrames)
         wire.initialize(repeating: 0)
+        cue = .allocate(capacity: wireFrames)
+        cue.initialize(repeating: 0)
         mono = .allocate(capacity: pcm.periodFrames + 16)
         mono.initialize(repeating: 0)
         interleaved = .allocate(capacity: (pcm.periodFrames + 16) * pcm.channels)
@@ -40,6 +47,7 @@ final class PlaybackLoop: @unchecked Sendable {
 
     deinit {
         wire.deallocate()
+        cue.deallocate()
         mono.deallocate()
         interleaved.deallocate()
     }
@@ -61,8 +69,12 @@ final class PlaybackLoop: @unchecked Sendable {
                 // An empty ring is idle silence; a partial one is an underrun mid-speech.
                 if got > 0 { counters.ringMisses.add(UInt64(wireFrames - got), ordering: .relaxed) }
             }
+            let cued = cues.pop(into: cue)
             let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
-            for i in 0..<wireFrames { wire[i] = Int16(clamping: (Int(wire[i]) * volume) >> 12) }
+            for i in 0..<wireFrames {
+                let mixed = Int(wire[i]) + (i < cued ? Int(cue[i]) : 0)
+                wire[i] = Int16(clamping: (mixed * volume) >> 12)
+            }
             reference.push(UnsafeBufferPointer(wire))
             var produced = resampler.process(UnsafeBufferPointer(wire), into: mono)
             while produced < frames { mono[produced] = 0; produced += 1 }

@@ -201,9 +201,9 @@ extension ConfigSchema {
                   "An LED's GPIO line, by name or offset (one table per LED: [board.leds.<name>])."),
         ConfigKey("board.leds.*.active_low", .bool, default: .bool(false), example: "true",
                   "The LED lights when its line is 0."),
-        ConfigKey("board.cues.enabled", .bool, default: .bool(true), example: "false",
-                  "Short sounds for ready, listening, too short, error, offline."),
-        ConfigKey("board.cues.volume", .int(0...100), default: .int(50), example: "30",
+        ConfigKey("board.cues.enabled", .bool, default: .bool(true), reload: .live, example: "false",
+                  "Short sounds for ready, listening start and end, too short, error, offline, back online."),
+        ConfigKey("board.cues.volume", .int(0...100), default: .int(50), reload: .live, example: "30",
                   "Cue volume in percent of the speaker volume."),
     ]
 

@@ -63,8 +63,9 @@ public enum Effect: Sendable, Equatable {
     case cue(Cue)
 }
 
-public enum Cue: String, Sendable, Equatable {
-    case listening, tooShort, offline
+/// Short sounds that tell a technician what happened without looking at the LEDs.
+public enum Cue: String, Sendable, Hashable, CaseIterable {
+    case ready, listening, listeningEnd = "listening_end", tooShort = "too_short", error, offline, online
 }
 
 /// The device's conversation as a pure state machine: state + input → new state + effects.
@@ -79,6 +80,8 @@ public struct Conversation: Sendable {
     private var preroll: [Int16] = []
     private let prerollSamples: Int
     private var responseComplete = false
+    /// Whether the device was ever ready: the next ready is "back online", not "ready".
+    private var wasEverReady = false
 
     public init(ptt: PTTSettings, prerollMilliseconds: Int = 0) {
         mode = ptt.mode
@@ -122,11 +125,13 @@ public struct Conversation: Sendable {
         case .backend(let event):
             return backendEvent(event)
         case .audioDevice(let lost):
+            guard lost != state.audioLost else { return [] }
             state.audioLost = lost
             guard lost else { return [] }
             // No microphone: a turn in progress cannot go on.
-            let effects: [Effect] = state.turn == .listening ? [.send(.clear)] : []
+            var effects: [Effect] = state.turn == .listening ? [.send(.clear)] : []
             if state.turn == .listening { state.turn = .idle }
+            effects.append(.cue(.error))  // heard only if the speaker survived
             return effects
         }
     }
@@ -161,22 +166,30 @@ public struct Conversation: Sendable {
             return [.send(.clear), .cue(.tooShort)]
         }
         state.turn = .thinking
-        return [.send(.commit)]
+        return [.send(.commit), .cue(.listeningEnd)]
     }
 
     private mutating func backendEvent(_ event: BackendEvent) -> [Effect] {
         switch event {
         case .link(let link):
+            let wasReady = state.isReady
             state.link = link
             guard link != .connected else { return [] }
             let wasSpeaking = state.turn == .speaking
             state.session = nil
             state.turn = .idle
-            return wasSpeaking ? [.stopPlayback] : []
+            var effects: [Effect] = wasSpeaking ? [.stopPlayback] : []
+            if wasReady { effects.append(.cue(link == .error ? .error : .offline)) }
+            return effects
         case .session(let session):
+            let wasReady = state.isReady
             state.session = session
             if session != .created { state.turn = .idle }
-            return []
+            if !wasReady && state.isReady {
+                defer { wasEverReady = true }
+                return [.cue(wasEverReady ? .online : .ready)]
+            }
+            return wasReady && session == .error ? [.cue(.error)] : []
         case .responseStarted:
             responseComplete = false
             return []

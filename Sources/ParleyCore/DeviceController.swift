@@ -4,14 +4,16 @@ import ParleyBoard
 import ParleyConfig
 import ParleyTransport
 
-/// The two rings the controller shares with the audio engine (or a test).
+/// The rings the controller shares with the audio engine (or a test).
 public struct AudioPorts: Sendable {
     public let captured: SampleRing
     public let playback: SampleRing
+    public let cues: SampleRing
 
-    public init(captured: SampleRing, playback: SampleRing) {
+    public init(captured: SampleRing, playback: SampleRing, cues: SampleRing) {
         self.captured = captured
         self.playback = playback
+        self.cues = cues
     }
 }
 
@@ -24,10 +26,11 @@ public actor DeviceController {
     private let audio: AudioPorts
     private let logger: Logger
     private let onStateChange: @Sendable (DeviceState) -> Void
+    private var cueSounds: CueSounds
     /// Samples received for the current response, and how many of them the ring still holds.
     private var receivedSamples = 0
 
-    public init(ptt: PTTSettings, prerollMilliseconds: Int, board: any Board, backend: any VoiceBackend, audio: AudioPorts,
+    public init(ptt: PTTSettings, prerollMilliseconds: Int, cues: CueSounds, board: any Board, backend: any VoiceBackend, audio: AudioPorts,
                 logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
         conversation = Conversation(ptt: ptt, prerollMilliseconds: prerollMilliseconds)
         self.board = board
@@ -35,11 +38,15 @@ public actor DeviceController {
         self.audio = audio
         self.logger = logger
         self.onStateChange = onStateChange
+        cueSounds = cues
     }
 
     public var state: DeviceState { conversation.state }
 
-    public func update(ptt: PTTSettings) { conversation.update(ptt: ptt) }
+    public func update(ptt: PTTSettings, cues: CueSounds) {
+        conversation.update(ptt: ptt)
+        cueSounds = cues
+    }
 
     /// The audio engine lost its devices (true) or has them back (false).
     public func audioDevice(lost: Bool) async { await feed(.audioDevice(lost: lost)) }
@@ -103,7 +110,10 @@ public actor DeviceController {
         case .indicate(let indicator):
             await board.show(indicator)
         case .cue(let cue):
-            logger.info("cue: \(cue.rawValue)")
+            let sound = cueSounds.samples(cue)
+            // A cue that does not fit (cues piling up) is skipped whole, never cut.
+            if !sound.isEmpty && audio.cues.availableToWrite >= sound.count { audio.cues.push(sound) }
+            logger.debug("cue: \(cue.rawValue)")
         }
     }
 

@@ -58,6 +58,8 @@ public final class ConfigReloader: Sendable {
         merged.audio.volumePercent = loaded.settings.audio.volumePercent
         merged.audio.micGainDecibels = loaded.settings.audio.micGainDecibels
         merged.ptt = loaded.settings.ptt
+        merged.board.cuesEnabled = loaded.settings.board.cuesEnabled
+        merged.board.cueVolumePercent = loaded.settings.board.cueVolumePercent
         await apply(merged)
         current.withLock { $0 = loaded }
         if diff.live.isEmpty && diff.restart.isEmpty {

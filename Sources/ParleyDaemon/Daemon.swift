@@ -67,8 +67,9 @@ public struct Daemon {
 
         let board = SimulatedBoard()
         let controller = DeviceController(
-            ptt: settings.ptt, prerollMilliseconds: settings.audio.prerollMilliseconds, board: board, backend: backend,
-            audio: AudioPorts(captured: engine.captured, playback: engine.playback),
+            ptt: settings.ptt, prerollMilliseconds: settings.audio.prerollMilliseconds,
+            cues: CueSounds(settings.board), board: board, backend: backend,
+            audio: AudioPorts(captured: engine.captured, playback: engine.playback, cues: engine.cues),
             logger: logger("parley.core")
         ) { state in
             notifier.status("\(state) (\(settings.backend.kind.rawValue))")
@@ -79,7 +80,7 @@ public struct Daemon {
             logShared.setLevel(Logger.Level(rawValue: new.logging.level) ?? .info)
             engine.setVolume(percent: new.audio.volumePercent)
             engine.setMicGain(decibels: new.audio.micGainDecibels)
-            await controller.update(ptt: new.ptt)
+            await controller.update(ptt: new.ptt, cues: CueSounds(new.board))
         }
         let services: [any Service] = [
             TaskService(description: "backend") { try await backend.run() },

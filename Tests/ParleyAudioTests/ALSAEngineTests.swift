@@ -104,6 +104,27 @@ import Testing
         #expect(after.allSatisfy { $0 == 0 })
     }
 
+    @Test func cuesAreMixedOverTheVoiceAndSurviveABargeIn() throws {
+        writeFile("mic.raw", [])
+        let audio = try engine()
+        let voice = Self.sine(500, rate: 24000, seconds: 0.4, amplitude: 6000)
+        let cue = Self.sine(2000, rate: 24000, seconds: 0.4, amplitude: 6000)
+        audio.playback.push(voice)
+        audio.cues.push(cue)
+        try audio.start()
+        usleep(100_000)
+        audio.playback.discardAll()  // barge-in drops the voice, not the cue
+        usleep(500_000)
+        #expect(audio.stop())
+        let out = readSamples("speaker.raw")
+        // Early on both play: the sum is louder than either alone.
+        #expect(Self.rms(out[960..<3840]) > 6000 / 2.0.squareRoot() * 1.3)
+        // After the barge-in only the cue is left: 2 kHz at its own level.
+        let cueOnly = out[12000..<17000]
+        #expect(abs(Self.rms(cueOnly) - 6000 / 2.0.squareRoot()) < 300)
+        #expect(abs(Self.frequency(cueOnly, rate: 48000) - 2000) < 30)
+    }
+
     @Test func missingDeviceIsAClearError() throws {
         let settings = try LoadedConfig.load(
             paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),

@@ -22,8 +22,8 @@ import Testing
         #expect(c.state.indicator == .offline)
         #expect(c.handle(.backend(.link(.connecting))) == [.indicate(.connecting)])
         #expect(c.handle(.backend(.link(.connected))) == [])  // still connecting: no session yet
-        #expect(c.handle(.backend(.session(.created))) == [.indicate(.ready)])
-        #expect(c.handle(.backend(.session(.error))) == [.indicate(.error)])
+        #expect(c.handle(.backend(.session(.created))) == [.cue(.ready), .indicate(.ready)])
+        #expect(c.handle(.backend(.session(.error))) == [.cue(.error), .indicate(.error)])
     }
 
     @Test func holdToTalkTurn() {
@@ -31,7 +31,7 @@ import Testing
         #expect(c.handle(.micFrames(speech)) == [])  // not listening: nothing leaves
         #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
         #expect(c.handle(.micFrames(speech)) == [.send(.append(speech))])
-        #expect(c.handle(.board(.pttReleased)) == [.send(.commit), .indicate(.thinking)])
+        #expect(c.handle(.board(.pttReleased)) == [.send(.commit), .cue(.listeningEnd), .indicate(.thinking)])
         #expect(c.handle(.backend(.responseStarted)) == [])
         #expect(c.handle(.backend(.audio([1, 2, 3]))) == [.play([1, 2, 3]), .indicate(.speaking)])
         #expect(c.handle(.playbackDrained) == [])  // more may come until responseDone
@@ -73,7 +73,7 @@ import Testing
         _ = c.handle(.board(.pttPressed))
         #expect(c.handle(.board(.pttReleased)) == [])
         _ = c.handle(.micFrames(speech))
-        #expect(c.handle(.board(.pttPressed)) == [.send(.commit), .indicate(.thinking)])
+        #expect(c.handle(.board(.pttPressed)) == [.send(.commit), .cue(.listeningEnd), .indicate(.thinking)])
     }
 
     @Test func pressWhileOfflineOnlyCues() {
@@ -85,7 +85,7 @@ import Testing
     @Test func linkLossEndsTheTurnAndSilencesTheSpeaker() {
         var c = connected()
         _ = c.handle(.board(.pttPressed))
-        #expect(c.handle(.backend(.link(.error))) == [.indicate(.error)])
+        #expect(c.handle(.backend(.link(.error))) == [.cue(.error), .indicate(.error)])
         #expect(c.state == DeviceState(link: .error, session: nil, turn: .idle))
 
         c = connected()
@@ -93,17 +93,27 @@ import Testing
         _ = c.handle(.micFrames(speech))
         _ = c.handle(.board(.pttReleased))
         _ = c.handle(.backend(.audio(speech)))
-        #expect(c.handle(.backend(.link(.offline))) == [.stopPlayback, .indicate(.offline)])
+        #expect(c.handle(.backend(.link(.offline))) == [.stopPlayback, .cue(.offline), .indicate(.offline)])
     }
 
     @Test func audioDeviceLossShowsErrorAndDropsTheTurn() {
         var c = connected()
         _ = c.handle(.board(.pttPressed))
         _ = c.handle(.micFrames(speech))
-        #expect(c.handle(.audioDevice(lost: true)) == [.send(.clear), .indicate(.error)])
+        #expect(c.handle(.audioDevice(lost: true)) == [.send(.clear), .cue(.error), .indicate(.error)])
         #expect(c.handle(.board(.pttPressed)) == [.cue(.offline)])  // no microphone: no turn
         #expect(c.handle(.audioDevice(lost: false)) == [.indicate(.ready)])
         #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
+    }
+
+    @Test func readyOnceThenOfflineAndBackOnline() {
+        var c = connected()
+        #expect(c.handle(.backend(.link(.connecting))) == [.cue(.offline), .indicate(.connecting)])
+        #expect(c.handle(.backend(.link(.connected))) == [])
+        #expect(c.handle(.backend(.session(.created))) == [.cue(.online), .indicate(.ready)])
+        // A second "lost" report while already lost cues nothing.
+        #expect(c.handle(.audioDevice(lost: true)).contains(.cue(.error)))
+        #expect(c.handle(.audioDevice(lost: true)) == [])
     }
 
     @Test func turnStartsWithThePrerollAndItDoesNotCountAsHeld() {
