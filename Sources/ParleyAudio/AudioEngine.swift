@@ -34,6 +34,14 @@ public final class AudioEngine: @unchecked Sendable {
     // Control-plane state below: touched only by start()/stop(), which the daemon calls in turn.
     private var threads: [(thread: pthread_t, loop: any AudioLoop)] = []
     public private(set) var status: Status?
+    /// Speaker volume and mic gain as asked for, and the card's mixer that carries what it
+    /// can of them; set from reloads while the supervisor may be reopening, hence the lock.
+    private let levels: Mutex<Levels>
+    private struct Levels {
+        var volumePercent: Int
+        var micGainDecibels: Double
+        var mixer: ALSAMixer?
+    }
 
     public init(settings: AudioSettings, dsp: DSPSettings) {
         self.settings = settings
@@ -43,8 +51,8 @@ public final class AudioEngine: @unchecked Sendable {
         captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
         playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4)
         cues = SampleRing(minimumCapacity: AudioFormat.wireRate * 2)
-        setVolume(percent: settings.volumePercent)
-        setMicGain(decibels: settings.micGainDecibels)
+        levels = Mutex(Levels(volumePercent: settings.volumePercent, micGainDecibels: settings.micGainDecibels))
+        _ = levels.withLock { applyLevels(&$0) }
     }
 
     /// True once an audio thread found its device gone; `reopen()` brings it back.
@@ -58,14 +66,17 @@ public final class AudioEngine: @unchecked Sendable {
     }
 
     /// Stops the threads, closes and reopens both devices, starts again (after a loss).
-    public func reopen() throws(AudioError) {
+    @discardableResult
+    public func reopen() throws(AudioError) -> [String] {
         stop()
         controls.deviceLost.store(false, ordering: .releasing)
-        try start()
+        return try start()
     }
 
-    /// Opens both devices and starts the threads.
-    public func start() throws(AudioError) {
+    /// Opens both devices and starts the threads. Returns problems with the mixer controls,
+    /// which are not fatal: software gain carries the volume then.
+    @discardableResult
+    public func start() throws(AudioError) -> [String] {
         let period = settings.periodFrames
         let capturePCM = try ALSAPCM(device: settings.captureDevice, direction: .capture, rate: settings.rate,
                                      channels: settings.captureChannels, periodFrames: period,
@@ -97,6 +108,49 @@ public final class AudioEngine: @unchecked Sendable {
         }
         status = Status(captureDevice: settings.captureDevice, playbackDevice: settings.playbackDevice,
                         rate: capturePCM.rate, periodFrames: capturePCM.periodFrames, scheduling: scheduling)
+        return openMixer()
+    }
+
+    /// (Re)opens the mixer after the devices: a replugged card needs a fresh handle.
+    private func openMixer() -> [String] {
+        let playbackControl = settings.playbackMixerControl, captureControl = settings.captureMixerControl
+        guard playbackControl?.isEmpty == false || captureControl?.isEmpty == false else { return [] }
+        return levels.withLock { levels in
+            levels.mixer = nil
+            var notes: [String] = []
+            do {
+                levels.mixer = try ALSAMixer(card: settings.mixerCard, playbackControl: playbackControl,
+                                             captureControl: captureControl)
+                notes = levels.mixer?.notes ?? []
+            } catch {
+                notes = ["\(error); volume and mic gain stay in software"]
+            }
+            notes += applyLevels(&levels)
+            return notes
+        }
+    }
+
+    /// Puts the levels on the mixer where there is one, the rest in software gain.
+    @discardableResult
+    private func applyLevels(_ levels: inout Levels) -> [String] {
+        var softwareVolume = levels.volumePercent
+        var softwareGain = levels.micGainDecibels
+        var notes: [String] = []
+        if let mixer = levels.mixer {
+            do {
+                if mixer.controlsPlayback {
+                    try mixer.setVolume(percent: levels.volumePercent)
+                    softwareVolume = 100
+                }
+                softwareGain = try mixer.setMicGain(decibels: levels.micGainDecibels)
+            } catch {
+                notes.append("\(error)")
+            }
+        }
+        controls.volumeQ12.store(Int32(max(0, min(100, softwareVolume)) * 4096 / 100), ordering: .relaxed)
+        let linear = pow(10, softwareGain / 20)
+        controls.micGainQ12.store(Int32(min(Double(Int32.max / 65536), linear * 4096)), ordering: .relaxed)
+        return notes
     }
 
     /// Stops the threads. A thread stuck in a device call is left behind (detached) after
@@ -129,14 +183,20 @@ public final class AudioEngine: @unchecked Sendable {
          controls.referenceRealignments.load(ordering: .relaxed))
     }
 
-    public func setVolume(percent: Int) {
-        controls.volumeQ12.store(Int32(max(0, min(100, percent)) * 4096 / 100), ordering: .relaxed)
+    /// Speaker volume in percent: on the playback mixer control if one is named, else in
+    /// software. Returns mixer problems (worth a log line).
+    @discardableResult
+    public func setVolume(percent: Int) -> [String] {
+        levels.withLock { $0.volumePercent = percent; return applyLevels(&$0) }
     }
 
-    public func setMicGain(decibels: Double) {
-        let linear = pow(10, decibels / 20)
-        controls.micGainQ12.store(Int32(min(Double(Int32.max / 65536), linear * 4096)), ordering: .relaxed)
+    /// Mic gain: on the capture mixer control as far as its dB range goes, the rest in software.
+    @discardableResult
+    public func setMicGain(decibels: Double) -> [String] {
+        levels.withLock { $0.micGainDecibels = decibels; return applyLevels(&$0) }
     }
+
+    public var volumePercent: Int { levels.withLock { $0.volumePercent } }
 }
 
 /// What the engine needs of a capture or playback loop.

@@ -2,7 +2,7 @@ import CALSA
 
 /// Audio failures the control plane reports (the audio threads only count).
 public struct AudioError: Error, Sendable, CustomStringConvertible {
-    public enum Code: Sendable { case open, configure, start, thread }
+    public enum Code: Sendable { case open, configure, start, thread, mixer }
     public let code: Code
     public let device: String
     public let detail: String

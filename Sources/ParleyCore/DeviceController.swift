@@ -112,7 +112,7 @@ public actor DeviceController {
         case .cue(let cue):
             let sound = cueSounds.samples(cue)
             // A cue that does not fit (cues piling up) is skipped whole, never cut.
-            if !sound.isEmpty && audio.cues.availableToWrite >= sound.count { audio.cues.push(sound) }
+            if !sound.isEmpty && audio.cues.availableToWrite >= sound.count { _ = audio.cues.push(sound) }
             logger.debug("cue: \(cue.rawValue)")
         }
     }

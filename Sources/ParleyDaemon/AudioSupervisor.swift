@@ -96,7 +96,8 @@ public struct AudioSupervisor: Service {
         while !Task.isCancelled {
             attempts += 1
             do {
-                try engine.reopen()
+                let mixerNotes = try engine.reopen()
+                for note in mixerNotes { logger.warning("\(note)") }
                 logger.notice("audio device back after \(attempts) attempt(s), \(ContinuousClock.now - started)")
                 notifier.status("audio device back")
                 await recovery.onDeviceLost(false)

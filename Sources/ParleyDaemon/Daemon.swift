@@ -47,7 +47,7 @@ public struct Daemon {
 
         let engine = AudioEngine(settings: settings.audio, dsp: settings.dsp)
         do {
-            try engine.start()
+            for note in try engine.start() { log.warning("\(note)") }
         } catch {
             log.critical("\(error)")
             notifier.status("audio failed: \(error)")
@@ -74,12 +74,13 @@ public struct Daemon {
         ) { state in
             notifier.status("\(state) (\(settings.backend.kind.rawValue))")
         }
+        let audioLog = logger("parley.audio")
         let reloader = ConfigReloader(
             initial: config, paths: paths, environment: environment, notifier: notifier, logger: logger("parley.config")
         ) { [logShared] new in
             logShared.setLevel(Logger.Level(rawValue: new.logging.level) ?? .info)
-            engine.setVolume(percent: new.audio.volumePercent)
-            engine.setMicGain(decibels: new.audio.micGainDecibels)
+            for note in engine.setVolume(percent: new.audio.volumePercent) { audioLog.warning("\(note)") }
+            for note in engine.setMicGain(decibels: new.audio.micGainDecibels) { audioLog.warning("\(note)") }
             await controller.update(ptt: new.ptt, cues: CueSounds(new.board))
         }
         let services: [any Service] = [
@@ -88,7 +89,7 @@ public struct Daemon {
             AudioSupervisor(
                 watched: [.init(name: "capture", counters: engine.captureCounters),
                           .init(name: "playback", counters: engine.playbackCounters)],
-                notifier: notifier, logger: logger("parley.audio"),
+                notifier: notifier, logger: audioLog,
                 recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
                     await controller.audioDevice(lost: $0)
                 }),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pulse import PulseServer, pulse  # noqa: F401  (fixture)
+
 PARLEYD = os.environ.get("PARLEYD", str(Path(__file__).resolve().parents[2] / ".build/debug/parleyd"))
 SIM_ALSA = os.environ.get(
     "SIM_ALSA", "/usr/share/alsa/alsa.conf:" + str(Path(__file__).resolve().parents[2] / "board/sim/asound.conf"))
