@@ -90,7 +90,8 @@ public final class AudioEngine: @unchecked Sendable {
                                   controls: controls, micChannel: settings.micChannel, micMix: settings.micMix,
                                   paced: paced, dsp: dsp)
         let play = PlaybackLoop(pcm: playbackPCM, ring: playback, cues: cues, reference: reference, counters: playbackCounters,
-                                controls: controls, paced: paced, resamplerQuality: dsp.resamplerQuality)
+                                controls: controls, paced: paced, resamplerQuality: dsp.resamplerQuality,
+                                jitterMilliseconds: settings.jitterMilliseconds)
         try capturePCM.start()
         controls.running.store(true, ordering: .releasing)
         var scheduling = AudioScheduling.normalByConfiguration

@@ -17,6 +17,9 @@ final class PlaybackLoop: @unchecked Sendable {
     private let paced: Bool
     private let resampler: Resampler
     private let wireFrames: Int
+    /// Audio held back when the speaker starts from idle (audio.jitter_ms), so chunks
+    /// arriving unevenly from the network do not underrun mid-word.
+    private let jitterSamples: Int
     private let wire: UnsafeMutableBufferPointer<Int16>
     private let cue: UnsafeMutableBufferPointer<Int16>
     private let mono: UnsafeMutableBufferPointer<Int16>
@@ -25,7 +28,7 @@ final class PlaybackLoop: @unchecked Sendable {
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     init(pcm: ALSAPCM, ring: SampleRing, cues: SampleRing, reference: SampleRing, counters: AudioCounters, controls: AudioControls,
-         paced: Bool, resamplerQuality: Int) {
+         paced: Bool, resamplerQuality: Int, jitterMilliseconds: Int) {
         self.pcm = pcm
         self.ring = ring
         self.cues = cues
@@ -35,6 +38,7 @@ final class PlaybackLoop: @unchecked Sendable {
         self.paced = paced
         resampler = Resampler(from: AudioFormat.wireRate, to: pcm.rate, quality: resamplerQuality)
         wireFrames = pcm.periodFrames * AudioFormat.wireRate / pcm.rate
+        jitterSamples = jitterMilliseconds * AudioFormat.wireRate / 1000
         wire = .allocate(capacity: wireFrames)
         wire.initialize(repeating: 0)
         cue = .allocate(capacity: wireFrames)
@@ -56,6 +60,8 @@ final class PlaybackLoop: @unchecked Sendable {
         var pacer = Pacer(periodNanoseconds: pcm.periodNanoseconds)
         let frames = pcm.periodFrames
         let channels = pcm.channels
+        var playing = false  // false: idle, priming the jitter buffer
+        var primingWait = 0  // samples' worth of time spent priming
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {
@@ -63,7 +69,15 @@ final class PlaybackLoop: @unchecked Sendable {
                 continue
             }
             if paced { pacer.wait() }
-            let got = ring.pop(into: wire)
+            // Start from idle once the jitter buffer is full, or once the audio waited that
+            // long anyway (a short answer, the end of one).
+            let queued = ring.availableToRead
+            if !playing && queued > 0 {
+                primingWait += wireFrames
+                playing = queued >= jitterSamples || primingWait >= jitterSamples
+            }
+            let got = playing ? ring.pop(into: wire) : 0
+            if got == 0 && ring.availableToRead == 0 { playing = false; primingWait = 0 }
             if got < wireFrames {
                 for i in got..<wireFrames { wire[i] = 0 }
                 // An empty ring is idle silence; a partial one is an underrun mid-speech.

@@ -104,6 +104,22 @@ import Testing
         #expect(after.allSatisfy { $0 == 0 })
     }
 
+    @Test func aShortAnswerWaitsForTheJitterBufferThenPlaysWhole() throws {
+        writeFile("mic.raw", [])
+        let audio = try engine(["PARLEY_DSP__AEC": "false", "PARLEY_AUDIO__JITTER_MS": "100"])
+        let chunk = Self.sine(500, rate: 24000, seconds: 0.03, amplitude: 10000)  // less than the buffer
+        audio.playback.push(chunk)
+        try audio.start()
+        usleep(400_000)
+        #expect(audio.stop())
+        let out = readSamples("speaker.raw")
+        let first = out.firstIndex { abs(Int($0)) > 500 } ?? out.count
+        #expect((4000...5400).contains(first))  // held about 100 ms at 48 kHz, then played
+        // All 30 ms of it (1440 samples at 48 kHz, 97% of a sine's above 500), once.
+        #expect((1300...1440).contains(out.filter { abs(Int($0)) > 500 }.count))
+        #expect(audio.playbackCounters.snapshot().ringMisses == 0)
+    }
+
     @Test func cuesAreMixedOverTheVoiceAndSurviveABargeIn() throws {
         writeFile("mic.raw", [])
         let audio = try engine()
