@@ -19,6 +19,9 @@ public final class AudioEngine: @unchecked Sendable {
     private let reference = SampleRing(minimumCapacity: AudioFormat.wireRate)
     public let captureCounters = AudioCounters()
     public let playbackCounters = AudioCounters()
+    /// Hardware positions of both devices, for the clock drift estimate.
+    public let captureClock = StreamClock()
+    public let playbackClock = StreamClock()
 
     public struct Status: Sendable, Equatable {
         public var captureDevice: String
@@ -87,10 +90,10 @@ public final class AudioEngine: @unchecked Sendable {
         if settings.lockMemory { _ = mlockall(MCL_CURRENT | MCL_FUTURE) }
         let paced = settings.pacing == .clock
         let capture = CaptureLoop(pcm: capturePCM, ring: captured, reference: reference, counters: captureCounters,
-                                  controls: controls, micChannel: settings.micChannel, micMix: settings.micMix,
+                                  controls: controls, clock: captureClock, micChannel: settings.micChannel, micMix: settings.micMix,
                                   paced: paced, dsp: dsp)
         let play = PlaybackLoop(pcm: playbackPCM, ring: playback, cues: cues, reference: reference, counters: playbackCounters,
-                                controls: controls, paced: paced, resamplerQuality: dsp.resamplerQuality,
+                                controls: controls, clock: playbackClock, paced: paced, resamplerQuality: dsp.resamplerQuality,
                                 jitterMilliseconds: settings.jitterMilliseconds)
         try capturePCM.start()
         controls.running.store(true, ordering: .releasing)

@@ -9,16 +9,18 @@ final class CaptureLoop: @unchecked Sendable {
     private let counters: AudioCounters
     private let controls: AudioControls
     private let paced: Bool
+    private let clock: StreamClock
     private let interleaved: UnsafeMutableBufferPointer<Int16>
     private let finished = Atomic<Bool>(false)
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     init(pcm: ALSAPCM, ring: SampleRing, reference: SampleRing, counters: AudioCounters, controls: AudioControls,
-         micChannel: Int, micMix: Bool, paced: Bool, dsp: DSPSettings) {
+         clock: StreamClock, micChannel: Int, micMix: Bool, paced: Bool, dsp: DSPSettings) {
         self.pcm = pcm
         self.counters = counters
         self.controls = controls
         self.paced = paced
+        self.clock = clock
         processor = CaptureProcessor(rate: pcm.rate, channels: pcm.channels, periodFrames: pcm.periodFrames,
                                      ring: ring, reference: reference, counters: counters, controls: controls,
                                      micChannel: micChannel, micMix: micMix, dsp: dsp)
@@ -31,6 +33,8 @@ final class CaptureLoop: @unchecked Sendable {
     func run() {
         var pacer = Pacer(periodNanoseconds: pcm.periodNanoseconds)
         let frames = pcm.periodFrames
+        var read = 0  // frames read since start or the last xrun
+        clock.discontinuity()
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {
@@ -43,10 +47,15 @@ final class CaptureLoop: @unchecked Sendable {
             let n = pcm.read(interleaved.baseAddress!, frames: frames)
             if n < 0 {
                 _ = pcm.recover(n, counters: counters, controls: controls)
+                read = 0
+                clock.discontinuity()
                 continue
             }
             guard n > 0 else { continue }
-            let captureDelay = (pcm.delay() + n) * AudioFormat.wireRate / pcm.rate
+            let waiting = pcm.delay()
+            read += n
+            clock.publish(frames: read + waiting)  // captured by the hardware so far
+            let captureDelay = (waiting + n) * AudioFormat.wireRate / pcm.rate
             processor.process(interleaved.baseAddress!, frames: n, captureDelay: captureDelay)
             counters.frames.add(UInt64(n), ordering: .relaxed)
         }

@@ -15,6 +15,7 @@ final class PlaybackLoop: @unchecked Sendable {
     private let counters: AudioCounters
     private let controls: AudioControls
     private let paced: Bool
+    private let clock: StreamClock
     private let resampler: Resampler
     private let wireFrames: Int
     /// Audio held back when the speaker starts from idle (audio.jitter_ms), so chunks
@@ -28,7 +29,7 @@ final class PlaybackLoop: @unchecked Sendable {
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     init(pcm: ALSAPCM, ring: SampleRing, cues: SampleRing, reference: SampleRing, counters: AudioCounters, controls: AudioControls,
-         paced: Bool, resamplerQuality: Int, jitterMilliseconds: Int) {
+         clock: StreamClock, paced: Bool, resamplerQuality: Int, jitterMilliseconds: Int) {
         self.pcm = pcm
         self.ring = ring
         self.cues = cues
@@ -36,6 +37,7 @@ final class PlaybackLoop: @unchecked Sendable {
         self.counters = counters
         self.controls = controls
         self.paced = paced
+        self.clock = clock
         resampler = Resampler(from: AudioFormat.wireRate, to: pcm.rate, quality: resamplerQuality)
         wireFrames = pcm.periodFrames * AudioFormat.wireRate / pcm.rate
         jitterSamples = jitterMilliseconds * AudioFormat.wireRate / 1000
@@ -60,6 +62,8 @@ final class PlaybackLoop: @unchecked Sendable {
         var pacer = Pacer(periodNanoseconds: pcm.periodNanoseconds)
         let frames = pcm.periodFrames
         let channels = pcm.channels
+        var written = 0  // frames written since start or the last xrun
+        clock.discontinuity()
         var playing = false  // false: idle, priming the jitter buffer
         var primingWait = 0  // samples' worth of time spent priming
         while controls.running.load(ordering: .relaxed) {
@@ -99,12 +103,17 @@ final class PlaybackLoop: @unchecked Sendable {
             while offset < frames && controls.running.load(ordering: .relaxed) {
                 let n = pcm.write(interleaved.baseAddress! + offset * channels, frames: frames - offset)
                 if n < 0 {
+                    written = 0
+                    clock.discontinuity()
                     guard pcm.recover(n, counters: counters, controls: controls) else { break }
                 } else {
                     offset += n
+                    written += n
                 }
             }
-            controls.playbackDelay.store(pcm.delay() * AudioFormat.wireRate / pcm.rate, ordering: .relaxed)
+            let delay = pcm.delay()
+            clock.publish(frames: written - delay)  // played by the hardware so far
+            controls.playbackDelay.store(delay * AudioFormat.wireRate / pcm.rate, ordering: .relaxed)
             counters.frames.add(UInt64(frames), ordering: .relaxed)
         }
         finished.store(true, ordering: .releasing)

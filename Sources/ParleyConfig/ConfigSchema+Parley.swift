@@ -85,6 +85,8 @@ extension ConfigSchema {
                   "Echo canceller filter length in milliseconds."),
         ConfigKey("dsp.aec_extra_delay_ms", .int(-100...300), default: .int(0), example: "12",
                   "Added to the measured ALSA delays when aligning the echo reference."),
+        ConfigKey("dsp.drift_warning_ppm", .int(1...10000), default: .int(20), example: "50",
+                  "Warn when the capture and playback clocks drift apart by more than this (parts per million): the echo canceller needs one clock."),
         ConfigKey("dsp.residual_echo_suppression", .bool, default: .bool(true), example: "false",
                   "Let the noise suppressor remove echo the canceller left."),
         ConfigKey("dsp.noise_suppression", .bool, default: .bool(true), example: "false",

@@ -90,6 +90,7 @@ extension ParleySettings {
         dsp = DSPSettings(
             resamplerQuality: c.int("dsp.resampler_quality"), echoCancellation: c.bool("dsp.aec"),
             echoTailMilliseconds: c.int("dsp.aec_tail_ms"), echoExtraDelayMilliseconds: c.int("dsp.aec_extra_delay_ms"),
+            driftWarningPPM: c.int("dsp.drift_warning_ppm"),
             residualEchoSuppression: c.bool("dsp.residual_echo_suppression"),
             noiseSuppression: c.bool("dsp.noise_suppression"), noiseSuppressDecibels: c.int("dsp.noise_suppress_db"),
             automaticGain: c.bool("dsp.agc"), automaticGainLevel: c.int("dsp.agc_level"),

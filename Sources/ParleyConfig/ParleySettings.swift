@@ -52,6 +52,7 @@ public struct DSPSettings: Sendable, Equatable {
     public var echoCancellation: Bool
     public var echoTailMilliseconds: Int
     public var echoExtraDelayMilliseconds: Int
+    public var driftWarningPPM: Int
     public var residualEchoSuppression: Bool
     public var noiseSuppression: Bool
     public var noiseSuppressDecibels: Int

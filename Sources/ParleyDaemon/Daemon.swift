@@ -93,6 +93,8 @@ public struct Daemon {
                 recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
                     await controller.audioDevice(lost: $0)
                 }),
+            ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
+                              logger: audioLog),
             SystemdLifecycle(notifier: notifier, reloader: reloader,
                              readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
         ]

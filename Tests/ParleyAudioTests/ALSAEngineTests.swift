@@ -108,7 +108,7 @@ import Testing
         writeFile("mic.raw", [])
         let audio = try engine(["PARLEY_DSP__AEC": "false", "PARLEY_AUDIO__JITTER_MS": "100"])
         let chunk = Self.sine(500, rate: 24000, seconds: 0.03, amplitude: 10000)  // less than the buffer
-        audio.playback.push(chunk)
+        _ = audio.playback.push(chunk)
         try audio.start()
         usleep(400_000)
         #expect(audio.stop())
@@ -125,8 +125,8 @@ import Testing
         let audio = try engine()
         let voice = Self.sine(500, rate: 24000, seconds: 0.4, amplitude: 6000)
         let cue = Self.sine(2000, rate: 24000, seconds: 0.4, amplitude: 6000)
-        audio.playback.push(voice)
-        audio.cues.push(cue)
+        _ = audio.playback.push(voice)
+        _ = audio.cues.push(cue)
         try audio.start()
         usleep(100_000)
         audio.playback.discardAll()  // barge-in drops the voice, not the cue

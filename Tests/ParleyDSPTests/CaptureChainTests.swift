@@ -7,7 +7,7 @@ import Testing
     static let frame = 240  // 10 ms at 24 kHz
 
     static func settings(aec: Bool = true, res: Bool = true, ns: Bool = true, agc: Bool = false) -> DSPSettings {
-        DSPSettings(resamplerQuality: 5, echoCancellation: aec, echoTailMilliseconds: 200, echoExtraDelayMilliseconds: 0,
+        DSPSettings(resamplerQuality: 5, echoCancellation: aec, echoTailMilliseconds: 200, echoExtraDelayMilliseconds: 0, driftWarningPPM: 20,
                     residualEchoSuppression: res, noiseSuppression: ns, noiseSuppressDecibels: -15,
                     automaticGain: agc, automaticGainLevel: 8000, voiceActivity: false)
     }

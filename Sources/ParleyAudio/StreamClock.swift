@@ -1,0 +1,113 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a device's hardware pointer was, and when (CLOCK_MONOTONIC): written by an audio
+/// thread after every period, read by the control plane to compare the two devices'
+/// clocks. A sequence lock: the writer never waits; a reader retries a torn read.
+public final class StreamClock: Sendable {
+    private let sequence = Atomic<UInt64>(0)
+    private let frames = Atomic<Int>(0)
+    private let nanoseconds = Atomic<Int>(0)
+    /// Bumped when the position jumps (xrun, reopen): estimates must start over.
+    private let epoch = Atomic<Int>(0)
+
+    public init() {}
+
+    public struct Reading: Sendable, Equatable {
+        /// Frames the hardware has played or captured, at the device rate.
+        public var frames: Int
+        public var nanoseconds: Int
+        public var epoch: Int
+
+        public init(frames: Int, nanoseconds: Int, epoch: Int) {
+            self.frames = frames
+            self.nanoseconds = nanoseconds
+            self.epoch = epoch
+        }
+    }
+
+    @inline(__always) func publish(frames value: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        sequence.add(1, ordering: .sequentiallyConsistent)  // odd: writing
+        frames.store(value, ordering: .sequentiallyConsistent)
+        nanoseconds.store(now.tv_sec * 1_000_000_000 + now.tv_nsec, ordering: .sequentiallyConsistent)
+        sequence.add(1, ordering: .sequentiallyConsistent)  // even: done
+    }
+
+    /// The position restarts (xrun, reopen).
+    @inline(__always) func discontinuity() { epoch.add(1, ordering: .relaxed) }
+
+    public func read() -> Reading {
+        while true {
+            let before = sequence.load(ordering: .sequentiallyConsistent)
+            let reading = Reading(frames: frames.load(ordering: .sequentiallyConsistent),
+                                  nanoseconds: nanoseconds.load(ordering: .sequentiallyConsistent),
+                                  epoch: epoch.load(ordering: .sequentiallyConsistent))
+            if before & 1 == 0 && sequence.load(ordering: .sequentiallyConsistent) == before { return reading }
+        }
+    }
+}
+
+/// The rate difference between the capture and the playback clock, in parts per million
+/// (positive: the microphone runs fast). One card's capture and playback share a crystal
+/// and read 0; a USB mic with a separate DAC drifts, and the echo canceller, which has no
+/// drift tracking, loses its grip. Pure: a least-squares line through each device's
+/// positions over time since the last discontinuity, so period jitter averages out.
+public struct ClockDriftEstimator: Sendable {
+    private let captureRate: Double
+    private let playbackRate: Double
+    private var anchor: (capture: StreamClock.Reading, playback: StreamClock.Reading)?
+    private var capture = LineFit()
+    private var playback = LineFit()
+    /// Shorter windows are dominated by period jitter.
+    public let minimumWindowSeconds: Double
+
+    public init(captureRate: Int, playbackRate: Int, minimumWindowSeconds: Double = 10) {
+        self.captureRate = Double(captureRate)
+        self.playbackRate = Double(playbackRate)
+        self.minimumWindowSeconds = minimumWindowSeconds
+    }
+
+    public mutating func add(capture c: StreamClock.Reading, playback p: StreamClock.Reading) {
+        if anchor == nil || anchor!.capture.epoch != c.epoch || anchor!.playback.epoch != p.epoch {
+            anchor = (c, p)  // first reading, or a position jumped: start over
+            capture = LineFit()
+            playback = LineFit()
+        }
+        let a = anchor!
+        capture.add(x: Double(c.nanoseconds - a.capture.nanoseconds) / 1e9, y: Double(c.frames - a.capture.frames))
+        playback.add(x: Double(p.nanoseconds - a.playback.nanoseconds) / 1e9, y: Double(p.frames - a.playback.frames))
+    }
+
+    /// Nil until the window is long enough.
+    public var driftPPM: Double? {
+        guard capture.span >= minimumWindowSeconds, playback.span >= minimumWindowSeconds,
+              let c = capture.slope, let p = playback.slope, p > 0 else { return nil }
+        return (c / captureRate) / (p / playbackRate) * 1e6 - 1e6
+    }
+}
+
+/// Online least-squares fit of y = a + b·x (Welford-style, numerically stable).
+struct LineFit: Sendable {
+    private var count = 0.0
+    private var meanX = 0.0
+    private var meanY = 0.0
+    private var comomentXY = 0.0
+    private var momentXX = 0.0
+    private(set) var span = 0.0
+
+    mutating func add(x: Double, y: Double) {
+        count += 1
+        let dx = x - meanX
+        meanX += dx / count
+        meanY += (y - meanY) / count
+        comomentXY += dx * (y - meanY)
+        momentXX += dx * (x - meanX)
+        span = max(span, x)
+    }
+
+    var slope: Double? { momentXX > 0 ? comomentXY / momentXX : nil }
+}

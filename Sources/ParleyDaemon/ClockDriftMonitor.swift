@@ -1,0 +1,60 @@
+import Logging
+import ParleyAudio
+import ServiceLifecycle
+import Synchronization
+
+/// Compares the capture and playback hardware clocks once a second and says so when they
+/// drift apart: speexdsp's echo canceller assumes one clock (mic and speaker on one card)
+/// and loses tens of dB of echo reduction at 10–100 ppm. Logs a warning once per excursion
+/// and a notice when it settles; the latest estimate is kept for status and metrics.
+public final class ClockDriftMonitor: Service, Sendable {
+    private let engine: AudioEngine
+    private let rate: Int
+    private let warningPPM: Double
+    private let logger: Logger
+    private let latest = Mutex<Double?>(nil)
+
+    public init(engine: AudioEngine, rate: Int, warningPPM: Int, logger: Logger) {
+        self.engine = engine
+        self.rate = rate
+        self.warningPPM = Double(warningPPM)
+        self.logger = logger
+    }
+
+    /// Parts per million, positive when the microphone runs fast; nil until measured.
+    public var driftPPM: Double? { latest.withLock { $0 } }
+
+    public func run() async {
+        await cancelWhenGracefulShutdown { [self] in
+            var estimator = ClockDriftEstimator(captureRate: rate, playbackRate: rate)
+            var warned = false
+            var reported = false
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                estimator.add(capture: engine.captureClock.read(), playback: engine.playbackClock.read())
+                guard let ppm = estimator.driftPPM else { continue }
+                latest.withLock { $0 = ppm }
+                let text = ppm.formatted(decimals: 1)
+                if abs(ppm) > warningPPM && !warned {
+                    warned = true
+                    logger.warning("capture and playback clocks drift apart by \(text) ppm: echo cancellation needs mic and speaker on one card (one clock)")
+                } else if abs(ppm) <= warningPPM / 2 && warned {
+                    warned = false
+                    logger.notice("capture and playback clocks agree again (\(text) ppm)")
+                } else if !reported {
+                    reported = true
+                    logger.info("capture/playback clock drift \(text) ppm")
+                }
+            }
+        }
+    }
+}
+
+extension Double {
+    func formatted(decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let value = (self * scale).rounded() / scale
+        return value >= 0 ? "+\(value)" : "\(value)"
+    }
+}

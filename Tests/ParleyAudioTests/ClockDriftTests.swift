@@ -1,0 +1,67 @@
+import Testing
+@testable import ParleyAudio
+
+@Suite struct ClockDriftTests {
+    typealias Reading = StreamClock.Reading
+
+    /// Readings once a second for `seconds`, the capture clock off by `ppm`, each position
+    /// jittered by up to `jitter` frames (a period's phase, a delay read mid-transfer).
+    func estimate(ppm: Double, seconds: Int, jitter: Int, rate: Int = 48000) -> Double? {
+        var estimator = ClockDriftEstimator(captureRate: rate, playbackRate: rate)
+        var generator = SplitMix64(seed: 7)  // deterministic: no flaky bounds
+        for t in 0...seconds {
+            let nanos = t * 1_000_000_000 + 3_000_000
+            let captured = Double(rate * t) * (1 + ppm / 1e6)
+            estimator.add(
+                capture: Reading(frames: Int(captured) + Int.random(in: -jitter...jitter, using: &generator),
+                                 nanoseconds: nanos, epoch: 1),
+                playback: Reading(frames: rate * t + Int.random(in: -jitter...jitter, using: &generator),
+                                  nanoseconds: nanos + 1_000_000, epoch: 1))
+        }
+        return estimator.driftPPM
+    }
+
+    @Test func oneClockReadsZeroAndADriftingOneItsRate() throws {
+        #expect(estimate(ppm: 0, seconds: 5, jitter: 0) == nil)  // too short a window to say
+        // Delay-corrected positions are good to a few frames.
+        #expect(abs(try #require(estimate(ppm: 0, seconds: 60, jitter: 5))) < 3)
+        #expect(abs(try #require(estimate(ppm: 100, seconds: 60, jitter: 5)) - 100) < 3)
+        #expect(abs(try #require(estimate(ppm: -35, seconds: 30, jitter: 5)) + 35) < 8)
+        // Even a whole period of jitter (480 frames) tells 100 ppm from none within minutes.
+        #expect(abs(try #require(estimate(ppm: 100, seconds: 300, jitter: 480)) - 100) < 30)
+    }
+
+    @Test func aJumpInPositionStartsTheEstimateOver() {
+        var estimator = ClockDriftEstimator(captureRate: 48000, playbackRate: 48000, minimumWindowSeconds: 1)
+        estimator.add(capture: Reading(frames: 0, nanoseconds: 0, epoch: 1),
+                      playback: Reading(frames: 0, nanoseconds: 0, epoch: 1))
+        estimator.add(capture: Reading(frames: 96000, nanoseconds: 2_000_000_000, epoch: 1),
+                      playback: Reading(frames: 96000, nanoseconds: 2_000_000_000, epoch: 1))
+        #expect(estimator.driftPPM == 0)
+        // An xrun: capture lost frames and started counting again.
+        estimator.add(capture: Reading(frames: 10, nanoseconds: 2_500_000_000, epoch: 2),
+                      playback: Reading(frames: 120000, nanoseconds: 2_500_000_000, epoch: 1))
+        #expect(estimator.driftPPM == nil)
+    }
+
+    @Test func readingsComeWholeFromTheSequenceLock() {
+        let clock = StreamClock()
+        clock.publish(frames: 480)
+        let first = clock.read()
+        clock.publish(frames: 960)
+        let second = clock.read()
+        #expect(first.frames == 480 && second.frames == 960 && second.nanoseconds >= first.nanoseconds)
+    }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
