@@ -19,16 +19,13 @@ deps:
 
 build: deps
 	$(SWIFT) build -c $(CONFIG) --product parleyd
+	$(SWIFT) build -c $(CONFIG) --product parleyctl
 
-# The daemon on the offline default: echo backend, simulated board, ALSA file devices.
-# Microphone: $(RUN_DIR)/mic.raw if present (raw S16_LE mono 48 kHz), else silence.
-# Speaker: $(RUN_DIR)/speaker.wav. Ctrl-C stops it.
+# The daemon on the offline default (echo backend, simulated board, ALSA file devices),
+# with one push-to-talk turn on a spoken fixture: run/mic.raw in, run/speaker.wav out.
+# Ctrl-C stops it. See scripts/run.sh.
 run: build
-	@mkdir -p $(RUN_DIR)
-	ALSA_CONFIG_PATH=$(SIM_ALSA) \
-	PARLEY_SIM_MIC=$$( [ -f $(RUN_DIR)/mic.raw ] && echo $(CURDIR)/$(RUN_DIR)/mic.raw || echo /dev/zero ) \
-	PARLEY_SIM_SPEAKER=$(CURDIR)/$(RUN_DIR)/speaker.wav \
-	$(BUILD_DIR)/parleyd --config board/sim/parley.toml --config-dir $(RUN_DIR)/conf.d
+	BUILD_DIR=$(BUILD_DIR) RUN_DIR=$(RUN_DIR) ./scripts/run.sh
 
 test: deps test-swift test-integration check-docs
 
@@ -39,7 +36,8 @@ test-swift:
 # Daemon-level tests: the real parleyd binary under pytest (signals, sd_notify, exit codes).
 test-integration:
 	$(SWIFT) build --product parleyd
-	PARLEYD=$(CURDIR)/.build/debug/parleyd SIM_ALSA=$(SIM_ALSA) \
+	$(SWIFT) build --product parleyctl
+	PARLEYD=$(CURDIR)/.build/debug/parleyd PARLEYCTL=$(CURDIR)/.build/debug/parleyctl SIM_ALSA=$(SIM_ALSA) \
 	  $(VENV)/bin/python -m pytest -q Tests/integration
 
 # docs/CONFIG.md's key reference is generated from the schema; fail when it is stale.
@@ -56,6 +54,7 @@ bench: deps
 
 install: build
 	install -D -m 0755 $(BUILD_DIR)/parleyd $(DESTDIR)$(PREFIX)/bin/parleyd
+	install -D -m 0755 $(BUILD_DIR)/parleyctl $(DESTDIR)$(PREFIX)/bin/parleyctl
 	install -D -m 0644 systemd/parleyd.service $(DESTDIR)/lib/systemd/system/parleyd.service
 	install -D -m 0644 udev/60-parley-gpio.rules $(DESTDIR)/lib/udev/rules.d/60-parley-gpio.rules
 	install -d -m 0755 $(DESTDIR)/etc/parley/conf.d

@@ -17,6 +17,7 @@ let package = Package(
     platforms: [.macOS(.v15)],  // Linux is the target; this only unlocks async main and Synchronization
     products: [
         .executable(name: "parleyd", targets: ["parleyd"]),
+        .executable(name: "parleyctl", targets: ["parleyctl"]),
         // For Benchmarks/ (a package of its own).
         .library(name: "ParleyAudio", targets: ["ParleyAudio"]),
         .library(name: "ParleyConfig", targets: ["ParleyConfig"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // C libraries from Debian, and the shims for what Swift cannot call directly.
@@ -71,12 +73,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The control socket's requests and replies (line-delimited JSON), shared by parleyd and parleyctl.
+        .target(name: "ParleyControlProtocol", swiftSettings: swiftSettings),
         // The daemon: services, systemd notify and watchdog, logging, signals, CLI.
         .target(
             name: "ParleyDaemon",
             dependencies: [
-                "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport",
+                "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyControlProtocol",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -84,6 +90,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "parleyd", dependencies: ["ParleyDaemon"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "parleyctl",
+            dependencies: ["ParleyControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "ParleyConfigTests", dependencies: ["ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(
@@ -92,6 +103,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig"], swiftSettings: swiftSettings),

@@ -13,6 +13,8 @@ public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
     public var turn: TurnState = .idle
     /// The microphone or speaker is gone (unplugged); the engine is reopening it.
     public var audioLost = false
+    /// The operator muted the microphone: no audio leaves the device.
+    public var muted = false
 
     public var indicator: Indicator {
         if audioLost || link == .error || session == .error { return .error }
@@ -35,7 +37,7 @@ public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "link=\(link.rawValue) session=\(session?.rawValue ?? "none") turn=\(turn.rawValue)"
-            + (audioLost ? " audio=lost" : "")
+            + (audioLost ? " audio=lost" : "") + (muted ? " mic=muted" : "")
     }
 }
 
@@ -49,6 +51,10 @@ public enum ConversationInput: Sendable, Equatable {
     case playbackDrained
     /// The audio devices are gone (true) or back (false).
     case audioDevice(lost: Bool)
+    /// A typed turn (control socket `say`).
+    case typed(String)
+    /// Microphone mute on or off (control socket `mute`).
+    case mute(Bool)
 }
 
 /// What the conversation asks the edges to do.
@@ -111,7 +117,7 @@ public struct Conversation: Sendable {
         case .board(.pttReleased):
             return mode == .hold && state.turn == .listening ? endTurn() : []
         case .micFrames(let samples):
-            guard !samples.isEmpty else { return [] }
+            guard !samples.isEmpty, !state.muted else { return [] }
             guard state.turn == .listening else {
                 keepPreroll(samples)
                 return []
@@ -124,6 +130,21 @@ public struct Conversation: Sendable {
             return []
         case .backend(let event):
             return backendEvent(event)
+        case .typed(let text):
+            guard state.isReady else { return [.cue(.offline)] }
+            var effects = interruptResponse()
+            if state.turn == .listening { effects.append(.send(.clear)) }
+            state.turn = .thinking
+            responseComplete = false
+            return effects + [.send(.text(text))]
+        case .mute(let on):
+            guard on != state.muted else { return [] }
+            state.muted = on
+            guard on else { return [] }
+            preroll.removeAll(keepingCapacity: true)  // what was heard before muting stays here
+            guard state.turn == .listening else { return [] }
+            state.turn = .idle
+            return [.send(.clear)]
         case .audioDevice(let lost):
             guard lost != state.audioLost else { return [] }
             state.audioLost = lost
@@ -138,12 +159,8 @@ public struct Conversation: Sendable {
 
     private mutating func startTurn() -> [Effect] {
         guard state.isReady, !state.audioLost else { return [.cue(.offline)] }
-        var effects: [Effect] = []
-        switch state.turn {
-        case .speaking: effects.append(.stopPlaybackAndCancel)  // barge-in
-        case .thinking: effects.append(.send(.cancelResponse(playedMilliseconds: 0)))
-        case .idle, .listening: break
-        }
+        guard !state.muted else { return [.cue(.error)] }
+        var effects = interruptResponse()
         state.turn = .listening
         turnSamples = 0  // what was held, for "too short"; the pre-roll does not count
         responseComplete = false
@@ -152,6 +169,15 @@ public struct Conversation: Sendable {
             preroll.removeAll(keepingCapacity: true)
         }
         return effects + [.cue(.listening)]
+    }
+
+    /// Barge-in: a new turn stops the answer in progress.
+    private func interruptResponse() -> [Effect] {
+        switch state.turn {
+        case .speaking: [.stopPlaybackAndCancel]
+        case .thinking: [.send(.cancelResponse(playedMilliseconds: 0))]
+        case .idle, .listening: []
+        }
     }
 
     private mutating func keepPreroll(_ samples: [Int16]) {

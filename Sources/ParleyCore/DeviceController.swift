@@ -29,6 +29,19 @@ public actor DeviceController {
     private var cueSounds: CueSounds
     /// Samples received for the current response, and how many of them the ring still holds.
     private var receivedSamples = 0
+    public private(set) var stats = Stats()
+
+    /// What happened so far, for status and metrics.
+    public struct Stats: Sendable {
+        public var turns = 0
+        public var typedTurns = 0
+        public var bargeIns = 0
+        public var tooShort = 0
+        public var backendErrors = 0
+        public var lastError: String?
+        public var lastUserTranscript: String?
+        public var lastAssistantTranscript: String?
+    }
 
     public init(ptt: PTTSettings, prerollMilliseconds: Int, cues: CueSounds, board: any Board, backend: any VoiceBackend, audio: AudioPorts,
                 logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
@@ -47,6 +60,12 @@ public actor DeviceController {
         conversation.update(ptt: ptt)
         cueSounds = cues
     }
+
+    /// A typed turn (control socket).
+    public func say(_ text: String) async { await feed(.typed(text)) }
+
+    /// Microphone mute (control socket).
+    public func mute(_ on: Bool) async { await feed(.mute(on)) }
 
     /// The audio engine lost its devices (true) or has them back (false).
     public func audioDevice(lost: Bool) async { await feed(.audioDevice(lost: lost)) }
@@ -77,7 +96,7 @@ public actor DeviceController {
     }
 
     func feed(_ input: ConversationInput) async {
-        log(input)
+        record(input)
         let before = conversation.state
         let effects = conversation.handle(input)
         for effect in effects { await perform(effect) }
@@ -90,7 +109,11 @@ public actor DeviceController {
     private func perform(_ effect: Effect) async {
         switch effect {
         case .send(let command):
-            if case .commit = command { receivedSamples = 0 }
+            switch command {
+            case .commit: receivedSamples = 0; stats.turns += 1
+            case .text: receivedSamples = 0; stats.typedTurns += 1
+            default: break
+            }
             await backend.send(command)
         case .play(let samples):
             receivedSamples += samples.count
@@ -103,6 +126,7 @@ public actor DeviceController {
             audio.playback.discardAll()
             let played = max(0, receivedSamples - queued) / 24
             receivedSamples = 0
+            stats.bargeIns += 1
             await backend.send(.cancelResponse(playedMilliseconds: played))
         case .stopPlayback:
             audio.playback.discardAll()
@@ -110,6 +134,7 @@ public actor DeviceController {
         case .indicate(let indicator):
             await board.show(indicator)
         case .cue(let cue):
+            if cue == .tooShort { stats.tooShort += 1 }
             let sound = cueSounds.samples(cue)
             // A cue that does not fit (cues piling up) is skipped whole, never cut.
             if !sound.isEmpty && audio.cues.availableToWrite >= sound.count { _ = audio.cues.push(sound) }
@@ -117,11 +142,22 @@ public actor DeviceController {
         }
     }
 
-    private func log(_ input: ConversationInput) {
+    /// Logs an input and keeps what status shows of it.
+    private func record(_ input: ConversationInput) {
         switch input {
         case .board(let event): logger.info("button: \(event)")
-        case .backend(.transcript(let role, let text)): logger.info("transcript \(role.rawValue): \(text)")
-        case .backend(.error(let message)): logger.warning("backend error: \(message)")
+        case .backend(.transcript(let role, let text)):
+            logger.info("transcript \(role.rawValue): \(text)")
+            switch role {
+            case .user: stats.lastUserTranscript = text
+            case .assistant: stats.lastAssistantTranscript = text
+            }
+        case .backend(.error(let message)):
+            logger.warning("backend error: \(message)")
+            stats.backendErrors += 1
+            stats.lastError = message
+        case .typed(let text): logger.info("typed turn: \(text)")
+        case .mute(let on): logger.notice("microphone \(on ? "muted" : "unmuted")")
         default: break
         }
     }

@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import ParleyAudio
 import ParleyBoard
 import ParleyConfig
@@ -83,7 +84,14 @@ public struct Daemon {
             for note in engine.setMicGain(decibels: new.audio.micGainDecibels) { audioLog.warning("\(note)") }
             await controller.update(ptt: new.ptt, cues: CueSounds(new.board))
         }
+        let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
+                                      logger: audioLog)
+        let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
+                                    backend: backend, drift: drift, started: .now)
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let services: [any Service] = [
+            ControlServer(path: settings.control.socketPath, mode: settings.control.mode, group: settings.control.group,
+                          eventLoopGroup: eventLoops, logger: logger("parley.control"), handle: control.handle),
             TaskService(description: "backend") { try await backend.run() },
             TaskService(description: "controller") { await controller.run() },
             AudioSupervisor(
@@ -93,8 +101,7 @@ public struct Daemon {
                 recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
                     await controller.audioDevice(lost: $0)
                 }),
-            ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
-                              logger: audioLog),
+            drift,
             SystemdLifecycle(notifier: notifier, reloader: reloader,
                              readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
         ]
@@ -105,10 +112,14 @@ public struct Daemon {
         var code: Int32 = 0
         do {
             try await group.run()
+        } catch let error as ControlSocketError {
+            log.critical("\(error)")
+            code = ConfigError.exitCode
         } catch {
             log.error("stopped on error: \(error)")
             code = 1
         }
+        try? await eventLoops.shutdownGracefully()
         if !engine.stop() { log.error("an audio thread did not stop; leaving it behind") }
         await board.show(.off)
         log.notice("stopped")

@@ -30,6 +30,17 @@ public actor EchoBackend: VoiceBackend {
         }
     }
 
+    /// There is no connection to drop: the link goes through the motions the LEDs show.
+    public func reconnect() {
+        response?.cancel()
+        response = nil
+        turn.removeAll()
+        for event: BackendEvent in [.session(.terminated), .link(.offline), .link(.connecting), .link(.connected),
+                                    .session(.creating), .session(.created)] {
+            continuation.yield(event)
+        }
+    }
+
     public func send(_ command: BackendCommand) {
         switch command {
         case .append(let samples):

@@ -44,4 +44,6 @@ public protocol VoiceBackend: Sendable {
     /// Runs the connection until the task is cancelled; reconnecting is the backend's job.
     func run() async throws
     func send(_ command: BackendCommand) async
+    /// Drop the connection and connect again (operator request).
+    func reconnect() async
 }

@@ -127,4 +127,35 @@ import Testing
         // A tap: 200 ms of pre-roll went out, but the button was held for nothing.
         #expect(c.handle(.board(.pttReleased)) == [.send(.clear), .cue(.tooShort), .indicate(.ready)])
     }
+
+    @Test func typedTurnInterruptsAndThinks() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        _ = c.handle(.backend(.audio(speech)))
+        #expect(c.handle(.typed("is the pump on")) == [.stopPlaybackAndCancel, .send(.text("is the pump on")),
+                                                       .indicate(.thinking)])
+        // Typing while holding the button drops the spoken turn for the typed one.
+        c = connected()
+        _ = c.handle(.board(.pttPressed))
+        #expect(c.handle(.typed("status")) == [.send(.clear), .send(.text("status")), .indicate(.thinking)])
+        var offline = Conversation(ptt: Self.hold)
+        #expect(offline.handle(.typed("hello")) == [.cue(.offline)])
+    }
+
+    @Test func muteSendsNothingAndRefusesTurns() {
+        var c = Conversation(ptt: Self.hold, prerollMilliseconds: 200)
+        for event in [ConversationInput.backend(.link(.connected)), .backend(.session(.created))] { _ = c.handle(event) }
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttPressed))
+        #expect(c.handle(.mute(true)) == [.send(.clear), .indicate(.ready)])
+        #expect(c.handle(.micFrames(speech)) == [])
+        _ = c.handle(.board(.pttReleased))
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.error)])
+        _ = c.handle(.board(.pttReleased))
+        #expect(c.handle(.mute(false)) == [])
+        // Nothing heard while muted is in the pre-roll of the next turn.
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
+    }
 }

@@ -1,0 +1,109 @@
+import Foundation
+
+/// The reply to one request: one JSON object per line.
+public struct ControlReply: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var error: String?
+    /// A short human summary ("ptt pressed", "volume 40%").
+    public var message: String?
+    public var status: StatusReport?
+    /// Counters and gauges by Prometheus-style name.
+    public var metrics: [String: Double]?
+
+    public init(ok: Bool, error: String? = nil, message: String? = nil, status: StatusReport? = nil,
+                metrics: [String: Double]? = nil) {
+        self.ok = ok
+        self.error = error
+        self.message = message
+        self.status = status
+        self.metrics = metrics
+    }
+
+    public static func done(_ message: String) -> ControlReply { ControlReply(ok: true, message: message) }
+    public static func failed(_ error: String) -> ControlReply { ControlReply(ok: false, error: error) }
+
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(self)) ?? Data(#"{"error":"cannot encode reply","ok":false}"#.utf8)
+    }
+
+    public static func decode(_ line: Data) throws(ControlProtocolError) -> ControlReply {
+        do { return try JSONDecoder().decode(ControlReply.self, from: line) } catch {
+            throw ControlProtocolError("the daemon's reply is not valid: \(error)")
+        }
+    }
+}
+
+/// Everything `parleyctl status` shows.
+public struct StatusReport: Codable, Sendable, Equatable {
+    public struct State: Codable, Sendable, Equatable {
+        public var link: String
+        public var session: String
+        public var turn: String
+        public var indicator: String
+        public var audioLost: Bool
+        public var muted: Bool
+        public init(link: String, session: String, turn: String, indicator: String, audioLost: Bool, muted: Bool) {
+            self.link = link
+            self.session = session
+            self.turn = turn
+            self.indicator = indicator
+            self.audioLost = audioLost
+            self.muted = muted
+        }
+    }
+
+    public struct Audio: Codable, Sendable, Equatable {
+        public var captureDevice: String
+        public var playbackDevice: String
+        public var rate: Int
+        public var periodFrames: Int
+        /// "SCHED_FIFO 70", "normal (configured)", "normal (refused: …)".
+        public var scheduling: String
+        public var volumePercent: Int
+        public var captureXruns: UInt64
+        public var playbackXruns: UInt64
+        public var lastDeviceError: String
+        public var clockDriftPPM: Double?
+        public var referenceLeadMilliseconds: Int
+        public init(captureDevice: String, playbackDevice: String, rate: Int, periodFrames: Int, scheduling: String,
+                    volumePercent: Int, captureXruns: UInt64, playbackXruns: UInt64, lastDeviceError: String,
+                    clockDriftPPM: Double?, referenceLeadMilliseconds: Int) {
+            self.captureDevice = captureDevice
+            self.playbackDevice = playbackDevice
+            self.rate = rate
+            self.periodFrames = periodFrames
+            self.scheduling = scheduling
+            self.volumePercent = volumePercent
+            self.captureXruns = captureXruns
+            self.playbackXruns = playbackXruns
+            self.lastDeviceError = lastDeviceError
+            self.clockDriftPPM = clockDriftPPM
+            self.referenceLeadMilliseconds = referenceLeadMilliseconds
+        }
+    }
+
+    public var version: String
+    public var deviceID: String
+    public var backend: String
+    public var uptimeSeconds: Int
+    public var state: State
+    public var audio: Audio
+    public var lastError: String?
+    public var lastUserTranscript: String?
+    public var lastAssistantTranscript: String?
+
+    public init(version: String, deviceID: String, backend: String, uptimeSeconds: Int, state: State, audio: Audio,
+                lastError: String?, lastUserTranscript: String?, lastAssistantTranscript: String?) {
+        self.version = version
+        self.deviceID = deviceID
+        self.backend = backend
+        self.uptimeSeconds = uptimeSeconds
+        self.state = state
+        self.audio = audio
+        self.lastError = lastError
+        self.lastUserTranscript = lastUserTranscript
+        self.lastAssistantTranscript = lastAssistantTranscript
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ParleyControlProtocol
+import ServiceLifecycle
+
+/// The local control socket: a Unix stream socket with line-delimited JSON requests and
+/// replies (`parleyctl`, fleet scripts, tests). Access is the socket file's mode and group.
+public struct ControlServer: Service {
+    let path: String
+    let mode: mode_t
+    let group: String?
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    let handle: @Sendable (ControlRequest) async -> ControlReply
+
+    public init(path: String, mode: UInt32, group: String?, eventLoopGroup: any EventLoopGroup, logger: Logger,
+                handle: @escaping @Sendable (ControlRequest) async -> ControlReply) {
+        self.path = path
+        self.mode = mode_t(mode)
+        self.group = group
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.handle = handle
+    }
+
+    public func run() async throws {
+        try prepareDirectory()
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: eventLoopGroup)
+                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LineDecoder(maximumBytes: ControlRequest.maximumLineBytes)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw ControlSocketError("cannot listen on control.socket \(path): \(error) (choose another path, or fix the directory's permissions)")
+        }
+        defer { unlink(path) }
+        try applyPermissions()
+        logger.info("control socket \(path) (mode \(String(mode, radix: 8)))")
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.executeThenClose { connections in
+                    try await withThrowingDiscardingTaskGroup { group in
+                        for try await connection in connections {
+                            group.addTask { await serve(connection) }
+                        }
+                    }
+                }
+            }
+        } catch is CancellationError {
+            // Shutdown: the socket closes and its file goes.
+        }
+    }
+
+    /// One client: a reply per request line until it hangs up.
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                do {
+                    for try await line in inbound {
+                        let reply: ControlReply
+                        do throws(ControlProtocolError) {
+                            let request = try ControlRequest.decode(Data(line.readableBytesView))
+                            reply = await handle(request)
+                        } catch {
+                            logger.notice("control socket: \(error)")
+                            reply = .failed(error.description)
+                        }
+                        var bytes = reply.encoded()
+                        bytes.append(0x0A)
+                        try await outbound.write(ByteBuffer(bytes: bytes))
+                    }
+                } catch let error as LineDecoder.TooLong {
+                    logger.notice("control socket: \(error)")
+                    var bytes = ControlReply.failed(error.description).encoded()
+                    bytes.append(0x0A)
+                    try? await outbound.write(ByteBuffer(bytes: bytes))
+                }
+            }
+        } catch {
+            logger.debug("control socket client gone: \(error)")
+        }
+    }
+
+    private func prepareDirectory() throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+        } catch {
+            throw ControlSocketError("cannot create the directory for control.socket \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private func applyPermissions() throws {
+        guard chmod(path, mode) == 0 else {
+            throw ControlSocketError("cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
+        }
+        guard let group, !group.isEmpty else { return }
+        guard let entry = getgrnam(group) else {
+            throw ControlSocketError("control.group \"\(group)\" does not exist (create it, or leave control.group empty)")
+        }
+        guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
+            throw ControlSocketError("cannot give \(path) to group \(group): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+struct ControlSocketError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Splits the stream at newlines; a line longer than `maximumBytes` is an error (the
+/// connection then gets one error reply and is closed), never an unbounded buffer.
+struct LineDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let maximumBytes: Int
+
+    struct TooLong: Error, CustomStringConvertible {
+        let limit: Int
+        var description: String { "request line longer than \(limit) bytes" }
+    }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > maximumBytes { throw TooLong(limit: maximumBytes) }
+            return .needMoreData
+        }
+        let length = newline - buffer.readerIndex
+        guard length <= maximumBytes else { throw TooLong(limit: maximumBytes) }
+        var line = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
+        if line.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(line)) }
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}

@@ -1,0 +1,97 @@
+import ParleyAudio
+import ParleyBoard
+import ParleyConfig
+import ParleyControlProtocol
+import ParleyCore
+import ParleyTransport
+
+/// What the control socket's requests do to the running daemon, and what `status` and
+/// `metrics` report. Glue only: every decision stays in the conversation and the engine.
+struct DaemonControl: Sendable {
+    let settings: ParleySettings
+    let engine: AudioEngine
+    let board: SimulatedBoard
+    let controller: DeviceController
+    let backend: any VoiceBackend
+    let drift: ClockDriftMonitor
+    let started: ContinuousClock.Instant
+
+    func handle(_ request: ControlRequest) async -> ControlReply {
+        switch request {
+        case .status:
+            return ControlReply(ok: true, status: await status())
+        case .ptt(.press):
+            await board.press()
+            return .done("ptt pressed")
+        case .ptt(.release):
+            await board.release()
+            return .done("ptt released")
+        case .ptt(.tap):
+            await board.press()
+            await board.release()
+            return .done("ptt tapped")
+        case .say(let text):
+            guard await controller.state.isReady else { return .failed("not connected to \(backend.name): try again when ready") }
+            await controller.say(text)
+            return .done("said: \(text)")
+        case .volume(let percent):
+            let problems = engine.setVolume(percent: percent)
+            return problems.isEmpty ? .done("volume \(percent)%") : .failed(problems.joined(separator: "; "))
+        case .mute(let on):
+            await controller.mute(on)
+            return .done(on ? "microphone muted" : "microphone on")
+        case .reconnect:
+            await backend.reconnect()
+            return .done("reconnecting to \(backend.name)")
+        case .metrics:
+            return ControlReply(ok: true, metrics: await metrics())
+        }
+    }
+
+    func status() async -> StatusReport {
+        let state = await controller.state
+        let stats = await controller.stats
+        let audio = engine.status
+        let scheduling: String = switch audio?.scheduling {
+        case .realtime(let priority): "SCHED_FIFO \(priority)"
+        case .normalByConfiguration: "normal priority (configured)"
+        case .refused(let reason): "normal priority (SCHED_FIFO refused: \(reason))"
+        case nil: "not started"
+        }
+        return StatusReport(
+            version: ParleyVersion.string, deviceID: settings.device.id, backend: backend.name,
+            uptimeSeconds: Int((ContinuousClock.now - started).components.seconds),
+            state: .init(link: state.link.rawValue, session: state.session?.rawValue ?? "none", turn: state.turn.rawValue,
+                         indicator: state.indicator.rawValue, audioLost: state.audioLost, muted: state.muted),
+            audio: .init(captureDevice: settings.audio.captureDevice, playbackDevice: settings.audio.playbackDevice,
+                         rate: audio?.rate ?? settings.audio.rate, periodFrames: audio?.periodFrames ?? settings.audio.periodFrames,
+                         scheduling: scheduling, volumePercent: engine.volumePercent,
+                         captureXruns: engine.captureCounters.snapshot().xruns,
+                         playbackXruns: engine.playbackCounters.snapshot().xruns,
+                         lastDeviceError: engine.lastDeviceError, clockDriftPPM: drift.driftPPM,
+                         referenceLeadMilliseconds: engine.referenceAlignment.leadMilliseconds),
+            lastError: stats.lastError, lastUserTranscript: stats.lastUserTranscript,
+            lastAssistantTranscript: stats.lastAssistantTranscript)
+    }
+
+    func metrics() async -> [String: Double] {
+        let stats = await controller.stats
+        let capture = engine.captureCounters.snapshot(), playback = engine.playbackCounters.snapshot()
+        var metrics: [String: Double] = [
+            "parley_turns_total": Double(stats.turns),
+            "parley_typed_turns_total": Double(stats.typedTurns),
+            "parley_barge_ins_total": Double(stats.bargeIns),
+            "parley_too_short_turns_total": Double(stats.tooShort),
+            "parley_backend_errors_total": Double(stats.backendErrors),
+            "parley_audio_xruns_total{direction=\"capture\"}": Double(capture.xruns),
+            "parley_audio_xruns_total{direction=\"playback\"}": Double(playback.xruns),
+            "parley_audio_frames_total{direction=\"capture\"}": Double(capture.frames),
+            "parley_audio_frames_total{direction=\"playback\"}": Double(playback.frames),
+            "parley_audio_reference_realignments_total": Double(engine.referenceAlignment.realignments),
+            "parley_volume_percent": Double(engine.volumePercent),
+            "parley_ready": await controller.state.isReady ? 1 : 0,
+        ]
+        if let ppm = drift.driftPPM { metrics["parley_audio_clock_drift_ppm"] = ppm }
+        return metrics
+    }
+}

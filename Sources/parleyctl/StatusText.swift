@@ -1,0 +1,25 @@
+import ParleyControlProtocol
+
+/// `parleyctl status` for people: one fact per line.
+enum StatusText {
+    static func render(_ s: StatusReport) -> String {
+        var lines = [
+            "parleyd \(s.version)  device \(s.deviceID)  up \(s.uptimeSeconds) s",
+            "backend   \(s.backend): link \(s.state.link), session \(s.state.session)",
+            "turn      \(s.state.turn)  (LEDs: \(s.state.indicator))" + (s.state.muted ? "  microphone MUTED" : ""),
+            "audio     capture \"\(s.audio.captureDevice)\", playback \"\(s.audio.playbackDevice)\", \(s.audio.rate) Hz, period \(s.audio.periodFrames) frames"
+                + (s.state.audioLost ? "  DEVICE LOST" : ""),
+            "          \(s.audio.scheduling); volume \(s.audio.volumePercent)%; xruns capture \(s.audio.captureXruns), playback \(s.audio.playbackXruns)",
+            "          clock drift " + (s.audio.clockDriftPPM.map { "\(number($0)) ppm" } ?? "not measured yet")
+                + "; echo reference lead \(s.audio.referenceLeadMilliseconds) ms; last device error: \(s.audio.lastDeviceError)",
+        ]
+        if let error = s.lastError { lines.append("last error \(error)") }
+        if let text = s.lastUserTranscript { lines.append("you said  \(text)") }
+        if let text = s.lastAssistantTranscript { lines.append("assistant \(text)") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String((value * 10).rounded() / 10)
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import ParleyControlProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `parleyctl`: talks to a running parleyd over its control socket.
+struct ParleyCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parleyctl",
+        abstract: "Control a running parleyd: status, push-to-talk, typed turns, volume, mute.",
+        subcommands: [Status.self, PTT.self, Say.self, Volume.self, Mute.self, Reconnect.self, Metrics.self],
+        defaultSubcommand: Status.self)
+}
+
+struct Connection: ParsableArguments {
+    @Option(help: "The daemon's control socket (control.socket in its config).")
+    var socket: String = ProcessInfo.processInfo.environment["PARLEY_CONTROL_SOCKET"] ?? "/run/parley/control.sock"
+
+    @Flag(help: "Print the daemon's JSON reply instead of text.")
+    var json = false
+
+    /// Sends one request, prints the reply; exits non-zero when the daemon says no or is unreachable.
+    func run(_ request: ControlRequest, human: (ControlReply) -> String) throws {
+        let reply: ControlReply
+        do {
+            reply = try ControlClient(path: socket).send(request)
+        } catch {
+            FileHandle.standardError.write(Data("parleyctl: \(error)\n".utf8))
+            throw ExitCode(69)  // EX_UNAVAILABLE
+        }
+        if json {
+            print(String(decoding: reply.encoded(), as: UTF8.self))
+        } else if reply.ok {
+            print(human(reply))
+        }
+        if !reply.ok {
+            if !json { FileHandle.standardError.write(Data("parleyctl: \(reply.error ?? "failed")\n".utf8)) }
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension ParleyCtl {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "States, backend, audio devices, xruns, last turn.")
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.run(.status) { $0.status.map(StatusText.render) ?? "" } }
+    }
+
+    struct PTT: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ptt", abstract: "Press, release or tap the push-to-talk button.")
+        @Argument(help: "press, release or tap") var action: ControlRequest.PTTAction
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.run(.ptt(action)) { $0.message ?? "ok" } }
+    }
+
+    struct Say: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A typed turn: the assistant answers out loud.")
+        @Argument(help: "What to say.") var words: [String]
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.run(.say(words.joined(separator: " "))) { $0.message ?? "ok" } }
+    }
+
+    struct Volume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Speaker volume in percent (until restart or reload).")
+        @Argument(help: "0 to 100") var percent: Int
+        @OptionGroup var connection: Connection
+        func validate() throws {
+            guard (0...100).contains(percent) else { throw ValidationError("volume is 0 to 100, not \(percent)") }
+        }
+        func run() throws { try connection.run(.volume(percent: percent)) { $0.message ?? "ok" } }
+    }
+
+    struct Mute: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mute the microphone (on) or unmute it (off).")
+        @Argument(help: "on or off") var state: OnOff
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.run(.mute(state == .on)) { $0.message ?? "ok" } }
+    }
+
+    struct Reconnect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop the backend connection and connect again.")
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.run(.reconnect) { $0.message ?? "ok" } }
+    }
+
+    struct Metrics: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Counters and gauges.")
+        @OptionGroup var connection: Connection
+        func run() throws {
+            try connection.run(.metrics) { reply in
+                (reply.metrics ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \(StatusText.number($0.value))" }
+                    .joined(separator: "\n")
+            }
+        }
+    }
+}
+
+enum OnOff: String, ExpressibleByArgument, CaseIterable { case on, off }
+extension ControlRequest.PTTAction: ExpressibleByArgument {}
+
+ParleyCtl.main()

@@ -1,0 +1,154 @@
+"""The control socket and parleyctl driving the real daemon on the simulated board and the
+echo backend: a push-to-talk turn end to end (a spoken fixture in, its echo out of the
+speaker), LEDs following the states, cues in the speaker output, typed turns, mute, and
+bad requests answered and survived."""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+from audio import best_correlation, envelope, samples_of_wav, spoken_fixture, tone_power
+
+PARLEYCTL = os.environ.get("PARLEYCTL", str(Path(__file__).resolve().parents[2] / ".build/debug/parleyctl"))
+
+
+class Control:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def request(self, obj: dict | bytes) -> dict:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(self.path)
+            s.sendall(obj if isinstance(obj, bytes) else json.dumps(obj).encode() + b"\n")
+            return json.loads(s.makefile().readline())
+
+    def status(self) -> dict:
+        return self.request({"command": "status"})["status"]
+
+    def ctl(self, *args):
+        return subprocess.run([PARLEYCTL, *args, "--socket", self.path], capture_output=True, text=True, timeout=10)
+
+    def wait_turn(self, turn, timeout=15.0, seen=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.status()["state"]
+            if seen is not None and (not seen or seen[-1] != state["indicator"]):
+                seen.append(state["indicator"])
+            if state["turn"] == turn:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"turn never became {turn}")
+
+
+def start(daemon, tmp_path, mic=None, extra_env=None):
+    env = {"PARLEY_CONTROL__SOCKET": str(tmp_path / "ctl" / "control.sock"),
+           "PARLEY_SIM_MIC": str(mic) if mic else "/dev/zero"}
+    env.update(extra_env or {})
+    d = daemon(env=env).start()
+    d.notify.wait_for("READY=1")
+    control = Control(tmp_path / "ctl" / "control.sock")
+    deadline = time.monotonic() + 5
+    while not (tmp_path / "ctl" / "control.sock").exists():
+        assert time.monotonic() < deadline, d.log
+        time.sleep(0.02)
+    return d, control
+
+
+def test_push_to_talk_turn_end_to_end_through_the_socket(daemon, tmp_path):
+    mic = tmp_path / "mic.raw"
+    said = spoken_fixture(mic, "The pressure in line four reads ninety PSI.", lead=0.8, tail=2.0)
+    d, control = start(daemon, tmp_path, mic)
+    assert control.ctl("ptt", "press").stdout.strip() == "ptt pressed"
+    seen = []
+    time.sleep(len(said) / 48000 - 1.6)
+    assert control.ctl("ptt", "release").returncode == 0
+    control.wait_turn("speaking", seen=seen)
+    control.wait_turn("idle", seen=seen)
+    assert seen[:3] == ["thinking", "speaking", "ready"] or seen[:2] == ["speaking", "ready"], seen
+    status = control.status()
+    assert status["lastUserTranscript"].endswith("s of audio)")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+    out, rate = samples_of_wav(tmp_path / "speaker.wav")
+    assert rate == 48000
+    # The echo of the words is in the speaker output: envelopes correlate strongly.
+    words = said[int(0.8 * 48000):len(said) - 2 * 48000]
+    score, offset = best_correlation(envelope(words, 48000), envelope(out, 48000))
+    assert score > 0.8, score
+    # The listening cue (880 Hz) played when the button went down, before the echo.
+    cue_at = next(i for i in range(0, len(out) - 960, 480) if tone_power(out[i:i + 960], 48000, 880) > 0.5)
+    assert cue_at < offset * 480, (cue_at, offset)
+
+
+def test_leds_and_state_follow_the_buttons_and_status_reports_devices(daemon, tmp_path):
+    d, control = start(daemon, tmp_path)
+    status = control.status()
+    assert status["state"] == {"link": "connected", "session": "created", "turn": "idle", "indicator": "ready",
+                               "audioLost": False, "muted": False}
+    assert status["audio"]["captureDevice"] == "parley_sim_mic"
+    assert status["audio"]["scheduling"] == "normal priority (configured)"
+    assert status["backend"] == "echo"
+    control.request({"command": "ptt", "action": "press"})
+    assert control.status()["state"]["indicator"] == "listening"
+    reply = control.request({"command": "ptt", "action": "release"})  # a tap: too short
+    assert reply["ok"]
+    assert control.status()["state"]["indicator"] == "ready"
+    metrics = control.request({"command": "metrics"})["metrics"]
+    assert metrics["parley_too_short_turns_total"] == 1
+    assert metrics["parley_turns_total"] == 0
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_typed_turn_mute_and_volume(daemon, tmp_path):
+    d, control = start(daemon, tmp_path)
+    assert control.ctl("say", "is", "the", "pump", "on").stdout.strip() == "said: is the pump on"
+    status = control.status()
+    assert status["lastUserTranscript"] == "is the pump on"
+    assert control.ctl("mute", "on").returncode == 0
+    assert control.status()["state"]["muted"] is True
+    control.ctl("ptt", "press")
+    assert control.status()["state"]["turn"] == "idle"  # muted: no turn starts
+    control.ctl("ptt", "release")
+    control.ctl("mute", "off")
+    assert control.ctl("volume", "35").stdout.strip() == "volume 35%"
+    assert control.status()["audio"]["volumePercent"] == 35
+    assert control.ctl("volume", "135").returncode != 0
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_bad_requests_get_errors_and_the_socket_survives(daemon, tmp_path):
+    d, control = start(daemon, tmp_path)
+    mode = stat.S_IMODE(os.stat(control.path).st_mode)
+    assert mode == 0o660
+    assert control.request(b"not json\n") == {
+        "ok": False,
+        "error": 'not a request: expected one JSON object per line with a "command" '
+                 '(one of status, ptt, say, volume, mute, reconnect, metrics)'}
+    assert "unknown command \"jump\"" in control.request({"command": "jump"})["error"]
+    assert control.request({"command": "ptt", "action": "hold"})["error"] == 'ptt needs "action": press, release or tap'
+    huge = control.request(b'{"command":"say","text":"' + b"a" * 20000 + b'"}\n')
+    assert huge == {"ok": False, "error": "request line longer than 16384 bytes"}
+    # Two requests on one connection, then the daemon is still fine.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(control.path)
+        s.sendall(b'{"command":"status"}\n{"command":"metrics"}\n')
+        f = s.makefile()
+        assert json.loads(f.readline())["ok"] and json.loads(f.readline())["ok"]
+    assert control.status()["state"]["turn"] == "idle"
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert not Path(control.path).exists()  # removed on the way out
+
+
+def test_parleyctl_says_how_to_check_the_service_when_the_daemon_is_down(tmp_path):
+    r = subprocess.run([PARLEYCTL, "status", "--socket", str(tmp_path / "none.sock")], capture_output=True, text=True)
+    assert r.returncode == 69
+    assert "cannot reach parleyd" in r.stderr and "systemctl status parleyd" in r.stderr
