@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", exact: "1.6.2"),
     ],
     targets: [
         // C libraries from Debian, and the shims for what Swift cannot call directly.
@@ -58,10 +61,25 @@ let package = Package(
             dependencies: ["ParleyConfig"],
             swiftSettings: swiftSettings
         ),
+        // OpenAI Realtime GA events: building client events, parsing server events (pure).
+        .target(name: "ParleyRealtime", swiftSettings: swiftSettings),
+        // A small WebSocket client protocol and its SwiftNIO implementation (hummingbird's WSClient, NIOSSL).
+        .target(
+            name: "ParleyWebSocket",
+            dependencies: [
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Voice backends behind one protocol.
         .target(
             name: "ParleyTransport",
-            dependencies: ["ParleyConfig"],
+            dependencies: ["ParleyConfig", "ParleyRealtime", "ParleyWebSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The conversation state machine (pure) and the controller that runs it against the edges.
@@ -80,6 +98,7 @@ let package = Package(
             name: "ParleyDaemon",
             dependencies: [
                 "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyControlProtocol",
+                "ParleyRealtime", "ParleyWebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,6 +122,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ParleyRealtimeTests", dependencies: ["ParleyRealtime"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig"], swiftSettings: swiftSettings),

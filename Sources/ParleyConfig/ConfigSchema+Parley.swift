@@ -135,6 +135,8 @@ extension ConfigSchema {
         ConfigKey("backend.openai.noise_reduction", .choice(["off", "near_field", "far_field"]),
                   default: .string("off"), example: "\"far_field\"",
                   "openai: server-side input noise reduction (Parley already suppresses noise)."),
+        ConfigKey("backend.openai.ca_file", .string, default: .string(""), example: "\"/etc/parley/proxy-ca.pem\"",
+                  "openai: extra CA certificate (PEM) trusted beside the system store, for a TLS-intercepting proxy."),
         ConfigKey("backend.agent_routes.base_url", .string, default: nil, example: "\"https://relay.example.com\"",
                   "agent_routes (seed 000): relay base URL."),
         ConfigKey("backend.agent_routes.user_id", .string, default: nil, example: "\"van-0412\"",

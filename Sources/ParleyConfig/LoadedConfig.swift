@@ -110,7 +110,8 @@ extension ParleySettings {
                 transcriptionModel: c.optionalString("backend.openai.transcription_model"),
                 language: c.string("backend.openai.language"),
                 appendChunkMilliseconds: c.int("backend.openai.append_chunk_ms"),
-                noiseReduction: c.string("backend.openai.noise_reduction")),
+                noiseReduction: c.string("backend.openai.noise_reduction"),
+                caFile: c.optionalString("backend.openai.ca_file")),
             relay: .init(
                 baseURL: c.string(section + "base_url").isEmpty ? c.string(section + "url") : c.string(section + "base_url"),
                 userID: c.optionalString(section + "user_id") ?? c.string("device.technician_id"),

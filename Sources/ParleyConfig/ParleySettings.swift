@@ -78,6 +78,7 @@ public struct BackendSettings: Sendable {
         public var language: String
         public var appendChunkMilliseconds: Int
         public var noiseReduction: String
+        public var caFile: String?
     }
 
     public struct Relay: Sendable {

@@ -37,8 +37,11 @@ public struct Daemon {
         signal(SIGPIPE, SIG_IGN)
         let settings = config.settings
         let log = logger("parleyd")
-        guard let backend = Self.makeBackend(settings.backend) else {
-            log.critical("backend.kind = \"\(settings.backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.availableBackends.map(\.rawValue).sorted().joined(separator: ", ")))")
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        guard let backend = BackendFactory(settings: settings, eventLoopGroup: eventLoops,
+                                           logger: logger("parley.backend")).make() else {
+            log.critical("backend.kind = \"\(settings.backend.kind.rawValue)\" is not available in this build of parleyd (available: \(BackendFactory.available.map(\.rawValue).sorted().joined(separator: ", ")))")
+            try? await eventLoops.shutdownGracefully()
             return ConfigError.exitCode
         }
         let notifier = SystemdNotifier(environment: environment)
@@ -88,7 +91,6 @@ public struct Daemon {
                                       logger: audioLog)
         let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
                                     backend: backend, drift: drift, started: .now)
-        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let services: [any Service] = [
             ControlServer(path: settings.control.socketPath, mode: settings.control.mode, group: settings.control.group,
                           eventLoopGroup: eventLoops, logger: logger("parley.control"), handle: control.handle),
@@ -124,17 +126,6 @@ public struct Daemon {
         await board.show(.off)
         log.notice("stopped")
         return code
-    }
-
-    /// Backend kinds this build can run; the others are documented and validated, and
-    /// refused at start with EX_CONFIG until their transport lands.
-    public static let availableBackends: Set<BackendSettings.Kind> = [.echo]
-
-    static func makeBackend(_ settings: BackendSettings) -> (any VoiceBackend)? {
-        switch settings.kind {
-        case .echo: return EchoBackend(delayMilliseconds: settings.echoDelayMilliseconds)
-        default: return nil
-        }
     }
 }
 

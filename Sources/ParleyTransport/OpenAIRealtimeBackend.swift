@@ -1,0 +1,198 @@
+import Logging
+import ParleyRealtime
+import ParleyWebSocket
+
+/// OpenAI's Realtime API (GA) over one WebSocket: session.update from config, push-to-talk
+/// turns as appends + commit + response.create, assistant audio deltas to the speaker,
+/// barge-in as response.cancel + conversation.item.truncate, reconnects with backoff.
+public actor OpenAIRealtimeBackend: VoiceBackend {
+    public struct Settings: Sendable {
+        public var url: String
+        public var model: String
+        public var apiKey: String
+        public var session: RealtimeSessionConfig
+        public var appendChunkMilliseconds: Int
+        public var reconnectInitialMilliseconds: Int
+        public var reconnectMaxMilliseconds: Int
+
+        public init(url: String, model: String, apiKey: String, session: RealtimeSessionConfig,
+                    appendChunkMilliseconds: Int, reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int) {
+            self.url = url
+            self.model = model
+            self.apiKey = apiKey
+            self.session = session
+            self.appendChunkMilliseconds = appendChunkMilliseconds
+            self.reconnectInitialMilliseconds = reconnectInitialMilliseconds
+            self.reconnectMaxMilliseconds = reconnectMaxMilliseconds
+        }
+    }
+
+    public nonisolated let name = "openai"
+    public nonisolated let events: AsyncStream<BackendEvent>
+    private let continuation: AsyncStream<BackendEvent>.Continuation
+    private let settings: Settings
+    private let connector: any WebSocketConnector
+    private let logger: Logger
+    private let chunkSamples: Int
+
+    private var sender: (any WebSocketSender)?
+    private var turn = RealtimeTurn()
+    /// Set by reconnect(), session expiry: close and connect again at once.
+    private var reconnectNow = false
+    private var sessionReady = false
+    private var authFailed = false
+
+    public init(settings: Settings, connector: any WebSocketConnector, logger: Logger) {
+        self.settings = settings
+        self.connector = connector
+        self.logger = logger
+        chunkSamples = settings.appendChunkMilliseconds * 24
+        (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
+    }
+
+    public func run() async throws {
+        var backoff = settings.reconnectInitialMilliseconds
+        defer { continuation.yield(.link(.offline)) }
+        while !Task.isCancelled {
+            continuation.yield(.link(.connecting))
+            let url = settings.url + (settings.url.contains("?") ? "&" : "?") + "model=" + settings.model
+            var failure: String?
+            do {
+                let close = try await connector.run(
+                    url: url, headers: [("Authorization", "Bearer \(settings.apiKey)")],
+                    onOpen: { sender in await self.opened(sender) },
+                    onText: { text in await self.received(text) })
+                if close.code == 4000 { failure = "server refused the API shape (\(close)): this build speaks GA only" }
+                logger.notice("openai: socket \(close)")
+            } catch let error as WebSocketConnectError {
+                failure = error.kind == .upgradeRefused
+                    ? "\(error) (check backend.openai.url and the API key)" : "\(error)"
+            } catch {
+                failure = "\(error)"
+            }
+            let wasReady = sessionReady
+            disconnected()
+            guard !Task.isCancelled else { return }
+            if wasReady { backoff = settings.reconnectInitialMilliseconds }
+            if reconnectNow {
+                reconnectNow = false
+                continue
+            }
+            if let failure {
+                logger.error("openai: \(failure); retrying in \(backoff) ms")
+                continuation.yield(.link(.error))
+            } else {
+                continuation.yield(.link(.offline))
+            }
+            // Auth failures retry at the slowest pace: a wrong key does not get better by hammering.
+            let wait = authFailed ? settings.reconnectMaxMilliseconds : backoff
+            try? await Task.sleep(for: .milliseconds(Self.jittered(wait)))
+            backoff = min(backoff * 2, settings.reconnectMaxMilliseconds)
+        }
+    }
+
+    /// ±20 % so a fleet that lost the same uplink does not come back in lockstep.
+    static func jittered(_ milliseconds: Int) -> Int {
+        milliseconds + Int.random(in: -(milliseconds / 5)...(milliseconds / 5))
+    }
+
+    private func opened(_ sender: any WebSocketSender) {
+        self.sender = sender
+        continuation.yield(.link(.connected))
+        continuation.yield(.session(.creating))
+    }
+
+    private func disconnected() {
+        sender = nil
+        sessionReady = false
+        turn = RealtimeTurn()
+    }
+
+    public func reconnect() async {
+        reconnectNow = true
+        await sender?.close()
+    }
+
+    // MARK: commands from the conversation
+
+    public func send(_ command: BackendCommand) async {
+        guard sessionReady else { return }
+        let outgoing = turn.handle(command, chunkSamples: chunkSamples)
+        for event in outgoing { await transmit(event) }
+    }
+
+    private func transmit(_ event: RealtimeClientEvent) async {
+        guard let sender else { return }
+        do {
+            try await sender.send(event.text())
+        } catch {
+            logger.warning("openai: cannot send \(event.type): \(error)")
+        }
+    }
+
+    // MARK: events from the server
+
+    private func received(_ text: String) async {
+        let event: RealtimeServerEvent
+        do {
+            event = try RealtimeServerEvent.parse(text)
+        } catch {
+            logger.warning("openai: ignoring a malformed server event: \(error)")
+            return
+        }
+        switch event {
+        case .sessionCreated:
+            await transmit(.sessionUpdate(settings.session))
+        case .sessionUpdated:
+            guard !sessionReady else { return }
+            sessionReady = true
+            authFailed = false
+            continuation.yield(.session(.created))
+        case .error(let error):
+            await serverError(error)
+        case .responseCreated(let id):
+            let (current, next) = turn.responseCreated(id)
+            if current { continuation.yield(.responseStarted) }
+            for event in next { await transmit(event) }
+        case .audioDelta(let response, let item, let samples):
+            if turn.audioDelta(response: response, item: item, samples: samples.count) {
+                continuation.yield(.audio(samples))
+            }
+        case .audioTranscriptDone(_, let transcript):
+            continuation.yield(.transcript(role: .assistant, text: transcript))
+        case .inputTranscriptDone(_, let transcript):
+            continuation.yield(.transcript(role: .user, text: transcript))
+        case .responseDone(let id, let status):
+            let (current, next) = turn.responseDone(id)
+            if current { continuation.yield(.responseDone) }
+            if status == "failed" { logger.warning("openai: response \(id) failed") }
+            for event in next { await transmit(event) }
+        case .functionCallArgumentsDone, .committed, .speechStarted, .speechStopped:
+            break
+        case .other(let type):
+            logger.trace("openai: \(type)")
+        }
+    }
+
+    private func serverError(_ error: RealtimeError) async {
+        switch error.code {
+        case "session_expired":
+            logger.notice("openai: session expired; reconnecting")
+            reconnectNow = true
+            await sender?.close()
+        case "response_cancel_not_active":
+            logger.debug("openai: \(error)")  // the response ended as we cancelled: benign
+        default:
+            logger.warning("openai: server error \(error)")
+            continuation.yield(.error(error.description))
+            if error.isAuthFailure {
+                authFailed = true
+                continuation.yield(.session(.error))
+                await sender?.close()
+            } else if error.endsSession {
+                continuation.yield(.session(.error))
+                await sender?.close()
+            }
+        }
+    }
+}

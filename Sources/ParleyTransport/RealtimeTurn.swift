@@ -1,0 +1,103 @@
+import ParleyRealtime
+
+/// The Realtime wire rules for one session, pure: which client events a conversation
+/// command becomes, given what the server said so far.
+/// - Appends leave in fixed chunks; a turn's first append is preceded by a clear.
+/// - One response at a time: a commit while a response is still active (just cancelled)
+///   queues response.create until its response.done.
+/// - A barge-in cancels the active response and truncates the assistant item to what was
+///   played, never more than was received.
+struct RealtimeTurn {
+    private var pending: [Int16] = []
+    private var turnOpen = false
+    private var activeResponse: String?
+    private var cancelledResponses: Set<String> = []
+    private var responseQueued = false
+    /// The assistant audio item being received and how much of it, in samples.
+    private var audioItem: (id: String, samples: Int)?
+
+    mutating func handle(_ command: BackendCommand, chunkSamples: Int) -> [RealtimeClientEvent] {
+        switch command {
+        case .append(let samples):
+            var out: [RealtimeClientEvent] = []
+            if !turnOpen {
+                turnOpen = true
+                pending.removeAll(keepingCapacity: true)
+                out.append(.clearAudio)
+            }
+            pending.append(contentsOf: samples)
+            var start = 0
+            while pending.count - start >= chunkSamples {
+                out.append(.appendAudio(pending[start..<start + chunkSamples]))
+                start += chunkSamples
+            }
+            pending.removeFirst(start)
+            return out
+        case .commit:
+            var out: [RealtimeClientEvent] = []
+            if !pending.isEmpty { out.append(.appendAudio(pending[...])) }
+            pending.removeAll(keepingCapacity: true)
+            turnOpen = false
+            out.append(.commitAudio)
+            return out + requestResponse()
+        case .clear:
+            pending.removeAll(keepingCapacity: true)
+            turnOpen = false
+            return [.clearAudio]
+        case .cancelResponse(let playedMilliseconds):
+            var out: [RealtimeClientEvent] = []
+            if let active = activeResponse {
+                cancelledResponses.insert(active)
+                out.append(.cancelResponse)
+            }
+            responseQueued = false
+            if let item = audioItem {
+                let received = PCM16.milliseconds(samples: item.samples)
+                out.append(.truncate(itemID: item.id, audioEndMilliseconds: min(playedMilliseconds, received)))
+                audioItem = nil
+            }
+            return out
+        case .text(let text):
+            return [.userText(text)] + requestResponse()
+        }
+    }
+
+    private mutating func requestResponse() -> [RealtimeClientEvent] {
+        if activeResponse != nil {
+            responseQueued = true
+            return []
+        }
+        responseQueued = false
+        activeResponse = "pending"
+        return [.createResponse]
+    }
+
+    /// Whether this is the response the conversation waits for, and what to send now (a
+    /// cancel, when the barge-in came before the server had created it).
+    mutating func responseCreated(_ id: String) -> (current: Bool, next: [RealtimeClientEvent]) {
+        activeResponse = id
+        audioItem = nil
+        guard cancelledResponses.remove("pending") == nil else {
+            cancelledResponses.insert(id)
+            return (false, [.cancelResponse])
+        }
+        return (true, [])
+    }
+
+    /// True when the audio belongs to the current (not cancelled) response.
+    mutating func audioDelta(response: String, item: String, samples: Int) -> Bool {
+        guard !cancelledResponses.contains(response), activeResponse == response else { return false }
+        if audioItem?.id != item { audioItem = (item, 0) }
+        audioItem!.samples += samples
+        return true
+    }
+
+    /// Whether it was the current response, and what to send now (a queued response.create).
+    mutating func responseDone(_ id: String) -> (current: Bool, next: [RealtimeClientEvent]) {
+        let current = !cancelledResponses.contains(id)
+        cancelledResponses.remove(id)
+        if activeResponse == id { activeResponse = nil }
+        guard responseQueued, activeResponse == nil else { return (current, []) }
+        return (current, requestResponse())
+    }
+}

@@ -1,0 +1,246 @@
+"""A fake OpenAI Realtime (GA) server on 127.0.0.1 built on `websockets`. Every client event
+is validated against the official `openai` package's GA pydantic models (discriminated on
+`type`, unknown keys rejected); server events are validated the same way before they go
+out. It answers a committed turn by speaking the committed audio back (so what reaches the
+speaker can be compared with what was said), and can be told to misbehave."""
+import asyncio
+import base64
+import itertools
+import json
+import threading
+import typing
+
+import websockets
+from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from typing_extensions import Annotated
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+
+def _discriminated(alias):
+    union = typing.get_args(alias)[0]  # strip openai's PropertyInfo metadata
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+
+
+CLIENT = _discriminated(RealtimeClientEvent)
+SERVER = _discriminated(RealtimeServerEvent)
+
+
+def unknown_keys(model, path="$"):
+    """openai's models allow extra keys; a key they do not know is a bug in Parley."""
+    found = []
+    if isinstance(model, BaseModel):
+        for key in (model.model_extra or {}):
+            found.append(f"{path}.{key}")
+        for name in type(model).model_fields:
+            found += unknown_keys(getattr(model, name), f"{path}.{name}")
+    elif isinstance(model, list):
+        for i, item in enumerate(model):
+            found += unknown_keys(item, f"{path}[{i}]")
+    elif isinstance(model, dict):
+        for key, item in model.items():
+            found += unknown_keys(item, f"{path}.{key}")
+    return found
+
+
+def validate(adapter, event: dict, strict=True) -> str | None:
+    """Strict for client events (Parley's); server events carry keys the live server sends
+    and the SDK's request-shaped session model lacks (`id`, `object`, `expires_at`)."""
+    try:
+        model = adapter.validate_python(event)
+    except ValidationError as e:
+        return f"{event.get('type')}: {e.errors()[0]['loc']} {e.errors()[0]['msg']}"
+    extra = unknown_keys(model) if strict else []
+    return f"{event.get('type')}: unknown keys {extra}" if extra else None
+
+
+class FakeRealtime:
+    def __init__(self, api_key="sk-test-fake-key-1234567890"):
+        self.api_key = api_key
+        self.events: list[dict] = []        # every client event, in order
+        self.violations: list[str] = []     # client or server events the SDK models refuse
+        self.connections = 0
+        self.headers: list[Headers] = []
+        self.speak_pace = 0.5               # seconds of wall time per second of audio (2x real time)
+        self.response_audio_seconds = None  # None: speak the committed audio back; else a 440 Hz tone this long
+        self.error_after_deltas = None      # send an `error` event after N deltas of the next response
+        self.drop_after_deltas = None       # cut the TCP connection after N deltas of the next response
+        self.port = None
+        self._ids = itertools.count(1)
+        self._loop = asyncio.new_event_loop()
+        self._ws = None
+        self._started = threading.Event()
+
+    # -- lifecycle
+    def start(self):
+        threading.Thread(target=self._run, daemon=True).start()
+        assert self._started.wait(5), "fake realtime server did not start"
+        return self
+
+    def _run(self):
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+
+    async def _serve(self):
+        async with websockets.serve(self._connection, "127.0.0.1", 0, process_request=self._check_request,
+                                    max_size=None) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._started.set()
+            await asyncio.Future()
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}/v1/realtime"
+
+    def call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(5)
+
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.events]
+
+    # -- the protocol
+    def _check_request(self, connection, request):
+        self.headers.append(request.headers)
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            body = json.dumps({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                                         "code": "invalid_api_key", "param": None}}).encode()
+            return Response(401, "Unauthorized", Headers([("Content-Type", "application/json")]), body)
+        return None
+
+    def _id(self, prefix):
+        return f"{prefix}_{next(self._ids)}"
+
+    async def _send(self, ws, event: dict):
+        event.setdefault("event_id", self._id("event"))
+        problem = validate(SERVER, event, strict=False)
+        if problem:
+            self.violations.append("server " + problem)
+        await ws.send(json.dumps(event))
+
+    async def _connection(self, ws):
+        self.connections += 1
+        self._ws = ws
+        state = {"buffer": bytearray(), "committed": bytearray(), "response": None}
+        if ws.request.headers.get("OpenAI-Beta"):
+            await self._send(ws, {"type": "error", "error": {
+                "type": "invalid_request_error", "code": "beta_api_shape_disabled",
+                "message": "The Realtime Beta API is no longer supported.", "param": None}})
+            await ws.close(4000, "beta_api_shape_disabled")
+            return
+        await self._send(ws, {"type": "session.created", "session": {
+            "type": "realtime", "id": self._id("sess"), "object": "realtime.session", "model": "gpt-realtime",
+            "expires_at": 3600, "output_modalities": ["audio"], "instructions": ""}})
+        try:
+            async for text in ws:
+                event = json.loads(text)
+                self.events.append(event)
+                problem = validate(CLIENT, event)
+                if problem:
+                    self.violations.append("client " + problem)
+                    continue
+                await self._handle(ws, event, state)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if state["response"]:
+                state["response"].cancel()
+
+    async def _handle(self, ws, event, state):
+        kind = event["type"]
+        if kind == "session.update":
+            await self._send(ws, {"type": "session.updated", "session": event["session"]})
+        elif kind == "input_audio_buffer.append":
+            state["buffer"] += base64.b64decode(event["audio"])
+        elif kind == "input_audio_buffer.clear":
+            state["buffer"].clear()
+            await self._send(ws, {"type": "input_audio_buffer.cleared"})
+        elif kind == "input_audio_buffer.commit":
+            ms = len(state["buffer"]) / 48
+            if ms < 100:
+                await self._send(ws, {"type": "error", "error": {
+                    "type": "invalid_request_error", "code": "input_audio_buffer_commit_empty",
+                    "message": f"buffer too small. Expected at least 100ms of audio, but buffer only has {ms:.2f}ms of audio.",
+                    "param": None, "event_id": event.get("event_id")}})
+                return
+            item = self._id("item")
+            state["committed"] = bytes(state["buffer"])
+            state["buffer"].clear()
+            await self._send(ws, {"type": "input_audio_buffer.committed", "item_id": item, "previous_item_id": None})
+            await self._send(ws, {"type": "conversation.item.input_audio_transcription.completed", "item_id": item,
+                                  "content_index": 0, "transcript": f"heard {int(ms)} ms",
+                                  "usage": {"type": "duration", "seconds": ms / 1000}})
+        elif kind == "conversation.item.create":
+            if event["item"]["type"] == "message":
+                state["committed"] = b"\x00\x00" * 4800
+        elif kind == "response.create":
+            if state["response"] and not state["response"].done():
+                await self._send(ws, {"type": "error", "error": {
+                    "type": "invalid_request_error", "code": "conversation_already_has_active_response",
+                    "message": "Conversation already has an active response in progress.", "param": None}})
+                return
+            state["response"] = asyncio.ensure_future(self._respond(ws, state))
+        elif kind == "response.cancel":
+            task = state["response"]
+            if not task or task.done():
+                await self._send(ws, {"type": "error", "error": {
+                    "type": "invalid_request_error", "code": "response_cancel_not_active",
+                    "message": "Cancellation failed: no active response found", "param": None}})
+                return
+            task.cancel()
+        elif kind == "conversation.item.truncate":
+            sent_ms = state.get("sent_ms", {}).get(event["item_id"])
+            if sent_ms is None or event["audio_end_ms"] > sent_ms:
+                await self._send(ws, {"type": "error", "error": {
+                    "type": "invalid_request_error", "code": "invalid_value",
+                    "message": f"Audio content of {sent_ms}ms is already shorter than {event['audio_end_ms']}ms",
+                    "param": "audio_end_ms"}})
+                return
+            await self._send(ws, {"type": "conversation.item.truncated", "item_id": event["item_id"],
+                                  "content_index": 0, "audio_end_ms": event["audio_end_ms"]})
+
+    def _answer_audio(self, state) -> bytes:
+        if self.response_audio_seconds is None:
+            return state["committed"]
+        import math
+        n = int(24000 * self.response_audio_seconds)
+        return b"".join(int(8000 * math.sin(2 * math.pi * 440 * i / 24000)).to_bytes(2, "little", signed=True)
+                        for i in range(n))
+
+    async def _respond(self, ws, state):
+        response, item = self._id("resp"), self._id("item")
+        base = {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
+        status = "completed"
+        await self._send(ws, {"type": "response.created", "response": {
+            "id": response, "object": "realtime.response", "status": "in_progress", "output": []}})
+        audio = self._answer_audio(state)
+        chunk = 4800  # 100 ms
+        state.setdefault("sent_ms", {})[item] = 0
+        try:
+            for n, offset in enumerate(range(0, len(audio), chunk)):
+                if self.drop_after_deltas is not None and n == self.drop_after_deltas:
+                    self.drop_after_deltas = None
+                    ws.transport.abort()  # the uplink dies mid-frame, no close handshake
+                    return
+                if self.error_after_deltas is not None and n == self.error_after_deltas:
+                    self.error_after_deltas = None
+                    await self._send(ws, {"type": "error", "error": {
+                        "type": "server_error", "code": None, "message": "The server had an error while processing your request.",
+                        "param": None}})
+                part = audio[offset:offset + chunk]
+                await self._send(ws, dict(base, type="response.output_audio.delta",
+                                          delta=base64.b64encode(part).decode()))
+                state["sent_ms"][item] += len(part) // 48
+                await asyncio.sleep(len(part) / 48000 * self.speak_pace)
+            await self._send(ws, dict(base, type="response.output_audio.done"))
+            await self._send(ws, dict(base, type="response.output_audio_transcript.done",
+                                      transcript=f"echo of {len(audio) // 48} ms"))
+        except asyncio.CancelledError:
+            status = "cancelled"
+        except websockets.ConnectionClosed:
+            return
+        try:
+            await self._send(ws, {"type": "response.done", "response": {
+                "id": response, "object": "realtime.response", "status": status, "output": []}})
+        except websockets.ConnectionClosed:
+            pass

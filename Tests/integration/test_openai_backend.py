@@ -1,0 +1,185 @@
+"""The OpenAI Realtime (GA) WebSocket backend against a fake server that validates every
+event with the official `openai` package's models: what crossed the wire, and what reached
+the speaker, for a push-to-talk turn, a too-short press, barge-in, a server error
+mid-response, a dropped socket, session expiry and a wrong key."""
+import signal
+import time
+
+import pytest
+
+from audio import best_correlation, envelope, samples_of_wav, spoken_fixture
+from fake_openai import FakeRealtime
+from test_control_socket import Control
+
+KEY = "sk-test-fake-key-1234567890"
+
+
+@pytest.fixture
+def fake():
+    server = FakeRealtime(api_key=KEY).start()
+    yield server
+    assert server.violations == [], server.violations
+
+
+def start(daemon, tmp_path, fake, mic="/dev/zero", key=KEY, extra=""):
+    key_file = tmp_path / "openai.key"
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    config = f"""
+[audio]
+capture_device = "parley_sim_mic"
+playback_device = "parley_sim_speaker"
+pacing = "clock"
+realtime_priority = 0
+
+[backend]
+kind = "openai"
+reconnect_initial_ms = 200
+reconnect_max_ms = 2000
+
+[backend.openai]
+url = "{fake.url}"
+api_key_file = "{key_file}"
+{extra}
+"""
+    d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
+                                   "PARLEY_SIM_MIC": str(mic)}).start()
+    d.notify.wait_for("READY=1")
+    control = Control(tmp_path / "control.sock")
+    return d, control
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{what} not reached within {timeout}s")
+
+
+def ready(control):
+    wait_for(lambda: control.status()["state"]["indicator"] == "ready", what="ready")
+
+
+def test_push_to_talk_turn_over_the_wire(daemon, tmp_path, fake):
+    mic = tmp_path / "mic.raw"
+    said = spoken_fixture(mic, "Check the condenser fan on unit seven.", lead=1.0, tail=2.0)
+    d, control = start(daemon, tmp_path, fake, mic)
+    ready(control)
+    headers = fake.headers[0]
+    assert headers["Authorization"] == f"Bearer {KEY}" and "OpenAI-Beta" not in headers
+    update = next(e for e in fake.events if e["type"] == "session.update")["session"]
+    assert update["type"] == "realtime" and update["audio"]["input"]["turn_detection"] is None
+    assert update["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    control.ctl("ptt", "press")
+    time.sleep(len(said) / 48000 - 1.8)
+    control.ctl("ptt", "release")
+    wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
+    wait_for(lambda: control.status()["state"]["turn"] == "idle", timeout=20, what="idle again")
+    types = fake.types()
+    first = types.index("input_audio_buffer.clear")
+    commit = types.index("input_audio_buffer.commit")
+    assert types[commit + 1] == "response.create"
+    appends = [e for e in fake.events[first:commit] if e["type"] == "input_audio_buffer.append"]
+    assert len(appends) > 50 and all(len(e["audio"]) == 1280 for e in appends[:-1])  # 20 ms = 960 bytes
+    status = control.status()
+    assert status["lastUserTranscript"].startswith("heard ")
+    assert status["lastAssistantTranscript"].startswith("echo of ")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    out, _ = samples_of_wav(tmp_path / "speaker.wav")
+    words = said[48000:len(said) - 2 * 48000]
+    score, _ = best_correlation(envelope(words, 48000), envelope(out, 48000))
+    assert score > 0.8, score
+    assert "sk-test-fake" not in d.log
+
+
+def test_too_short_press_clears_and_never_commits(daemon, tmp_path, fake):
+    d, control = start(daemon, tmp_path, fake)
+    ready(control)
+    control.ctl("ptt", "tap")
+    wait_for(lambda: "input_audio_buffer.clear" in fake.types()[-1:], what="clear")
+    assert "input_audio_buffer.commit" not in fake.types()
+    assert "response.create" not in fake.types()
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_barge_in_cancels_and_truncates_to_what_was_played(daemon, tmp_path, fake):
+    fake.response_audio_seconds = 6.0
+    fake.speak_pace = 1.0  # real time: the answer is still playing when the button goes down
+    d, control = start(daemon, tmp_path, fake)
+    ready(control)
+    control.ctl("say", "tell", "me", "a", "long", "story")
+    wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
+    time.sleep(1.5)
+    control.ctl("ptt", "press")
+    wait_for(lambda: "conversation.item.truncate" in fake.types(), what="truncate")
+    types = fake.types()
+    assert types.index("response.cancel") < types.index("conversation.item.truncate")
+    truncate = next(e for e in fake.events if e["type"] == "conversation.item.truncate")
+    assert truncate["content_index"] == 0
+    assert 900 <= truncate["audio_end_ms"] <= 1900, truncate  # about what the speaker played
+    assert control.status()["state"]["turn"] == "listening"
+    time.sleep(0.3)
+    control.ctl("ptt", "release")
+    wait_for(lambda: fake.types().count("response.create") == 2, what="the new turn's response")
+    assert control.request({"command": "metrics"})["metrics"]["parley_barge_ins_total"] == 1
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert "truncate" not in " ".join(line for line in d.lines if "server error" in line)
+
+
+def test_server_error_mid_response_is_logged_and_survived(daemon, tmp_path, fake):
+    fake.error_after_deltas = 2
+    fake.response_audio_seconds = 1.0
+    d, control = start(daemon, tmp_path, fake)
+    ready(control)
+    control.ctl("say", "hello")
+    d.wait_log("openai: server error server_error: The server had an error")
+    wait_for(lambda: control.status()["state"]["turn"] == "idle", what="idle")
+    control.ctl("say", "again")
+    wait_for(lambda: fake.types().count("response.create") == 2, what="second response")
+    assert fake.connections == 1
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_socket_dropped_mid_response_reconnects_and_works_again(daemon, tmp_path, fake):
+    fake.drop_after_deltas = 3
+    fake.response_audio_seconds = 2.0
+    d, control = start(daemon, tmp_path, fake)
+    ready(control)
+    control.ctl("say", "status report")
+    wait_for(lambda: fake.connections == 2, what="a second connection")
+    ready(control)
+    assert fake.types().count("session.update") == 2  # the session is set up again
+    control.ctl("say", "status report again")
+    wait_for(lambda: control.status().get("lastAssistantTranscript") == "echo of 2000 ms", what="answer")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_session_expired_reconnects_at_once(daemon, tmp_path, fake):
+    d, control = start(daemon, tmp_path, fake)
+    ready(control)
+    fake.call(fake._send(fake._ws, {"type": "error", "error": {
+        "type": "invalid_request_error", "code": "session_expired",
+        "message": "Your session hit the maximum duration of 60 minutes."}}))
+    wait_for(lambda: fake.connections == 2, timeout=3, what="a new session")
+    ready(control)
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_wrong_key_shows_an_error_and_keeps_retrying_slowly(daemon, tmp_path, fake):
+    d, control = start(daemon, tmp_path, fake, key="sk-wrong-key-00000000000")
+    d.wait_log("openai: the server refused the WebSocket upgrade")
+    wait_for(lambda: control.status()["state"]["link"] == "error", what="error state")
+    assert control.status()["state"]["indicator"] == "error"
+    wait_for(lambda: fake.connections >= 2 or len(fake.headers) >= 2, timeout=5, what="a retry")
+    assert d.proc.poll() is None
+    assert "sk-wrong-key" not in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
