@@ -124,7 +124,7 @@ let package = Package(
         ),
         .testTarget(name: "ParleyRealtimeTests", dependencies: ["ParleyRealtime"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig", "ParleyRealtime"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims"]),

@@ -1,0 +1,42 @@
+import ParleyRealtime
+import Testing
+@testable import ParleyTransport
+
+@Suite struct RealtimeTurnTests {
+    @Test func appendsLeaveInWholeChunksAfterAClearAndTheRestWithTheCommit() {
+        var turn = RealtimeTurn()
+        let first = turn.handle(.append([Int16](repeating: 1, count: 1000)), chunkSamples: 480)
+        #expect(first.map(\.type) == ["input_audio_buffer.clear", "input_audio_buffer.append", "input_audio_buffer.append"])
+        let end = turn.handle(.commit, chunkSamples: 480)
+        #expect(end == [.appendAudio([Int16](repeating: 1, count: 40)[...]), .commitAudio, .createResponse])
+    }
+
+    @Test func bargeInCancelsTruncatesToPlayedAndQueuesTheNextResponse() {
+        var turn = RealtimeTurn()
+        _ = turn.handle(.text("story"), chunkSamples: 480)
+        let created = turn.responseCreated("resp_1")
+        #expect(created.current)
+        let received = turn.audioDelta(response: "resp_1", item: "item_1", samples: 24000)  // 1 s
+        #expect(received)
+        // Played 1.4 s? Never more than received.
+        let cancel = turn.handle(.cancelResponse(playedMilliseconds: 1400), chunkSamples: 480)
+        #expect(cancel == [.cancelResponse, .truncate(itemID: "item_1", audioEndMilliseconds: 1000)])
+        let late = turn.audioDelta(response: "resp_1", item: "item_1", samples: 2400)
+        #expect(!late)  // late audio of the cancelled response is dropped
+        _ = turn.handle(.append([Int16](repeating: 0, count: 4800)), chunkSamples: 480)
+        // The cancelled response is not done yet: no second response.create until it is.
+        let commit = turn.handle(.commit, chunkSamples: 480)
+        #expect(commit.last == .commitAudio)
+        let (current, next) = turn.responseDone("resp_1")
+        #expect(!current && next == [.createResponse])
+    }
+
+    @Test func aCancelBeforeTheServerCreatedTheResponseCancelsItOnArrival() {
+        var turn = RealtimeTurn()
+        _ = turn.handle(.text("hi"), chunkSamples: 480)
+        let cancel = turn.handle(.cancelResponse(playedMilliseconds: 0), chunkSamples: 480)
+        #expect(cancel == [.cancelResponse])
+        let created = turn.responseCreated("resp_9")
+        #expect(!created.current && created.next == [.cancelResponse])
+    }
+}
