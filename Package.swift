@@ -125,8 +125,10 @@ let package = Package(
         .testTarget(name: "ParleyRealtimeTests", dependencies: ["ParleyRealtime"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig", "ParleyRealtime"], swiftSettings: swiftSettings),
-        .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig"], swiftSettings: swiftSettings),
-        .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig"], swiftSettings: swiftSettings),
+        // Helpers shared by test targets (deterministic noise).
+        .target(name: "ParleyTestSupport", path: "Tests/ParleyTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig", "ParleyTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig", "ParleyTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims"]),
     ]
 )

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Testing
 @testable import ParleyAudio
 
@@ -8,7 +9,7 @@ import Testing
     /// jittered by up to `jitter` frames (a period's phase, a delay read mid-transfer).
     func estimate(ppm: Double, seconds: Int, jitter: Int, rate: Int = 48000) -> Double? {
         var estimator = ClockDriftEstimator(captureRate: rate, playbackRate: rate)
-        var generator = SplitMix64(seed: 7)  // deterministic: no flaky bounds
+        var generator = SplitMix(seed: 7)  // deterministic: no flaky bounds
         for t in 0...seconds {
             let nanos = t * 1_000_000_000 + 3_000_000
             let captured = Double(rate * t) * (1 + ppm / 1e6)
@@ -51,17 +52,5 @@ import Testing
         clock.publish(frames: 960)
         let second = clock.read()
         #expect(first.frames == 480 && second.frames == 960 && second.nanoseconds >= first.nanoseconds)
-    }
-}
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Glibc
 
 /// Speech fixtures made at test time with espeak-ng and sox (24 kHz mono PCM16), and a
@@ -64,16 +65,4 @@ enum EchoFixture {
     }
 
     static func pcm(_ x: [Float]) -> [Int16] { x.map { Int16(clamping: Int(max(-32768, min(32767, $0.rounded())))) } }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Glibc
 import Testing
 @testable import ParleyDSP

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from conftest import BASE_CONFIG
 from audio import best_correlation, envelope, samples_of_wav, spoken_fixture
 from fake_openai import FakeRealtime
 from test_control_socket import Control
@@ -25,23 +26,8 @@ def start(daemon, tmp_path, fake, mic="/dev/zero", key=KEY, extra=""):
     key_file = tmp_path / "openai.key"
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)
-    config = f"""
-[audio]
-capture_device = "parley_sim_mic"
-playback_device = "parley_sim_speaker"
-pacing = "clock"
-realtime_priority = 0
-
-[backend]
-kind = "openai"
-reconnect_initial_ms = 200
-reconnect_max_ms = 2000
-
-[backend.openai]
-url = "{fake.url}"
-api_key_file = "{key_file}"
-{extra}
-"""
+    config = BASE_CONFIG.replace('kind = "echo"', 'kind = "openai"\nreconnect_initial_ms = 200\nreconnect_max_ms = 2000') + (
+        f'\n[backend.openai]\nurl = "{fake.url}"\napi_key_file = "{key_file}"\n{extra}\n')
     d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
                                    "PARLEY_SIM_MIC": str(mic)}).start()
     d.notify.wait_for("READY=1")
