@@ -7,25 +7,26 @@ import ServiceLifecycle
 
 /// The local control socket: a Unix stream socket with line-delimited JSON requests and
 /// replies (`parleyctl`, fleet scripts, tests). Access is the socket file's mode and group.
+/// It listens before the daemon says READY (`listen`), and serves while the group runs.
 public struct ControlServer: Service {
     let path: String
     let mode: mode_t
     let group: String?
-    let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     let handle: @Sendable (ControlRequest) async -> ControlReply
+    private var server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
 
-    public init(path: String, mode: UInt32, group: String?, eventLoopGroup: any EventLoopGroup, logger: Logger,
+    public init(path: String, mode: UInt32, group: String?, logger: Logger,
                 handle: @escaping @Sendable (ControlRequest) async -> ControlReply) {
         self.path = path
         self.mode = mode_t(mode)
         self.group = group
-        self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.handle = handle
     }
 
-    public func run() async throws {
+    /// Binds the socket and sets its mode and group; errors name the path and a fix.
+    public mutating func listen(eventLoopGroup: any EventLoopGroup) async throws {
         try prepareDirectory()
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
@@ -40,9 +41,19 @@ public struct ControlServer: Service {
         } catch {
             throw ControlSocketError("cannot listen on control.socket \(path): \(error) (choose another path, or fix the directory's permissions)")
         }
-        defer { unlink(path) }
-        try applyPermissions()
+        do {
+            try applyPermissions()
+        } catch {
+            unlink(path)
+            throw error
+        }
+        self.server = server
         logger.info("control socket \(path) (mode \(String(mode, radix: 8)))")
+    }
+
+    public func run() async throws {
+        guard let server else { return }
+        defer { unlink(path) }
         do {
             try await cancelWhenGracefulShutdown {
                 try await server.executeThenClose { connections in

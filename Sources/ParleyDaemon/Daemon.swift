@@ -91,9 +91,19 @@ public struct Daemon {
                                       logger: audioLog)
         let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
                                     backend: backend, drift: drift, started: .now)
+        var controlServer = ControlServer(path: settings.control.socketPath, mode: settings.control.mode,
+                                          group: settings.control.group, logger: logger("parley.control"),
+                                          handle: control.handle)
+        do {
+            try await controlServer.listen(eventLoopGroup: eventLoops)  // up before READY
+        } catch {
+            log.critical("\(error)")
+            engine.stop()
+            try? await eventLoops.shutdownGracefully()
+            return ConfigError.exitCode
+        }
         let services: [any Service] = [
-            ControlServer(path: settings.control.socketPath, mode: settings.control.mode, group: settings.control.group,
-                          eventLoopGroup: eventLoops, logger: logger("parley.control"), handle: control.handle),
+            controlServer,
             TaskService(description: "backend") { try await backend.run() },
             TaskService(description: "controller") { await controller.run() },
             AudioSupervisor(
@@ -114,9 +124,6 @@ public struct Daemon {
         var code: Int32 = 0
         do {
             try await group.run()
-        } catch let error as ControlSocketError {
-            log.critical("\(error)")
-            code = ConfigError.exitCode
         } catch {
             log.error("stopped on error: \(error)")
             code = 1

@@ -30,7 +30,7 @@ def start(daemon, tmp_path, fake, mic="/dev/zero", key=KEY, extra=""):
         f'\n[backend.openai]\nurl = "{fake.url}"\napi_key_file = "{key_file}"\n{extra}\n')
     d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
                                    "PARLEY_SIM_MIC": str(mic)}).start()
-    d.notify.wait_for("READY=1")
+    d.notify.wait_for("READY=1")  # the control socket listens before READY
     control = Control(tmp_path / "control.sock")
     return d, control
 
