@@ -194,10 +194,15 @@ public final class AudioEngine: @unchecked Sendable {
         levels.withLock { $0.volumePercent = percent; return applyLevels(&$0) }
     }
 
-    /// Mic gain: on the capture mixer control as far as its dB range goes, the rest in software.
+    /// Volume and mic gain together (a reload): one pass over the mixer. Mic gain goes to the
+    /// capture mixer control as far as its dB range reaches, the rest in software.
     @discardableResult
-    public func setMicGain(decibels: Double) -> [String] {
-        levels.withLock { $0.micGainDecibels = decibels; return applyLevels(&$0) }
+    public func setLevels(volumePercent: Int, micGainDecibels: Double) -> [String] {
+        levels.withLock {
+            $0.volumePercent = volumePercent
+            $0.micGainDecibels = micGainDecibels
+            return applyLevels(&$0)
+        }
     }
 
     public var volumePercent: Int { levels.withLock { $0.volumePercent } }

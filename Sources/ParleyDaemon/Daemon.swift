@@ -83,8 +83,8 @@ public struct Daemon {
             initial: config, paths: paths, environment: environment, notifier: notifier, logger: logger("parley.config")
         ) { [logShared] new in
             logShared.setLevel(Logger.Level(rawValue: new.logging.level) ?? .info)
-            for note in engine.setVolume(percent: new.audio.volumePercent) { audioLog.warning("\(note)") }
-            for note in engine.setMicGain(decibels: new.audio.micGainDecibels) { audioLog.warning("\(note)") }
+            for note in engine.setLevels(volumePercent: new.audio.volumePercent,
+                                         micGainDecibels: new.audio.micGainDecibels) { audioLog.warning("\(note)") }
             await controller.update(ptt: new.ptt, cues: CueSounds(new.board))
         }
         let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
