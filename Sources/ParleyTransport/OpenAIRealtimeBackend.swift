@@ -183,8 +183,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         case "response_cancel_not_active":
             logger.debug("openai: \(error)")  // the response ended as we cancelled: benign
         default:
-            logger.warning("openai: server error \(error)")
-            continuation.yield(.error(error.description))
+            // One log line: the controller logs every backend error it is handed.
+            continuation.yield(.error("openai: server error \(error)"))
             if error.isAuthFailure {
                 authFailed = true
                 continuation.yield(.session(.error))
