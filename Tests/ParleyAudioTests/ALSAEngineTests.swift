@@ -128,7 +128,9 @@ import Testing
         _ = audio.playback.push(voice)
         _ = audio.cues.push(cue)
         try audio.start()
-        usleep(100_000)
+        // Barge in 100 ms into the output, counted in what the playback thread wrote (not wall
+        // time: a loaded machine delays this thread, and the paced loop then catches up).
+        while audio.playbackCounters.snapshot().frames < 4800 { usleep(1000) }
         audio.playback.discardAll()  // barge-in drops the voice, not the cue
         usleep(500_000)
         #expect(audio.stop())
