@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "ParleyCore",
             dependencies: [
-                "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport",
+                "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyRealtime",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "ParleyDaemon",
             dependencies: [
-                "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyControlProtocol",
+                "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyRealtime", "ParleyControlProtocol",
                 "ParleyRealtime", "ParleyWebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

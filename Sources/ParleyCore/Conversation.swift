@@ -55,6 +55,8 @@ public enum ConversationInput: Sendable, Equatable {
     case typed(String)
     /// Microphone mute on or off (control socket `mute`).
     case mute(Bool)
+    /// A function the assistant called has finished (its output, or the failure as text).
+    case toolResult(callID: String, output: String)
 }
 
 /// What the conversation asks the edges to do.
@@ -67,39 +69,58 @@ public enum Effect: Sendable, Equatable {
     case stopPlayback
     case indicate(Indicator)
     case cue(Cue)
+    /// Run a function the assistant called; its output comes back as `.toolResult`.
+    case runTool(ToolCall)
 }
 
 /// Short sounds that tell a technician what happened without looking at the LEDs.
 public enum Cue: String, Sendable, Hashable, CaseIterable {
-    case ready, listening, listeningEnd = "listening_end", tooShort = "too_short", error, offline, online
+    case ready, listening, listeningEnd = "listening_end", tooShort = "too_short", cancelled, error, offline, online
 }
 
 /// The device's conversation as a pure state machine: state + input → new state + effects.
-/// No I/O, no clocks; shared by every backend.
+/// No I/O, no clocks (the board times long presses); shared by every backend.
 public struct Conversation: Sendable {
-    public private(set) var state = DeviceState()
-    private var mode: PTTSettings.Mode
+    public internal(set) var state = DeviceState()
+    private(set) var mode: PTTSettings.Mode
+    private var vadKind: String
     private var minimumTurnSamples: Int
     private var turnSamples = 0
     /// The latest processed audio while not listening, so a turn starts with what was
     /// said as the button went down (the engine's pre-roll). Bounded to `prerollSamples`.
     private var preroll: [Int16] = []
     private let prerollSamples: Int
-    private var responseComplete = false
+    var responseComplete = false
     /// Whether the device was ever ready: the next ready is "back online", not "ready".
-    private var wasEverReady = false
+    var wasEverReady = false
+    /// Function calls of the current turn still running; its answer waits for all of them.
+    var pendingTools: Set<String> = []
+    /// The last function output asked for an answer that has not started yet.
+    var awaitingAnswer = false
 
     public init(ptt: PTTSettings, prerollMilliseconds: Int = 0) {
         mode = ptt.mode
+        vadKind = ptt.vadKind
         minimumTurnSamples = ptt.minimumTurnMilliseconds * 24
         prerollSamples = prerollMilliseconds * 24
         preroll.reserveCapacity(prerollSamples + 4800)
     }
 
-    /// SIGHUP: PTT settings apply from the next input on.
-    public mutating func update(ptt: PTTSettings) {
+    /// Hands-free turn detection for a PTT setting: nil for push-to-talk.
+    public static func turnDetection(_ ptt: PTTSettings) -> String? { ptt.mode == .vad ? ptt.vadKind : nil }
+
+    /// SIGHUP: PTT settings apply from the next input on; a change into or out of
+    /// hands-free mode ends any turn and tells the backend.
+    public mutating func update(ptt: PTTSettings) -> [Effect] {
+        let before = (mode, vadKind)
         mode = ptt.mode
+        vadKind = ptt.vadKind
         minimumTurnSamples = ptt.minimumTurnMilliseconds * 24
+        guard before != (mode, vadKind) else { return [] }
+        var effects: [Effect] = state.turn == .listening ? [.send(.clear)] : []
+        if state.turn == .listening { state.turn = .idle }
+        effects.append(.send(.handsFree(Self.turnDetection(ptt))))
+        return effects
     }
 
     public mutating func handle(_ input: ConversationInput) -> [Effect] {
@@ -111,13 +132,15 @@ public struct Conversation: Sendable {
 
     private mutating func transition(_ input: ConversationInput) -> [Effect] {
         switch input {
-        case .board(.pttPressed):
-            if mode == .toggle && state.turn == .listening { return endTurn() }
-            return startTurn()
-        case .board(.pttReleased):
-            return mode == .hold && state.turn == .listening ? endTurn() : []
+        case .board(let event):
+            return button(event)
         case .micFrames(let samples):
             guard !samples.isEmpty, !state.muted else { return [] }
+            if mode == .vad {
+                // Hands-free: the server listens all the time, also while the assistant
+                // speaks (the echo canceller keeps its voice out), so it can be interrupted.
+                return state.isReady && !state.audioLost ? [.send(.append(samples))] : []
+            }
             guard state.turn == .listening else {
                 keepPreroll(samples)
                 return []
@@ -126,7 +149,7 @@ public struct Conversation: Sendable {
             return [.send(.append(samples))]
         case .playbackDrained:
             guard state.turn == .speaking, responseComplete else { return [] }
-            state.turn = .idle
+            state.turn = waitingForMore ? .thinking : .idle
             return []
         case .backend(let event):
             return backendEvent(event)
@@ -136,15 +159,10 @@ public struct Conversation: Sendable {
             if state.turn == .listening { effects.append(.send(.clear)) }
             state.turn = .thinking
             responseComplete = false
+            forgetTools()
             return effects + [.send(.text(text))]
         case .mute(let on):
-            guard on != state.muted else { return [] }
-            state.muted = on
-            guard on else { return [] }
-            preroll.removeAll(keepingCapacity: true)  // what was heard before muting stays here
-            guard state.turn == .listening else { return [] }
-            state.turn = .idle
-            return [.send(.clear)]
+            return mute(on)
         case .audioDevice(let lost):
             guard lost != state.audioLost else { return [] }
             state.audioLost = lost
@@ -154,7 +172,42 @@ public struct Conversation: Sendable {
             if state.turn == .listening { state.turn = .idle }
             effects.append(.cue(.error))  // heard only if the speaker survived
             return effects
+        case .toolResult(let callID, let output):
+            return toolResult(callID: callID, output: output)
         }
+    }
+
+    private mutating func button(_ event: BoardEvent) -> [Effect] {
+        switch (mode, event) {
+        case (.vad, .pttPressed):
+            // Hands-free: the button is the microphone's mute switch.
+            return mute(!state.muted) + [.cue(state.muted ? .listeningEnd : .listening)]
+        case (.vad, _):
+            return []
+        case (.toggle, .pttPressed) where state.turn == .listening:
+            return endTurn()
+        case (_, .pttPressed):
+            return startTurn()
+        case (.hold, .pttReleased) where state.turn == .listening:
+            return endTurn()
+        case (_, .pttReleased):
+            return []
+        case (_, .pttLongPressed):
+            // Held too long: the technician changed their mind. Nothing is sent.
+            guard state.turn == .listening else { return [] }
+            state.turn = .idle
+            return [.send(.clear), .cue(.cancelled)]
+        }
+    }
+
+    private mutating func mute(_ on: Bool) -> [Effect] {
+        guard on != state.muted else { return [] }
+        state.muted = on
+        guard on else { return [] }
+        preroll.removeAll(keepingCapacity: true)  // what was heard before muting stays here
+        guard state.turn == .listening else { return mode == .vad ? [.send(.clear)] : [] }
+        state.turn = .idle
+        return [.send(.clear)]
     }
 
     private mutating func startTurn() -> [Effect] {
@@ -164,6 +217,7 @@ public struct Conversation: Sendable {
         state.turn = .listening
         turnSamples = 0  // what was held, for "too short"; the pre-roll does not count
         responseComplete = false
+        forgetTools()
         if !preroll.isEmpty {
             effects.append(.send(.append(preroll)))
             preroll.removeAll(keepingCapacity: true)
@@ -172,7 +226,7 @@ public struct Conversation: Sendable {
     }
 
     /// Barge-in: a new turn stops the answer in progress.
-    private func interruptResponse() -> [Effect] {
+    func interruptResponse() -> [Effect] {
         switch state.turn {
         case .speaking: [.stopPlaybackAndCancel]
         case .thinking: [.send(.cancelResponse(playedMilliseconds: 0))]
@@ -193,42 +247,5 @@ public struct Conversation: Sendable {
         }
         state.turn = .thinking
         return [.send(.commit), .cue(.listeningEnd)]
-    }
-
-    private mutating func backendEvent(_ event: BackendEvent) -> [Effect] {
-        switch event {
-        case .link(let link):
-            let wasReady = state.isReady
-            state.link = link
-            guard link != .connected else { return [] }
-            let wasSpeaking = state.turn == .speaking
-            state.session = nil
-            state.turn = .idle
-            var effects: [Effect] = wasSpeaking ? [.stopPlayback] : []
-            if wasReady { effects.append(.cue(link == .error ? .error : .offline)) }
-            return effects
-        case .session(let session):
-            let wasReady = state.isReady
-            state.session = session
-            if session != .created { state.turn = .idle }
-            if !wasReady && state.isReady {
-                defer { wasEverReady = true }
-                return [.cue(wasEverReady ? .online : .ready)]
-            }
-            return wasReady && session == .error ? [.cue(.error)] : []
-        case .responseStarted:
-            responseComplete = false
-            return []
-        case .audio(let samples):
-            guard state.turn == .thinking || state.turn == .speaking else { return [] }
-            state.turn = .speaking
-            return [.play(samples)]
-        case .responseDone:
-            responseComplete = true
-            if state.turn == .thinking { state.turn = .idle }
-            return []
-        case .transcript, .error:
-            return []
-        }
     }
 }

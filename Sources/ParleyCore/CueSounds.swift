@@ -27,6 +27,7 @@ public struct CueSounds: Sendable {
         case .listening: [Tone(880, milliseconds: 60)]
         case .listeningEnd: [Tone(660, milliseconds: 60)]
         case .tooShort: [Tone(440, milliseconds: 60), Tone(0, milliseconds: 50), Tone(440, milliseconds: 60)]
+        case .cancelled: [Tone(587, milliseconds: 70), Tone(440, milliseconds: 70), Tone(330, milliseconds: 90)]
         case .error: [Tone(330, milliseconds: 150), Tone(247, milliseconds: 250)]
         case .offline: [Tone(392, milliseconds: 100), Tone(262, milliseconds: 160)]
         case .online: [Tone(392, milliseconds: 100), Tone(523, milliseconds: 160)]

@@ -23,6 +23,7 @@ public actor DeviceController {
     private var conversation: Conversation
     private let board: any Board
     private let backend: any VoiceBackend
+    private let tools: any ToolRunner
     private let audio: AudioPorts
     private let logger: Logger
     private let onStateChange: @Sendable (DeviceState) -> Void
@@ -38,16 +39,20 @@ public actor DeviceController {
         public var bargeIns = 0
         public var tooShort = 0
         public var backendErrors = 0
+        public var toolCalls = 0
+        public var toolFailures = 0
         public var lastError: String?
         public var lastUserTranscript: String?
         public var lastAssistantTranscript: String?
     }
 
-    public init(ptt: PTTSettings, prerollMilliseconds: Int, cues: CueSounds, board: any Board, backend: any VoiceBackend, audio: AudioPorts,
+    public init(ptt: PTTSettings, prerollMilliseconds: Int, cues: CueSounds, board: any Board, backend: any VoiceBackend,
+                tools: any ToolRunner = NoTools(), audio: AudioPorts,
                 logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
         conversation = Conversation(ptt: ptt, prerollMilliseconds: prerollMilliseconds)
         self.board = board
         self.backend = backend
+        self.tools = tools
         self.audio = audio
         self.logger = logger
         self.onStateChange = onStateChange
@@ -56,9 +61,12 @@ public actor DeviceController {
 
     public var state: DeviceState { conversation.state }
 
-    public func update(ptt: PTTSettings, cues: CueSounds) {
-        conversation.update(ptt: ptt)
+    public func update(ptt: PTTSettings, cues: CueSounds) async {
         cueSounds = cues
+        await board.setLongPress(milliseconds: ptt.longPressMilliseconds)
+        let before = conversation.state
+        for effect in conversation.update(ptt: ptt) { await perform(effect) }
+        if conversation.state != before { onStateChange(conversation.state) }
     }
 
     /// A typed turn (control socket).
@@ -139,7 +147,26 @@ public actor DeviceController {
             // A cue that does not fit (cues piling up) is skipped whole, never cut.
             if !sound.isEmpty && audio.cues.availableToWrite >= sound.count { _ = audio.cues.push(sound) }
             logger.debug("cue: \(cue.rawValue)")
+        case .runTool(let call):
+            stats.toolCalls += 1
+            logger.info("tool call \(call.name) (\(call.callID))")
+            // Off the actor: a slow tool must not hold up audio or buttons. Every runner
+            // returns (its failures are outputs), so the turn never hangs on it.
+            Task {
+                let result = await tools.run(call)
+                await self.toolFinished(call, result)
+            }
         }
+    }
+
+    private func toolFinished(_ call: ToolCall, _ result: ToolResult) async {
+        if result.failed {
+            stats.toolFailures += 1
+            logger.warning("tool \(call.name) failed: \(result.output)")
+        } else {
+            logger.debug("tool \(call.name) done")
+        }
+        await feed(.toolResult(callID: call.callID, output: result.output))
     }
 
     /// Logs an input and keeps what status shows of it.

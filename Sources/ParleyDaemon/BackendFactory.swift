@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import ParleyConfig
+import ParleyCore
 import ParleyRealtime
 import ParleyTransport
 import ParleyWebSocket
@@ -41,10 +42,7 @@ struct BackendFactory {
         var context = ["device \(device.id)"]
         if !device.site.isEmpty { context.append("site \(device.site)") }
         if !device.technicianName.isEmpty { context.append("technician \(device.technicianName)") }
-        let turnDetection: RealtimeSessionConfig.TurnDetection = switch settings.ptt.mode {
-        case .hold, .toggle: .none
-        case .vad: settings.ptt.vadKind == "server_vad" ? .serverVAD : .semanticVAD
-        }
+        let turnDetection = RealtimeSessionConfig.TurnDetection(handsFree: Conversation.turnDetection(settings.ptt))
         return RealtimeSessionConfig(
             instructions: openAI.instructions + "\n\nContext: " + context.joined(separator: ", ") + ".",
             voice: openAI.voice, turnDetection: turnDetection, transcriptionModel: openAI.transcriptionModel,

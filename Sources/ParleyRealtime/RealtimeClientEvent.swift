@@ -53,6 +53,15 @@ public struct RealtimeSessionConfig: Sendable, Equatable {
         case none
         case serverVAD
         case semanticVAD
+
+        /// From the `ptt.vad_kind` name, or nil for push-to-talk.
+        public init(handsFree kind: String?) {
+            switch kind {
+            case nil: self = .none
+            case "server_vad": self = .serverVAD
+            default: self = .semanticVAD
+            }
+        }
     }
 
     public var instructions: String

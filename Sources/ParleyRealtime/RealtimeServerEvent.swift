@@ -10,7 +10,9 @@ public enum RealtimeServerEvent: Sendable, Equatable {
     case audioDelta(responseID: String, itemID: String, samples: [Int16])
     case audioTranscriptDone(itemID: String, transcript: String)
     case inputTranscriptDone(itemID: String, transcript: String)
-    case functionCallArgumentsDone(callID: String, name: String, arguments: String)
+    /// From `response.function_call_arguments.done` and again from `response.output_item.done`
+    /// (the server sends both for one call: dispatch once per call id).
+    case functionCall(responseID: String, callID: String, name: String, arguments: String)
     case responseDone(responseID: String, status: String)
     case other(type: String)
 
@@ -48,8 +50,15 @@ public enum RealtimeServerEvent: Sendable, Equatable {
         case "conversation.item.input_audio_transcription.completed":
             return .inputTranscriptDone(itemID: try field("item_id"), transcript: try field("transcript"))
         case "response.function_call_arguments.done":
-            return .functionCallArgumentsDone(callID: try field("call_id"), name: try field("name"),
-                                              arguments: try field("arguments"))
+            return .functionCall(responseID: try field("response_id"), callID: try field("call_id"),
+                                 name: try field("name"), arguments: try field("arguments"))
+        case "response.output_item.done":
+            guard let item = event["item"], item["type"]?.string == "function_call" else { return .other(type: type) }
+            guard let call = item["call_id"]?.string, let name = item["name"]?.string,
+                  let arguments = item["arguments"]?.string else {
+                throw RealtimeProtocolError("response.output_item.done with a function_call item without call_id, name or arguments")
+            }
+            return .functionCall(responseID: try field("response_id"), callID: call, name: name, arguments: arguments)
         case "response.done":
             let response = event["response"]
             guard let id = response?["id"]?.string else { throw RealtimeProtocolError("response.done without response.id") }

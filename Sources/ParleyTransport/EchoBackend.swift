@@ -55,6 +55,8 @@ public actor EchoBackend: VoiceBackend {
         case .cancelResponse:
             response?.cancel()
             response = nil
+        case .toolOutput, .handsFree:
+            break  // echo offers no functions and answers only committed turns
         case .text(let text):
             continuation.yield(.transcript(role: .user, text: text))
             continuation.yield(.responseStarted)

@@ -30,7 +30,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     public nonisolated let name = "openai"
     public nonisolated let events: AsyncStream<BackendEvent>
     private let continuation: AsyncStream<BackendEvent>.Continuation
-    private let settings: Settings
+    private var settings: Settings
     private let connector: any WebSocketConnector
     private let logger: Logger
     private let chunkSamples: Int
@@ -116,6 +116,12 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     // MARK: commands from the conversation
 
     public func send(_ command: BackendCommand) async {
+        if case .handsFree(let kind) = command {
+            // Applies to this session now and to every session after a reconnect.
+            settings.session.turnDetection = RealtimeSessionConfig.TurnDetection(handsFree: kind)
+            if sessionReady { await transmit(.sessionUpdate(settings.session)) }
+            return
+        }
         guard sessionReady else { return }
         let outgoing = turn.handle(command, chunkSamples: chunkSamples)
         for event in outgoing { await transmit(event) }
@@ -167,7 +173,15 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             if current { continuation.yield(.responseDone) }
             if status == "failed" { logger.warning("openai: response \(id) failed") }
             for event in next { await transmit(event) }
-        case .functionCallArgumentsDone, .committed, .speechStarted, .speechStopped:
+        case .functionCall(let response, let call, let name, let arguments):
+            if turn.functionCall(response: response, callID: call) {
+                continuation.yield(.toolCall(ToolCall(callID: call, name: name, arguments: arguments)))
+            }
+        case .speechStarted:
+            continuation.yield(.speechStarted)
+        case .speechStopped:
+            continuation.yield(.speechStopped)
+        case .committed:
             break
         case .other(let type):
             logger.trace("openai: \(type)")

@@ -15,6 +15,8 @@ struct RealtimeTurn {
     private var responseQueued = false
     /// The assistant audio item being received and how much of it, in samples.
     private var audioItem: (id: String, samples: Int)?
+    /// Function calls handed on, per response: each call is announced twice.
+    private var dispatchedCalls: Set<String> = []
 
     mutating func handle(_ command: BackendCommand, chunkSamples: Int) -> [RealtimeClientEvent] {
         switch command {
@@ -59,7 +61,17 @@ struct RealtimeTurn {
             return out
         case .text(let text):
             return [.userText(text)] + requestResponse()
+        case .toolOutput(let callID, let output, let respond):
+            return [.functionCallOutput(callID: callID, output: output)] + (respond ? requestResponse() : [])
+        case .handsFree:
+            return []  // a session.update: the backend owns the session config
         }
+    }
+
+    /// Whether a function call is new and belongs to a response nobody cancelled.
+    mutating func functionCall(response: String, callID: String) -> Bool {
+        guard !cancelledResponses.contains(response) else { return false }
+        return dispatchedCalls.insert(callID).inserted
     }
 
     private mutating func requestResponse() -> [RealtimeClientEvent] {
@@ -96,6 +108,7 @@ struct RealtimeTurn {
     mutating func responseDone(_ id: String) -> (current: Bool, next: [RealtimeClientEvent]) {
         let current = !cancelledResponses.contains(id)
         cancelledResponses.remove(id)
+        dispatchedCalls.removeAll()  // both announcements of a call come before its response.done
         if activeResponse == id { activeResponse = nil }
         guard responseQueued, activeResponse == nil else { return (current, []) }
         return (current, requestResponse())

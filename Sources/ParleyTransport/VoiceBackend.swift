@@ -16,6 +16,11 @@ public enum BackendEvent: Sendable, Equatable {
     case audio([Int16])
     case responseDone
     case transcript(role: Role, text: String)
+    /// Hands-free (vad) mode: the server heard the technician start or stop talking.
+    case speechStarted
+    case speechStopped
+    /// The assistant calls a function; answer with `BackendCommand.toolOutput`.
+    case toolCall(ToolCall)
     /// A problem the backend survived; logged with its context.
     case error(String)
 
@@ -34,6 +39,23 @@ public enum BackendCommand: Sendable, Equatable {
     case cancelResponse(playedMilliseconds: Int)
     /// A typed turn.
     case text(String)
+    /// A function's result; `respond` asks for the answer that uses it (the last pending call).
+    case toolOutput(callID: String, output: String, respond: Bool)
+    /// Hands-free turn detection on (`server_vad`/`semantic_vad`) or off (nil: push-to-talk).
+    case handsFree(String?)
+}
+
+/// One function call from the assistant: `arguments` is the JSON text the model wrote.
+public struct ToolCall: Sendable, Equatable {
+    public var callID: String
+    public var name: String
+    public var arguments: String
+
+    public init(callID: String, name: String, arguments: String) {
+        self.callID = callID
+        self.name = name
+        self.arguments = arguments
+    }
 }
 
 /// One voice backend: connects, keeps the link up, and exchanges commands and events.

@@ -158,4 +158,121 @@ import Testing
         // Nothing heard while muted is in the pre-roll of the next turn.
         #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
     }
+
+    // MARK: long press, hands-free, functions
+
+    func thinking(_ ptt: PTTSettings = hold) -> Conversation {
+        var c = connected(ptt)
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        return c
+    }
+
+    @Test func longPressCancelsTheTurnAndTheReleaseSendsNothing() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        #expect(c.handle(.board(.pttLongPressed)) == [.send(.clear), .cue(.cancelled), .indicate(.ready)])
+        #expect(c.handle(.micFrames(speech)) == [])
+        #expect(c.handle(.board(.pttReleased)) == [])
+        // Not listening (the answer is playing): a long press does not touch it.
+        c = thinking()
+        _ = c.handle(.backend(.audio(speech)))
+        _ = c.handle(.board(.pttPressed))  // barge-in starts a turn …
+        #expect(c.handle(.board(.pttLongPressed)) == [.send(.clear), .cue(.cancelled), .indicate(.ready)])  // … dropped
+    }
+
+    @Test func handsFreeStreamsAllTheTimeAndFollowsTheServersTurns() {
+        var ptt = Self.hold
+        ptt.mode = .vad
+        var c = connected(ptt)
+        #expect(c.handle(.micFrames(speech)) == [.send(.append(speech))])
+        #expect(c.handle(.backend(.speechStarted)) == [.indicate(.listening)])
+        #expect(c.handle(.backend(.speechStopped)) == [.indicate(.thinking)])
+        #expect(c.handle(.backend(.responseStarted)) == [])
+        #expect(c.handle(.backend(.audio([5]))) == [.play([5]), .indicate(.speaking)])
+        // Still streaming while the assistant speaks: the server may hear an interruption.
+        #expect(c.handle(.micFrames(speech)) == [.send(.append(speech))])
+        #expect(c.handle(.backend(.speechStarted)) == [.stopPlaybackAndCancel, .indicate(.listening)])
+        // The button mutes and unmutes; releases and long presses mean nothing.
+        #expect(c.handle(.board(.pttPressed)) == [.send(.clear), .cue(.listeningEnd), .indicate(.ready)])
+        #expect(c.handle(.micFrames(speech)) == [])
+        #expect(c.handle(.backend(.speechStarted)) == [])
+        #expect(c.handle(.board(.pttReleased)) == [])
+        #expect(c.handle(.board(.pttLongPressed)) == [])
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.listening)])
+        #expect(c.handle(.micFrames(speech)) == [.send(.append(speech))])
+    }
+
+    @Test func aServerStartedAnswerIsPlayedInHandsFreeMode() {
+        var ptt = Self.hold
+        ptt.mode = .vad
+        var c = connected(ptt)
+        _ = c.handle(.backend(.responseStarted))
+        #expect(c.handle(.backend(.audio([7]))) == [.play([7]), .indicate(.speaking)])
+    }
+
+    @Test func switchingModesEndsTheTurnAndTellsTheBackend() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        var vad = Self.hold
+        vad.mode = .vad
+        vad.vadKind = "server_vad"
+        let toVAD = c.update(ptt: vad)
+        #expect(toVAD == [.send(.clear), .send(.handsFree("server_vad"))])
+        #expect(c.state.turn == .idle)
+        let same = c.update(ptt: vad)
+        #expect(same == [])
+        let back = c.update(ptt: Self.hold)
+        #expect(back == [.send(.handsFree(nil))])
+        var longer = Self.hold
+        longer.longPressMilliseconds = 5000
+        let onlyLonger = c.update(ptt: longer)
+        #expect(onlyLonger == [])
+    }
+
+    @Test func aFunctionCallRunsAndItsOutputAsksForTheAnswer() {
+        var c = thinking()
+        let call = ToolCall(callID: "call_1", name: "device_status", arguments: "{}")
+        #expect(c.handle(.backend(.responseStarted)) == [])
+        #expect(c.handle(.backend(.toolCall(call))) == [.runTool(call)])
+        // The calling response ends; the turn is not over while the function runs.
+        #expect(c.handle(.backend(.responseDone)) == [])
+        #expect(c.state.turn == .thinking)
+        #expect(c.handle(.toolResult(callID: "call_1", output: "{}")) ==
+                [.send(.toolOutput(callID: "call_1", output: "{}", respond: true))])
+        #expect(c.state.turn == .thinking)
+        #expect(c.handle(.backend(.responseStarted)) == [])
+        #expect(c.handle(.backend(.audio([1]))) == [.play([1]), .indicate(.speaking)])
+        _ = c.handle(.backend(.responseDone))
+        #expect(c.handle(.playbackDrained) == [.indicate(.ready)])
+    }
+
+    @Test func theAnswerWaitsForTheLastOfParallelCallsAndSurvivesAFastOutput() {
+        var c = thinking()
+        _ = c.handle(.backend(.responseStarted))
+        _ = c.handle(.backend(.audio([1])))  // "let me check"
+        _ = c.handle(.backend(.toolCall(ToolCall(callID: "a", name: "x", arguments: "{}"))))
+        _ = c.handle(.backend(.toolCall(ToolCall(callID: "b", name: "y", arguments: "{}"))))
+        #expect(c.handle(.toolResult(callID: "b", output: "2")) == [.send(.toolOutput(callID: "b", output: "2", respond: false))])
+        #expect(c.handle(.toolResult(callID: "a", output: "1")) == [.send(.toolOutput(callID: "a", output: "1", respond: true))])
+        // The calling response's own done arrives after the outputs: still waiting for the answer.
+        _ = c.handle(.backend(.responseDone))
+        #expect(c.handle(.playbackDrained) == [.indicate(.thinking)])
+        _ = c.handle(.backend(.responseStarted))
+        #expect(c.handle(.backend(.audio([2]))) == [.play([2]), .indicate(.speaking)])
+    }
+
+    @Test func anOutputAfterTheTechnicianMovedOnIsKeptButNotAnswered() {
+        var c = thinking()
+        _ = c.handle(.backend(.responseStarted))
+        _ = c.handle(.backend(.toolCall(ToolCall(callID: "slow", name: "http", arguments: "{}"))))
+        _ = c.handle(.board(.pttPressed))  // a new turn while the function runs
+        #expect(c.handle(.toolResult(callID: "slow", output: "late")) ==
+                [.send(.toolOutput(callID: "slow", output: "late", respond: false))])
+        // A call from no turn (idle) is not run.
+        var idle = connected()
+        #expect(idle.handle(.backend(.toolCall(ToolCall(callID: "x", name: "y", arguments: "{}")))) == [])
+    }
 }

@@ -39,4 +39,29 @@ import Testing
         let created = turn.responseCreated("resp_9")
         #expect(!created.current && created.next == [.cancelResponse])
     }
+
+    @Test func aFunctionCallIsDispatchedOnceAndItsOutputAsksForTheAnswerAfterTheCallingResponse() {
+        var turn = RealtimeTurn()
+        _ = turn.handle(.commit, chunkSamples: 480)
+        _ = turn.responseCreated("resp_1")
+        let first = turn.functionCall(response: "resp_1", callID: "call_1")
+        let repeated = turn.functionCall(response: "resp_1", callID: "call_1")  // output_item.done repeats it
+        #expect(first && !repeated)
+        // The output arrives before the calling response is done: response.create waits for it.
+        let output = turn.handle(.toolOutput(callID: "call_1", output: "{}", respond: true), chunkSamples: 480)
+        #expect(output == [.functionCallOutput(callID: "call_1", output: "{}")])
+        let done = turn.responseDone("resp_1")
+        #expect(done.current && done.next == [.createResponse])
+        let noAnswer = turn.handle(.toolOutput(callID: "call_2", output: "{}", respond: false), chunkSamples: 480)
+        #expect(noAnswer == [.functionCallOutput(callID: "call_2", output: "{}")])
+    }
+
+    @Test func aCancelledResponsesFunctionCallIsNotDispatched() {
+        var turn = RealtimeTurn()
+        _ = turn.handle(.text("x"), chunkSamples: 480)
+        _ = turn.responseCreated("resp_1")
+        _ = turn.handle(.cancelResponse(playedMilliseconds: 0), chunkSamples: 480)
+        let dispatched = turn.functionCall(response: "resp_1", callID: "call_1")
+        #expect(!dispatched)
+    }
 }

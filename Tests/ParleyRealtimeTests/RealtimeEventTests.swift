@@ -44,4 +44,13 @@ import Testing
             #expect(throws: RealtimeProtocolError.self) { try RealtimeServerEvent.parse(garbage) }
         }
     }
+
+    @Test func aFunctionCallIsReadFromBothOfItsAnnouncements() throws {
+        let call = RealtimeServerEvent.functionCall(responseID: "r", callID: "call_1", name: "set_volume",
+                                                    arguments: #"{"percent":40}"#)
+        #expect(try RealtimeServerEvent.parse(#"{"type":"response.function_call_arguments.done","response_id":"r","item_id":"i","output_index":0,"call_id":"call_1","name":"set_volume","arguments":"{\"percent\":40}"}"#) == call)
+        #expect(try RealtimeServerEvent.parse(#"{"type":"response.output_item.done","response_id":"r","output_index":0,"item":{"id":"i","type":"function_call","call_id":"call_1","name":"set_volume","arguments":"{\"percent\":40}","status":"completed"}}"#) == call)
+        // Other items finishing are not function calls.
+        #expect(try RealtimeServerEvent.parse(#"{"type":"response.output_item.done","response_id":"r","output_index":0,"item":{"id":"i","type":"message"}}"#) == .other(type: "response.output_item.done"))
+    }
 }
