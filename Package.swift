@@ -63,6 +63,8 @@ let package = Package(
         ),
         // OpenAI Realtime GA events: building client events, parsing server events (pure).
         .target(name: "ParleyRealtime", swiftSettings: swiftSettings),
+        // HTTP(S) requests through libcurl: tool calls, relay REST routes.
+        .target(name: "ParleyHTTP", dependencies: ["CCurl", "CParleyShims"], swiftSettings: swiftSettings),
         // A small WebSocket client protocol and its SwiftNIO implementation (hummingbird's WSClient, NIOSSL).
         .target(
             name: "ParleyWebSocket",
@@ -97,8 +99,8 @@ let package = Package(
         .target(
             name: "ParleyDaemon",
             dependencies: [
-                "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyRealtime", "ParleyControlProtocol",
-                "ParleyRealtime", "ParleyWebSocket",
+                "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyControlProtocol",
+                "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -14,6 +14,8 @@ public enum ValueKind: Sendable, Equatable {
     case credential
     /// A file mode in octal, such as "0660".
     case fileMode
+    /// A JSON object written as a TOML string (a function's JSON-schema parameters).
+    case jsonObject
 
     var typeName: String {
         switch self {
@@ -24,6 +26,7 @@ public enum ValueKind: Sendable, Equatable {
         case .strings: return "array of strings"
         case .secretFile: return "string (path)"
         case .credential: return "string (credential name)"
+        case .jsonObject: return "string (JSON object)"
         }
     }
 }

@@ -178,7 +178,7 @@ public struct ConfigLoader: Sendable {
         case .double: return Double(text).map(ConfigValue.double)
         case .strings:
             return .strings(text.split(separator: ",").map { String($0).trimmingSpaces })
-        case .string, .choice, .secretFile, .credential, .fileMode: return .string(text)
+        case .string, .choice, .secretFile, .credential, .fileMode, .jsonObject: return .string(text)
         }
     }
 }

@@ -6,7 +6,7 @@ extension ConfigSchema {
     ]
 
     public static let parley = ConfigSchema(
-        keys: device + audio + dsp + backend + ptt + board + control + logging + metrics,
+        keys: device + audio + dsp + backend + tools + ptt + board + control + logging + metrics,
         backendRequirements: [
             "openai": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
             "openai_webrtc": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
@@ -175,13 +175,28 @@ extension ConfigSchema {
                   "agent_c: agent to select with set_agent; empty: the server's first."),
     ]
 
+    static let tools: [ConfigKey] = [
+        ConfigKey("tools.builtins", .bool, default: .bool(true), example: "false",
+                  "Offer the assistant the built-in functions device_status (this device's state) and set_volume."),
+        ConfigKey("tools.http.*.description", .string, default: nil,
+                  example: "\"List the technician's open work orders.\"",
+                  "What the function does, for the model (one table per function: [tools.http.<name>])."),
+        ConfigKey("tools.http.*.parameters", .jsonObject, default: .string(#"{"type":"object","properties":{}}"#),
+                  example: #"'{"type":"object","properties":{"status":{"type":"string"}}}'"#,
+                  "JSON schema of the function's arguments."),
+        ConfigKey("tools.http.*.url", .string, default: nil, example: "\"https://office.local/api/tools/work_orders\"",
+                  "Where the arguments are POSTed as JSON with the device and technician context; the response body is the function's output."),
+        ConfigKey("tools.http.*.timeout_ms", .int(100...60000), default: .int(5000), example: "8000",
+                  "Longest wait for the tool server; a timeout becomes an error output the model can explain."),
+    ]
+
     static let ptt: [ConfigKey] = [
         ConfigKey("ptt.mode", .choice(["hold", "toggle", "vad"]), default: .string("hold"), reload: .live,
                   example: "\"toggle\"", "hold: talk while pressed. toggle: tap to start and to end. vad: hands-free; the button mutes."),
         ConfigKey("ptt.vad_kind", .choice(["server_vad", "semantic_vad"]), default: .string("semantic_vad"),
                   reload: .live, example: "\"server_vad\"", "Turn detection used in vad mode."),
         ConfigKey("ptt.long_press_ms", .int(500...10000), default: .int(3000), reload: .live, example: "2000",
-                  "Holding the button this long cancels the turn."),
+                  "toggle mode: holding the press that started a turn this long cancels it, nothing is sent (in hold mode holding is talking)."),
         ConfigKey("ptt.min_turn_ms", .int(0...2000), default: .int(100), reload: .live, example: "150",
                   "Shorter turns are dropped with a \"too short\" cue instead of being sent."),
     ]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Checks layered entries against the schema and the rules between keys, and builds the
 /// effective configuration. Every problem is collected; none stops the others.
 public struct ConfigValidator: Sendable {
@@ -99,6 +101,11 @@ public struct ConfigValidator: Sendable {
             return valid ? nil : ConfigProblem(.outOfRange, source: source, key: key,
                                                "\"\(s)\" is not an octal file mode",
                                                hint: "e.g. \(key.split(separator: ".").last!) = \(spec.example)")
+        case (.jsonObject, .string(let s)):
+            let parsed = try? JSONSerialization.jsonObject(with: Data(s.utf8))
+            return parsed is [String: Any] ? nil
+                : ConfigProblem(.outOfRange, source: source, key: key, "is not a JSON object",
+                                hint: "e.g. \(key.split(separator: ".").last!) = \(spec.example)")
         case (.secretFile, .string(let s)), (.credential, .string(let s)):
             return s.isEmpty ? ConfigProblem(.outOfRange, source: source, key: key, "is empty",
                                              hint: "name the \(spec.kind == .secretFile ? "file" : "credential") or remove the key")
@@ -141,6 +148,35 @@ public struct ConfigValidator: Sendable {
                 .outOfRange, source: config.items["audio.mic_channel"]?.source ?? .builtIn, key: "audio.mic_channel",
                 "channel \(config.int("audio.mic_channel")) does not exist with audio.capture_channels = \(config.int("audio.capture_channels"))",
                 hint: "use 0…\(config.int("audio.capture_channels") - 1), or raise audio.capture_channels"))
+        }
+        problems += toolChecks(config)
+        return problems
+    }
+
+    /// Function names the model can call, and URLs the http handler can reach.
+    private func toolChecks(_ config: EffectiveConfig) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        let builtins = config.bool("tools.builtins") ? ToolSettings.builtinNames : []
+        for name in config.names(under: "tools.http") {
+            let key = "tools.http.\(name).url"
+            let source = config.items[key]?.source ?? .builtIn
+            let validName = (1...64).contains(name.count)
+                && name.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || ("a"..."z").contains($0)
+                    || ("A"..."Z").contains($0) || $0 == "_" || $0 == "-" }
+            if !validName {
+                problems.append(ConfigProblem(.outOfRange, source: source, key: "tools.http.\(name)",
+                                              "\"\(name)\" is not a function name the API accepts",
+                                              hint: "use letters, digits, _ and - (at most 64)"))
+            }
+            if builtins.contains(name) {
+                problems.append(ConfigProblem(.outOfRange, source: source, key: "tools.http.\(name)",
+                                              "\(name) is a built-in function",
+                                              hint: "rename the table, or set tools.builtins = false"))
+            }
+            if let url = config.optionalString(key), !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                problems.append(ConfigProblem(.outOfRange, source: source, key: key, "\"\(url)\" is not an http(s) URL",
+                                              hint: "e.g. url = \"https://tools.example.com/work_orders\""))
+            }
         }
         return problems
     }

@@ -118,6 +118,13 @@ extension ParleySettings {
                 model: c.string(section + "model"), provider: c.string(section + "provider"),
                 credential: secret("api_key_file", "api_key_credential", "token_file", "token_credential"),
                 agent: c.string(section + "agent")))
+        tools = ToolSettings(
+            builtins: c.bool("tools.builtins"),
+            http: c.names(under: "tools.http").map {
+                .init(name: $0, description: c.string("tools.http.\($0).description"),
+                      parameters: c.string("tools.http.\($0).parameters"), url: c.string("tools.http.\($0).url"),
+                      timeoutMilliseconds: c.int("tools.http.\($0).timeout_ms"))
+            })
         ptt = PTTSettings(
             mode: PTTSettings.Mode(rawValue: c.string("ptt.mode")) ?? .hold, vadKind: c.string("ptt.vad_kind"),
             longPressMilliseconds: c.int("ptt.long_press_ms"), minimumTurnMilliseconds: c.int("ptt.min_turn_ms"))

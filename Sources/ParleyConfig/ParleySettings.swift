@@ -5,6 +5,7 @@ public struct ParleySettings: Sendable {
     public var audio: AudioSettings
     public var dsp: DSPSettings
     public var backend: BackendSettings
+    public var tools: ToolSettings
     public var ptt: PTTSettings
     public var board: BoardSettings
     public var control: ControlSettings
@@ -98,6 +99,22 @@ public struct BackendSettings: Sendable {
     public var openAI: OpenAI
     /// Settings of the chosen relay (seed backends); empty for echo and openai.
     public var relay: Relay
+}
+
+public struct ToolSettings: Sendable, Equatable {
+    /// A function served over HTTP by the customer's systems.
+    public struct HTTPTool: Sendable, Equatable {
+        public var name: String
+        public var description: String
+        /// JSON schema text (validated as an object).
+        public var parameters: String
+        public var url: String
+        public var timeoutMilliseconds: Int
+    }
+
+    public static let builtinNames: Set<String> = ["device_status", "set_volume"]
+    public var builtins: Bool
+    public var http: [HTTPTool]
 }
 
 public struct PTTSettings: Sendable, Equatable {

@@ -192,8 +192,10 @@ public struct Conversation: Sendable {
             return endTurn()
         case (_, .pttReleased):
             return []
-        case (_, .pttLongPressed):
-            // Held too long: the technician changed their mind. Nothing is sent.
+        case (.hold, .pttLongPressed):
+            return []  // holding is talking: a long hold is a long question
+        case (.toggle, .pttLongPressed):
+            // A tap starts a turn; holding that press instead means "never mind". Nothing is sent.
             guard state.turn == .listening else { return [] }
             state.turn = .idle
             return [.send(.clear), .cue(.cancelled)]

@@ -152,8 +152,9 @@ public actor DeviceController {
             logger.info("tool call \(call.name) (\(call.callID))")
             // Off the actor: a slow tool must not hold up audio or buttons. Every runner
             // returns (its failures are outputs), so the turn never hangs on it.
+            let device = DeviceSnapshot(state: conversation.state, stats: stats)
             Task {
-                let result = await tools.run(call)
+                let result = await tools.run(call, device: device)
                 await self.toolFinished(call, result)
             }
         }

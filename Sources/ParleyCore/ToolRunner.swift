@@ -18,13 +18,21 @@ public struct ToolResult: Sendable, Equatable {
     }
 }
 
+/// The device as the controller saw it when the call came in (for `device_status`).
+public struct DeviceSnapshot: Sendable {
+    public var state: DeviceState
+    public var stats: DeviceController.Stats
+}
+
 /// Runs the assistant's function calls. It must always return, within its own timeout.
 public protocol ToolRunner: Sendable {
-    func run(_ call: ToolCall) async -> ToolResult
+    func run(_ call: ToolCall, device: DeviceSnapshot) async -> ToolResult
 }
 
 /// No functions configured: any call is answered with an error the model can relay.
 public struct NoTools: ToolRunner {
     public init() {}
-    public func run(_ call: ToolCall) async -> ToolResult { .failure("unknown function \(call.name)") }
+    public func run(_ call: ToolCall, device: DeviceSnapshot) async -> ToolResult {
+        .failure("unknown function \(call.name)")
+    }
 }

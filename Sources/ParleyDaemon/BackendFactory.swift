@@ -46,6 +46,7 @@ struct BackendFactory {
         return RealtimeSessionConfig(
             instructions: openAI.instructions + "\n\nContext: " + context.joined(separator: ", ") + ".",
             voice: openAI.voice, turnDetection: turnDetection, transcriptionModel: openAI.transcriptionModel,
-            language: openAI.language, noiseReduction: openAI.noiseReduction == "off" ? nil : openAI.noiseReduction)
+            language: openAI.language, noiseReduction: openAI.noiseReduction == "off" ? nil : openAI.noiseReduction,
+            tools: DeviceTools.definitions(settings.tools))
     }
 }

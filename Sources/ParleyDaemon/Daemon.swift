@@ -4,6 +4,7 @@ import ParleyAudio
 import ParleyBoard
 import ParleyConfig
 import ParleyCore
+import ParleyHTTP
 import ParleyTransport
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -69,10 +70,12 @@ public struct Daemon {
             }
         }
 
-        let board = SimulatedBoard()
+        let board = SimulatedBoard(longPressMilliseconds: settings.ptt.longPressMilliseconds)
         let controller = DeviceController(
             ptt: settings.ptt, prerollMilliseconds: settings.audio.prerollMilliseconds,
             cues: CueSounds(settings.board), board: board, backend: backend,
+            tools: DeviceTools(settings: settings.tools, device: settings.device, engine: engine, backendName: backend.name,
+                               http: HTTPClient()),
             audio: AudioPorts(captured: engine.captured, playback: engine.playback, cues: engine.cues),
             logger: logger("parley.core")
         ) { state in

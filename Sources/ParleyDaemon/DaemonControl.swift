@@ -83,6 +83,8 @@ struct DaemonControl: Sendable {
             "parley_barge_ins_total": Double(stats.bargeIns),
             "parley_too_short_turns_total": Double(stats.tooShort),
             "parley_backend_errors_total": Double(stats.backendErrors),
+            "parley_tool_calls_total": Double(stats.toolCalls),
+            "parley_tool_failures_total": Double(stats.toolFailures),
             "parley_audio_xruns_total{direction=\"capture\"}": Double(capture.xruns),
             "parley_audio_xruns_total{direction=\"playback\"}": Double(playback.xruns),
             "parley_audio_frames_total{direction=\"capture\"}": Double(capture.frames),

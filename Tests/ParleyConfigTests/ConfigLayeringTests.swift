@@ -68,6 +68,19 @@ import Testing
                          .init(name: "rec", line: "led_rec", activeLow: false)])
     }
 
+    @Test func functionsComeFromNamedTables() throws {
+        dir.write("parley.toml", """
+            [tools.http.work_orders]
+            description = "Open work orders"
+            url = "https://office.local/tools/work_orders"
+            """)
+        let tools = try load().settings.tools
+        #expect(tools.builtins)
+        #expect(tools.http == [.init(name: "work_orders", description: "Open work orders",
+                                     parameters: #"{"type":"object","properties":{}}"#,
+                                     url: "https://office.local/tools/work_orders", timeoutMilliseconds: 5000)])
+    }
+
     @Test func missingSystemConfigMeansDefaults() throws {
         let config = try LoadedConfig.load(
             paths: ConfigPaths(mainFile: dir.path + "/absent.toml", dropInDirectory: dir.path + "/absent.d",

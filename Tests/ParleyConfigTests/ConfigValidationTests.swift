@@ -107,4 +107,27 @@ import Testing
             #expect(reference.contains("`\(key.path)`"), "\(key.path) missing from the reference")
         }
     }
+
+    @Test func functionTablesAreCheckedForNameSchemaURLAndClashes() {
+        let found = problems("""
+            [tools.http.work_orders]
+            description = "Open work orders"
+            url = "https://office.local/tools/work_orders"
+            parameters = '{"type":"object","properties":{"status":{"type":"string"}}}'
+
+            [tools.http.set_volume]
+            description = "shadows a built-in"
+            url = "ftp://x"
+            parameters = '{"type":'
+
+            [tools.http.lookup]
+            url = "http://127.0.0.1:9/x"
+            """)
+        #expect(found.contains { $0.key == "tools.http.set_volume" && $0.message.contains("built-in") })
+        #expect(found.contains { $0.key == "tools.http.set_volume.url" && $0.message.contains("not an http(s) URL") })
+        #expect(found.contains { $0.key == "tools.http.set_volume.parameters" && $0.message.contains("not a JSON object") })
+        #expect(found.contains { $0.key == "tools.http.lookup.description" && $0.message.contains("has no") })
+        #expect(!found.contains { $0.key.hasPrefix("tools.http.work_orders") })
+        #expect(found.count == 4)
+    }
 }

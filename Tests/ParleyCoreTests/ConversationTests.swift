@@ -169,18 +169,21 @@ import Testing
         return c
     }
 
-    @Test func longPressCancelsTheTurnAndTheReleaseSendsNothing() {
-        var c = connected()
+    @Test func aLongPressCancelsAToggleTurnButNotAHeldOne() {
+        var toggle = Self.hold
+        toggle.mode = .toggle
+        var c = connected(toggle)
         _ = c.handle(.board(.pttPressed))
         _ = c.handle(.micFrames(speech))
         #expect(c.handle(.board(.pttLongPressed)) == [.send(.clear), .cue(.cancelled), .indicate(.ready)])
         #expect(c.handle(.micFrames(speech)) == [])
         #expect(c.handle(.board(.pttReleased)) == [])
-        // Not listening (the answer is playing): a long press does not touch it.
-        c = thinking()
-        _ = c.handle(.backend(.audio(speech)))
-        _ = c.handle(.board(.pttPressed))  // barge-in starts a turn …
-        #expect(c.handle(.board(.pttLongPressed)) == [.send(.clear), .cue(.cancelled), .indicate(.ready)])  // … dropped
+        // Hold mode: holding is talking, however long.
+        c = connected()
+        _ = c.handle(.board(.pttPressed))
+        #expect(c.handle(.board(.pttLongPressed)) == [])
+        _ = c.handle(.micFrames(speech))
+        #expect(c.handle(.board(.pttReleased)) == [.send(.commit), .cue(.listeningEnd), .indicate(.thinking)])
     }
 
     @Test func handsFreeStreamsAllTheTimeAndFollowsTheServersTurns() {

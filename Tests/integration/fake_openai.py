@@ -2,11 +2,14 @@
 is validated against the official `openai` package's GA pydantic models (discriminated on
 `type`, unknown keys rejected); server events are validated the same way before they go
 out. It answers a committed turn by speaking the committed audio back (so what reaches the
-speaker can be compared with what was said), and can be told to misbehave."""
+speaker can be compared with what was said), calls functions when told to, detects speech
+itself when the session asks for server VAD, and can be told to misbehave."""
+import array
 import asyncio
 import base64
 import itertools
 import json
+import math
 import threading
 import typing
 
@@ -59,6 +62,7 @@ class FakeRealtime:
     def __init__(self, api_key="sk-test-fake-key-1234567890"):
         self.api_key = api_key
         self.events: list[dict] = []        # every client event, in order
+        self.sent: list[str] = []           # the type of every server event sent, in order
         self.violations: list[str] = []     # client or server events the SDK models refuse
         self.connections = 0
         self.headers: list[Headers] = []
@@ -66,6 +70,8 @@ class FakeRealtime:
         self.response_audio_seconds = None  # None: speak the committed audio back; else a 440 Hz tone this long
         self.error_after_deltas = None      # send an `error` event after N deltas of the next response
         self.drop_after_deltas = None       # cut the TCP connection after N deltas of the next response
+        self.function_call = None           # (name, arguments JSON): the next response calls it instead of speaking
+        self.function_outputs: list[dict] = []  # function_call_output items received
         self.port = None
         self._ids = itertools.count(1)
         self._loop = asyncio.new_event_loop()
@@ -117,11 +123,13 @@ class FakeRealtime:
         if problem:
             self.violations.append("server " + problem)
         await ws.send(json.dumps(event))
+        self.sent.append(event["type"])
 
     async def _connection(self, ws):
         self.connections += 1
         self._ws = ws
-        state = {"buffer": bytearray(), "committed": bytearray(), "response": None}
+        state = {"buffer": bytearray(), "committed": bytearray(), "response": None, "vad": None,
+                 "speaking": False, "silence_ms": 0, "heard_ms": 0}
         if ws.request.headers.get("OpenAI-Beta"):
             await self._send(ws, {"type": "error", "error": {
                 "type": "invalid_request_error", "code": "beta_api_shape_disabled",
@@ -149,9 +157,13 @@ class FakeRealtime:
     async def _handle(self, ws, event, state):
         kind = event["type"]
         if kind == "session.update":
+            state["vad"] = event["session"].get("audio", {}).get("input", {}).get("turn_detection")
             await self._send(ws, {"type": "session.updated", "session": event["session"]})
         elif kind == "input_audio_buffer.append":
-            state["buffer"] += base64.b64decode(event["audio"])
+            audio = base64.b64decode(event["audio"])
+            state["buffer"] += audio
+            if state["vad"]:
+                await self._detect_speech(ws, state, audio)
         elif kind == "input_audio_buffer.clear":
             state["buffer"].clear()
             await self._send(ws, {"type": "input_audio_buffer.cleared"})
@@ -163,16 +175,12 @@ class FakeRealtime:
                     "message": f"buffer too small. Expected at least 100ms of audio, but buffer only has {ms:.2f}ms of audio.",
                     "param": None, "event_id": event.get("event_id")}})
                 return
-            item = self._id("item")
-            state["committed"] = bytes(state["buffer"])
-            state["buffer"].clear()
-            await self._send(ws, {"type": "input_audio_buffer.committed", "item_id": item, "previous_item_id": None})
-            await self._send(ws, {"type": "conversation.item.input_audio_transcription.completed", "item_id": item,
-                                  "content_index": 0, "transcript": f"heard {int(ms)} ms",
-                                  "usage": {"type": "duration", "seconds": ms / 1000}})
+            await self._commit(ws, state)
         elif kind == "conversation.item.create":
             if event["item"]["type"] == "message":
                 state["committed"] = b"\x00\x00" * 4800
+            elif event["item"]["type"] == "function_call_output":
+                self.function_outputs.append(event["item"])
         elif kind == "response.create":
             if state["response"] and not state["response"].done():
                 await self._send(ws, {"type": "error", "error": {
@@ -199,6 +207,64 @@ class FakeRealtime:
             await self._send(ws, {"type": "conversation.item.truncated", "item_id": event["item_id"],
                                   "content_index": 0, "audio_end_ms": event["audio_end_ms"]})
 
+    async def _commit(self, ws, state):
+        ms = len(state["buffer"]) / 48
+        item = self._id("item")
+        state["committed"] = bytes(state["buffer"])
+        state["buffer"].clear()
+        await self._send(ws, {"type": "input_audio_buffer.committed", "item_id": item, "previous_item_id": None})
+        await self._send(ws, {"type": "conversation.item.input_audio_transcription.completed", "item_id": item,
+                              "content_index": 0, "transcript": f"heard {int(ms)} ms",
+                              "usage": {"type": "duration", "seconds": ms / 1000}})
+
+    async def _detect_speech(self, ws, state, audio: bytes):
+        """Server VAD, the way the real one behaves at its defaults: speech after loud audio,
+        the turn committed and answered after 500 ms of silence; speech while a response
+        plays interrupts it (interrupt_response)."""
+        samples = array.array("h", audio)
+        rms = math.sqrt(sum(x * x for x in samples) / max(1, len(samples)))
+        ms = len(samples) // 24
+        state["heard_ms"] += ms
+        if rms > 600:
+            state["silence_ms"] = 0
+            if not state["speaking"]:
+                state["speaking"] = True
+                state["buffer"][:] = state["buffer"][-len(audio) - 9600:]  # 300 ms of padding before the speech
+                task = state["response"]
+                if task and not task.done() and state["vad"].get("interrupt_response", True):
+                    task.cancel()
+                await self._send(ws, {"type": "input_audio_buffer.speech_started",
+                                      "audio_start_ms": state["heard_ms"], "item_id": self._id("item")})
+        elif state["speaking"]:
+            state["silence_ms"] += ms
+            if state["silence_ms"] >= 500:
+                state["speaking"] = False
+                await self._send(ws, {"type": "input_audio_buffer.speech_stopped",
+                                      "audio_end_ms": state["heard_ms"], "item_id": self._id("item")})
+                await self._commit(ws, state)
+                if state["vad"].get("create_response", True):
+                    state["response"] = asyncio.ensure_future(self._respond(ws, state))
+        else:
+            del state["buffer"][:-9600]  # no speech: keep the buffer short
+
+    async def _call_function(self, ws, name: str, arguments: str):
+        response, item, call = self._id("resp"), self._id("item"), self._id("call")
+        await self._send(ws, {"type": "response.created", "response": {
+            "id": response, "object": "realtime.response", "status": "in_progress", "output": []}})
+        done = {"id": item, "type": "function_call", "status": "completed", "call_id": call, "name": name,
+                "arguments": arguments}
+        await self._send(ws, {"type": "response.output_item.added", "response_id": response, "output_index": 0,
+                              "item": dict(done, status="in_progress", arguments="")})
+        await self._send(ws, {"type": "response.function_call_arguments.delta", "response_id": response,
+                              "item_id": item, "output_index": 0, "call_id": call, "delta": arguments})
+        await self._send(ws, {"type": "response.function_call_arguments.done", "response_id": response,
+                              "item_id": item, "output_index": 0, "call_id": call, "name": name,
+                              "arguments": arguments})
+        await self._send(ws, {"type": "response.output_item.done", "response_id": response, "output_index": 0,
+                              "item": done})
+        await self._send(ws, {"type": "response.done", "response": {
+            "id": response, "object": "realtime.response", "status": "completed", "output": [done]}})
+
     def _answer_audio(self, state) -> bytes:
         if self.response_audio_seconds is None:
             return state["committed"]
@@ -208,6 +274,11 @@ class FakeRealtime:
                         for i in range(n))
 
     async def _respond(self, ws, state):
+        if self.function_call:
+            name, arguments = self.function_call
+            self.function_call = None
+            await self._call_function(ws, name, arguments)
+            return
         response, item = self._id("resp"), self._id("item")
         base = {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
         status = "completed"
