@@ -135,6 +135,8 @@ extension ConfigSchema {
         ConfigKey("backend.openai.noise_reduction", .choice(["off", "near_field", "far_field"]),
                   default: .string("off"), example: "\"far_field\"",
                   "openai: server-side input noise reduction (Parley already suppresses noise)."),
+        ConfigKey("backend.openai.session_refresh_s", .int(5...3540), default: .int(3300), example: "3000",
+                  "openai: sessions end after 60 minutes; one this old is renewed between turns (session.update re-sent)."),
         ConfigKey("backend.openai.ca_file", .string, default: .string(""), example: "\"/etc/parley/proxy-ca.pem\"",
                   "openai: extra CA certificate (PEM) trusted beside the system store, for a TLS-intercepting proxy."),
         ConfigKey("backend.agent_routes.base_url", .string, default: nil, example: "\"https://relay.example.com\"",

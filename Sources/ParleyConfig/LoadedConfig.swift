@@ -111,7 +111,8 @@ extension ParleySettings {
                 language: c.string("backend.openai.language"),
                 appendChunkMilliseconds: c.int("backend.openai.append_chunk_ms"),
                 noiseReduction: c.string("backend.openai.noise_reduction"),
-                caFile: c.optionalString("backend.openai.ca_file")),
+                caFile: c.optionalString("backend.openai.ca_file"),
+                sessionRefreshSeconds: c.int("backend.openai.session_refresh_s")),
             relay: .init(
                 baseURL: c.string(section + "base_url").isEmpty ? c.string(section + "url") : c.string(section + "base_url"),
                 userID: c.optionalString(section + "user_id") ?? c.string("device.technician_id"),

@@ -80,6 +80,7 @@ public struct BackendSettings: Sendable {
         public var appendChunkMilliseconds: Int
         public var noiseReduction: String
         public var caFile: String?
+        public var sessionRefreshSeconds: Int
     }
 
     public struct Relay: Sendable {

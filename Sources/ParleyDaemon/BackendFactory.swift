@@ -28,7 +28,8 @@ struct BackendFactory {
                 settings: .init(url: openAI.url, model: openAI.model, apiKey: key.reveal(), session: sessionConfig(),
                                 appendChunkMilliseconds: openAI.appendChunkMilliseconds,
                                 reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
-                                reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
+                                reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds,
+                                sessionRefreshSeconds: openAI.sessionRefreshSeconds),
                 connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: openAI.caFile, logger: logger),
                 logger: logger)
         default:

@@ -14,9 +14,12 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         public var appendChunkMilliseconds: Int
         public var reconnectInitialMilliseconds: Int
         public var reconnectMaxMilliseconds: Int
+        /// Sessions end at 60 minutes: a session this old is renewed at the next quiet moment.
+        public var sessionRefreshSeconds: Int
 
         public init(url: String, model: String, apiKey: String, session: RealtimeSessionConfig,
-                    appendChunkMilliseconds: Int, reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int) {
+                    appendChunkMilliseconds: Int, reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int,
+                    sessionRefreshSeconds: Int = 3300) {
             self.url = url
             self.model = model
             self.apiKey = apiKey
@@ -24,6 +27,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             self.appendChunkMilliseconds = appendChunkMilliseconds
             self.reconnectInitialMilliseconds = reconnectInitialMilliseconds
             self.reconnectMaxMilliseconds = reconnectMaxMilliseconds
+            self.sessionRefreshSeconds = sessionRefreshSeconds
         }
     }
 
@@ -41,6 +45,16 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private var reconnectNow = false
     private var sessionReady = false
     private var authFailed = false
+    private var sessionStarted: ContinuousClock.Instant?
+    /// When the assistant's latest audio will have finished playing (estimated from what was sent).
+    private var audioPlaysUntil = ContinuousClock.now
+    /// A planned renewal is under way: the conversation does not see the link drop, and
+    /// what it sends meanwhile is held and sent to the new session.
+    private var refreshing = false
+    /// Hands-free: the server heard speech start and not yet stop.
+    private var speechActive = false
+    private var held: [BackendCommand] = []
+    private var heldSamples = 0
 
     public init(settings: Settings, connector: any WebSocketConnector, logger: Logger) {
         self.settings = settings
@@ -52,9 +66,18 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
 
     public func run() async throws {
         var backoff = settings.reconnectInitialMilliseconds
-        defer { continuation.yield(.link(.offline)) }
+        let ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await self?.renewIfDue()
+            }
+        }
+        defer {
+            ticker.cancel()
+            continuation.yield(.link(.offline))
+        }
         while !Task.isCancelled {
-            continuation.yield(.link(.connecting))
+            if !refreshing { continuation.yield(.link(.connecting)) }
             let url = settings.url + (settings.url.contains("?") ? "&" : "?") + "model=" + settings.model
             var failure: String?
             do {
@@ -78,6 +101,13 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                 reconnectNow = false
                 continue
             }
+            if refreshing {
+                // The renewal failed: from here on it is an ordinary outage the technician sees.
+                refreshing = false
+                held.removeAll()
+                heldSamples = 0
+                continuation.yield(.link(.connecting))
+            }
             if let failure {
                 logger.error("openai: \(failure); retrying in \(backoff) ms")
                 continuation.yield(.link(.error))
@@ -98,6 +128,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
 
     private func opened(_ sender: any WebSocketSender) {
         self.sender = sender
+        guard !refreshing else { return }
         continuation.yield(.link(.connected))
         continuation.yield(.session(.creating))
     }
@@ -105,7 +136,22 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private func disconnected() {
         sender = nil
         sessionReady = false
+        sessionStarted = nil
+        speechActive = false
         turn = RealtimeTurn()
+    }
+
+    /// Renews an old session between turns (OpenAI ends sessions at 60 minutes), once the
+    /// last answer has finished playing, so nobody is cut off.
+    private func renewIfDue() async {
+        guard sessionReady, !refreshing, let started = sessionStarted,
+              ContinuousClock.now - started >= .seconds(settings.sessionRefreshSeconds),
+              turn.isIdle(handsFree: settings.session.turnDetection != .none), !speechActive,
+              ContinuousClock.now >= audioPlaysUntil + .seconds(1) else { return }
+        logger.notice("openai: renewing the session after \(settings.sessionRefreshSeconds) s, between turns")
+        refreshing = true
+        reconnectNow = true
+        await sender?.close()
     }
 
     public func reconnect() async {
@@ -116,6 +162,10 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     // MARK: commands from the conversation
 
     public func send(_ command: BackendCommand) async {
+        if refreshing && !sessionReady {
+            hold(command)
+            return
+        }
         if case .handsFree(let kind) = command {
             // Applies to this session now and to every session after a reconnect.
             settings.session.turnDetection = RealtimeSessionConfig.TurnDetection(handsFree: kind)
@@ -125,6 +175,16 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         guard sessionReady else { return }
         let outgoing = turn.handle(command, chunkSamples: chunkSamples)
         for event in outgoing { await transmit(event) }
+    }
+
+    /// Keeps a command for the renewed session (a turn that starts during the renewal);
+    /// bounded to a minute of audio.
+    private func hold(_ command: BackendCommand) {
+        if case .append(let samples) = command {
+            guard heldSamples < 60 * 24000 else { return }
+            heldSamples += samples.count
+        }
+        held.append(command)
     }
 
     private func transmit(_ event: RealtimeClientEvent) async {
@@ -152,8 +212,18 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         case .sessionUpdated:
             guard !sessionReady else { return }
             sessionReady = true
+            sessionStarted = .now
             authFailed = false
-            continuation.yield(.session(.created))
+            if refreshing {
+                refreshing = false
+                let commands = held
+                held.removeAll()
+                heldSamples = 0
+                logger.info("openai: session renewed")
+                for command in commands { await send(command) }
+            } else {
+                continuation.yield(.session(.created))
+            }
         case .error(let error):
             await serverError(error)
         case .responseCreated(let id):
@@ -162,6 +232,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             for event in next { await transmit(event) }
         case .audioDelta(let response, let item, let samples):
             if turn.audioDelta(response: response, item: item, samples: samples.count) {
+                let now = ContinuousClock.now
+                audioPlaysUntil = max(audioPlaysUntil, now) + .milliseconds(samples.count / 24)
                 continuation.yield(.audio(samples))
             }
         case .audioTranscriptDone(_, let transcript):
@@ -178,8 +250,10 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                 continuation.yield(.toolCall(ToolCall(callID: call, name: name, arguments: arguments)))
             }
         case .speechStarted:
+            speechActive = true
             continuation.yield(.speechStarted)
         case .speechStopped:
+            speechActive = false
             continuation.yield(.speechStopped)
         case .committed:
             break

@@ -18,6 +18,10 @@ struct RealtimeTurn {
     /// Function calls handed on, per response: each call is announced twice.
     private var dispatchedCalls: Set<String> = []
 
+    /// Nothing in flight: no turn being recorded, no response active or queued. Hands-free,
+    /// the microphone streams all the time: the server's speech events tell turns apart.
+    func isIdle(handsFree: Bool) -> Bool { (handsFree || !turnOpen) && activeResponse == nil && !responseQueued }
+
     mutating func handle(_ command: BackendCommand, chunkSamples: Int) -> [RealtimeClientEvent] {
         switch command {
         case .append(let samples):

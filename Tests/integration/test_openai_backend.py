@@ -161,6 +161,45 @@ def test_session_expired_reconnects_at_once(daemon, tmp_path, fake):
     assert d.wait() == 0
 
 
+def test_an_old_session_is_renewed_between_turns_without_the_technician_noticing(daemon, tmp_path, fake):
+    fake.response_audio_seconds = 1.0
+    d, control = start(daemon, tmp_path, fake, extra="session_refresh_s = 5")
+    ready(control)
+    seen = []
+
+    def watch():
+        indicator = control.status()["state"]["indicator"]
+        if not seen or seen[-1] != indicator:
+            seen.append(indicator)
+
+    # A turn held across the renewal time: the session is not renewed under it.
+    control.ctl("ptt", "press")
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        watch()
+        time.sleep(0.1)
+    assert fake.connections == 1
+    control.ctl("ptt", "release")
+    # After the answer has played: renewed, session.update sent again, nothing shown or heard.
+    while fake.connections < 2 and time.monotonic() < deadline + 10:
+        watch()
+        time.sleep(0.1)
+    assert fake.connections == 2
+    wait_for(lambda: fake.types().count("session.update") == 2, what="session.update on the new session")
+    for _ in range(10):
+        watch()
+        time.sleep(0.1)
+    assert "offline" not in seen and "connecting" not in seen and "error" not in seen, seen
+    assert seen[-1] == "ready", seen
+    # The renewed session works.
+    control.ctl("say", "still", "there")
+    wait_for(lambda: fake.types().count("response.create") == 2, what="a turn on the new session")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert "renewing the session after 5 s, between turns" in d.log
+    assert not any("cue: offline" in line for line in d.lines)
+
+
 def test_wrong_key_shows_an_error_and_keeps_retrying_slowly(daemon, tmp_path, fake):
     d, control = start(daemon, tmp_path, fake, key="sk-wrong-key-00000000000")
     d.wait_log("openai: the server refused the WebSocket upgrade")
