@@ -30,6 +30,8 @@ public struct NIOWebSocketConnector: WebSocketConnector {
         }
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile { tls.additionalTrustRoots = [.file(caFile)] }
+        // A peer that never answers close_notify must not hold up a shutdown (NIOSSL waits 5 s).
+        tls.shutdownTimeout = .milliseconds(500)
         let configuration = WebSocketClientConfiguration(
             maxFrameSize: Self.maximumMessageBytes, additionalHeaders: fields, autoPing: .enabled(timePeriod: .seconds(30)))
         let maximum = Self.maximumMessageBytes

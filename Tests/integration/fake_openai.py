@@ -59,8 +59,9 @@ def validate(adapter, event: dict, strict=True) -> str | None:
 
 
 class FakeRealtime:
-    def __init__(self, api_key="sk-test-fake-key-1234567890"):
+    def __init__(self, api_key="sk-test-fake-key-1234567890", ssl=None):
         self.api_key = api_key
+        self.ssl = ssl                      # an ssl.SSLContext: serve wss:// (as https://localhost)
         self.events: list[dict] = []        # every client event, in order
         self.sent: list[str] = []           # the type of every server event sent, in order
         self.violations: list[str] = []     # client or server events the SDK models refuse
@@ -90,13 +91,15 @@ class FakeRealtime:
 
     async def _serve(self):
         async with websockets.serve(self._connection, "127.0.0.1", 0, process_request=self._check_request,
-                                    max_size=None) as server:
+                                    max_size=None, ssl=self.ssl) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._started.set()
             await asyncio.Future()
 
     @property
     def url(self):
+        if self.ssl:
+            return f"wss://localhost:{self.port}/v1/realtime"  # the certificate names localhost
         return f"ws://127.0.0.1:{self.port}/v1/realtime"
 
     def call(self, coro):

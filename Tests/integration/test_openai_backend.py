@@ -11,6 +11,7 @@ from conftest import BASE_CONFIG
 from audio import best_correlation, envelope, samples_of_wav, spoken_fixture
 from fake_openai import FakeRealtime
 from test_control_socket import Control
+from tls_certs import make_ca_and_server
 
 KEY = "sk-test-fake-key-1234567890"
 
@@ -208,5 +209,37 @@ def test_wrong_key_shows_an_error_and_keeps_retrying_slowly(daemon, tmp_path, fa
     wait_for(lambda: fake.connections >= 2 or len(fake.headers) >= 2, timeout=5, what="a retry")
     assert d.proc.poll() is None
     assert "sk-wrong-key" not in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+@pytest.fixture
+def tls_fake(tmp_path):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca, context = make_ca_and_server(certs)
+    server = FakeRealtime(api_key=KEY, ssl=context).start()
+    server.ca = ca
+    yield server
+    assert server.violations == [], server.violations
+
+
+def test_wss_through_a_proxy_with_a_private_ca(daemon, tmp_path, tls_fake):
+    # Trusting the proxy's CA (backend.openai.ca_file): TLS verified, a normal session.
+    d, control = start(daemon, tmp_path, tls_fake, extra=f'ca_file = "{tls_fake.ca}"')
+    ready(control)
+    control.ctl("say", "over", "tls")
+    wait_for(lambda: "response.create" in tls_fake.types(), what="a turn over wss")
+    d.signal(signal.SIGTERM)
+    assert d.wait(timeout=2.5) == 0  # a TLS peer slow to answer close_notify does not hold up the stop
+
+
+def test_wss_with_an_unknown_ca_is_refused_clearly_and_retried(daemon, tmp_path, tls_fake):
+    # The system store alone does not know that CA.
+    d, control = start(daemon, tmp_path, tls_fake)
+    d.wait_log("openai: TLS")
+    wait_for(lambda: control.status()["state"]["link"] == "error", what="error state")
+    assert tls_fake.connections == 0  # nothing got past the handshake
+    assert d.proc.poll() is None
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
