@@ -81,7 +81,7 @@ let package = Package(
         // Voice backends behind one protocol.
         .target(
             name: "ParleyTransport",
-            dependencies: ["ParleyConfig", "ParleyRealtime", "ParleyWebSocket", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ParleyConfig", "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The conversation state machine (pure) and the controller that runs it against the edges.

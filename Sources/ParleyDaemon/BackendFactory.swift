@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import ParleyConfig
 import ParleyCore
+import ParleyHTTP
 import ParleyRealtime
 import ParleyTransport
 import ParleyWebSocket
@@ -31,6 +32,7 @@ struct BackendFactory {
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds,
                                 sessionRefreshSeconds: openAI.sessionRefreshSeconds),
                 connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: openAI.caFile, logger: logger),
+                probe: HTTPClient(caFile: openAI.caFile),
                 logger: logger)
         default:
             return nil

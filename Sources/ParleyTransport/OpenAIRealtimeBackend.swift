@@ -1,4 +1,5 @@
 import Logging
+import ParleyHTTP
 import ParleyRealtime
 import ParleyWebSocket
 
@@ -36,6 +37,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private let continuation: AsyncStream<BackendEvent>.Continuation
     private var settings: Settings
     private let connector: any WebSocketConnector
+    /// Asks over plain HTTP why an upgrade was refused (the WebSocket client does not say).
+    private let probe: HTTPClient?
     private let logger: Logger
     private let chunkSamples: Int
 
@@ -45,6 +48,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private var reconnectNow = false
     private var sessionReady = false
     private var authFailed = false
+    private var lastFailure: String?
     private var sessionStarted: ContinuousClock.Instant?
     /// When the assistant's latest audio will have finished playing (estimated from what was sent).
     private var audioPlaysUntil = ContinuousClock.now
@@ -56,9 +60,10 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private var held: [BackendCommand] = []
     private var heldSamples = 0
 
-    public init(settings: Settings, connector: any WebSocketConnector, logger: Logger) {
+    public init(settings: Settings, connector: any WebSocketConnector, probe: HTTPClient? = nil, logger: Logger) {
         self.settings = settings
         self.connector = connector
+        self.probe = probe
         self.logger = logger
         chunkSamples = settings.appendChunkMilliseconds * 24
         (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
@@ -87,9 +92,12 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                     onText: { text in await self.received(text) })
                 if close.code == 4000 { failure = "server refused the API shape (\(close)): this build speaks GA only" }
                 logger.notice("openai: socket \(close)")
+            } catch let error as WebSocketConnectError where error.kind == .upgradeRefused {
+                let (why, auth) = await explainRefusal(url: url)
+                authFailed = authFailed || auth
+                failure = "\(error): \(why)"
             } catch let error as WebSocketConnectError {
-                failure = error.kind == .upgradeRefused
-                    ? "\(error) (check backend.openai.url and the API key)" : "\(error)"
+                failure = "\(error)"
             } catch {
                 failure = "\(error)"
             }
@@ -108,17 +116,42 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                 heldSamples = 0
                 continuation.yield(.link(.connecting))
             }
+            // Auth failures retry at the slowest pace: a wrong key does not get better by hammering.
+            let wait = authFailed ? settings.reconnectMaxMilliseconds : backoff
             if let failure {
-                logger.error("openai: \(failure); retrying in \(backoff) ms")
+                // Once per distinct failure: an outage is one line, not one per retry.
+                if failure != lastFailure {
+                    let retry = authFailed ? "retrying every \(wait) ms"
+                        : "retrying in \(wait) ms, backing off to \(settings.reconnectMaxMilliseconds) ms"
+                    logger.error("openai: \(failure); \(retry)")
+                } else {
+                    logger.debug("openai: still failing: \(failure)")
+                }
+                lastFailure = failure
                 continuation.yield(.link(.error))
             } else {
                 continuation.yield(.link(.offline))
             }
-            // Auth failures retry at the slowest pace: a wrong key does not get better by hammering.
-            let wait = authFailed ? settings.reconnectMaxMilliseconds : backoff
             try? await Task.sleep(for: .milliseconds(Self.jittered(wait)))
             backoff = min(backoff * 2, settings.reconnectMaxMilliseconds)
         }
+    }
+
+    /// The status and the API's error (`{"error": {"code", "message"}}`) behind a refused
+    /// upgrade; 401/403 mean the key is wrong or lacks access: retry at the slowest pace.
+    private func explainRefusal(url: String) async -> (String, auth: Bool) {
+        let fallback = "check backend.openai.url and the API key"
+        guard let probe else { return (fallback, false) }
+        let httpURL = url.hasPrefix("wss://") ? "https://" + url.dropFirst(6)
+            : url.hasPrefix("ws://") ? "http://" + url.dropFirst(5) : url
+        let request = HTTPRequest(url: httpURL, headers: [("Authorization", "Bearer \(settings.apiKey)")],
+                                  timeoutMilliseconds: 5000, maximumResponseBytes: 64 * 1024)
+        guard let response = try? await probe.perform(request) else { return (fallback, false) }
+        let error = JSONValue.parse(response.text)?["error"]
+        let detail = [error?["code"]?.string, error?["message"]?.string].compactMap { $0 }.joined(separator: ": ")
+        let auth = response.status == 401 || response.status == 403
+        let hint = auth ? " (check the API key in backend.openai.api_key_file or its credential)" : ""
+        return ("HTTP \(response.status)" + (detail.isEmpty ? "" : " \(detail)") + hint, auth)
     }
 
     /// ±20 % so a fleet that lost the same uplink does not come back in lockstep.
@@ -214,6 +247,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             sessionReady = true
             sessionStarted = .now
             authFailed = false
+            if lastFailure != nil { logger.notice("openai: connected again") }
+            lastFailure = nil
             if refreshing {
                 refreshing = false
                 let commands = held

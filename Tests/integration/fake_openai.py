@@ -11,6 +11,7 @@ import itertools
 import json
 import math
 import threading
+import time
 import typing
 
 import websockets
@@ -67,6 +68,7 @@ class FakeRealtime:
         self.violations: list[str] = []     # client or server events the SDK models refuse
         self.connections = 0
         self.headers: list[Headers] = []
+        self.request_times: list[float] = []  # time.monotonic() of each HTTP request (upgrade or not)
         self.speak_pace = 0.5               # seconds of wall time per second of audio (2x real time)
         self.response_audio_seconds = None  # None: speak the committed audio back; else a 440 Hz tone this long
         self.error_after_deltas = None      # send an `error` event after N deltas of the next response
@@ -111,6 +113,7 @@ class FakeRealtime:
     # -- the protocol
     def _check_request(self, connection, request):
         self.headers.append(request.headers)
+        self.request_times.append(time.monotonic())
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             body = json.dumps({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
                                          "code": "invalid_api_key", "param": None}}).encode()

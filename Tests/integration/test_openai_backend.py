@@ -203,12 +203,22 @@ def test_an_old_session_is_renewed_between_turns_without_the_technician_noticing
 
 def test_wrong_key_shows_an_error_and_keeps_retrying_slowly(daemon, tmp_path, fake):
     d, control = start(daemon, tmp_path, fake, key="sk-wrong-key-00000000000")
-    d.wait_log("openai: the server refused the WebSocket upgrade")
+    d.wait_log("openai: the server refused the WebSocket upgrade: HTTP 401 invalid_api_key")
     wait_for(lambda: control.status()["state"]["link"] == "error", what="error state")
     assert control.status()["state"]["indicator"] == "error"
-    wait_for(lambda: fake.connections >= 2 or len(fake.headers) >= 2, timeout=5, what="a retry")
+    # Slowly: at reconnect_max_ms (2 s ± 20 %), not the 200 ms first backoff. Each attempt is an
+    # upgrade and a probe that asks why: two requests per attempt.
+    wait_for(lambda: len(fake.headers) >= 6, timeout=10, what="three attempts")
+    upgrades = [h for h in fake.headers if h.get("Upgrade")]
+    assert len(upgrades) >= 3
+    times = fake.request_times
+    attempts = [t for t, h in zip(times, fake.headers) if h.get("Upgrade")]
+    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    assert all(g > 1.5 for g in gaps), gaps
     assert d.proc.poll() is None
     assert "sk-wrong-key" not in d.log
+    # One line for the outage, not one per retry.
+    assert sum("refused the WebSocket upgrade" in line for line in d.lines) == 1
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
 
