@@ -6,6 +6,8 @@
 #   audio.dsp_cpu_c_percent_of_core the same speexdsp calls from plain C (Benchmarks/c/chain.c)
 #   audio.dsp_cpu_ratio_vs_c      Swift / C
 #   audio.erle_db, audio.erle_aec_only_db, audio.near_end_kept_correlation  from the echo test
+#   latency.*, memory.rss_steady_mb  parleyd (release) against the fake Realtime server, 60 turns
+#                                 (Tests/integration/bench_latency.py says what each figure spans)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -29,6 +31,10 @@ echo "bench: allocations (package-benchmark)"
 echo "bench: echo cancellation quality (echo test)"
 swift build --build-tests >/dev/null
 swift test --skip-build --no-parallel --filter CaptureChainTests 2>&1 | grep -E "^(ERLE|near-end)" > "$out/erle.txt"
+
+echo "bench: conversation latency (60 push-to-talk turns with barge-in, release parleyd)"
+swift build -c release --product parleyd >/dev/null
+.venv/bin/python Tests/integration/bench_latency.py --parleyd .build/release/parleyd --turns 60 > "$out/latency.json"
 
 mkdir -p bench
 python3 - "$out" <<'PY'
@@ -57,7 +63,8 @@ audio.update({
     "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
     "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
 })
+results.update(json.load(open(os.path.join(out, "latency.json"))))
 json.dump(results, open(path, "w"), indent=2, sort_keys=True)
 open(path, "a").write("\n")
-print(json.dumps(audio, indent=2, sort_keys=True))
+print(json.dumps(results, indent=2, sort_keys=True))
 PY

@@ -113,6 +113,17 @@ final class ALSAPCM {
         return snd_pcm_delay(handle, &frames) == 0 ? max(0, Int(frames)) : 0
     }
 
+    /// Takes back up to `frames` written but not yet played (snd_pcm_rewind), leaving at least
+    /// `keep` queued so the device does not run dry; returns how many were taken back.
+    /// Plugins that cannot rewind (dmix, some rate converters) take back nothing.
+    @inline(__always) func rewind(upTo frames: Int, keep: Int) -> Int {
+        guard let handle, frames > 0 else { return 0 }
+        let possible = Int(snd_pcm_rewindable(handle)) - keep
+        guard possible > 0 else { return 0 }
+        let done = snd_pcm_rewind(handle, snd_pcm_uframes_t(min(frames, possible)))
+        return max(0, Int(done))
+    }
+
     /// One period's duration, for pacing and for parking a thread.
     var periodNanoseconds: Int { periodFrames * 1_000_000_000 / rate }
 

@@ -66,19 +66,43 @@ final class PlaybackLoop: @unchecked Sendable {
         clock.discontinuity()
         var playing = false  // false: idle, priming the jitter buffer
         var primingWait = 0  // samples' worth of time spent priming
+        // What sits at the end of the device buffer, in device frames: silence, and frames
+        // without a cue. Voice that starts from idle, and a barge-in, take those back
+        // (snd_pcm_rewind) instead of waiting a whole buffer behind them.
+        var silentTail = 0
+        var cuelessTail = 0
+        var owed = 0  // periods to write at once, refilling what a rewind took back
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {
                 sleepNanoseconds(pcm.periodNanoseconds)  // parked, see CaptureLoop
                 continue
             }
-            if paced { pacer.wait() }
+            if owed > 0 { owed -= 1 } else if paced { pacer.wait() }
+            // Barge-in: the controller flushed the voice; what the device still holds goes too
+            // (a cue in it stays whole).
+            var takeBack = 0
+            if ring.applyFlush() > 0 {
+                takeBack = cuelessTail
+                playing = false
+                primingWait = 0
+            }
             // Start from idle once the jitter buffer is full, or once the audio waited that
             // long anyway (a short answer, the end of one).
             let queued = ring.availableToRead
             if !playing && queued > 0 {
                 primingWait += wireFrames
                 playing = queued >= jitterSamples || primingWait >= jitterSamples
+                if playing { takeBack = silentTail }  // the voice goes out ahead of queued silence
+            }
+            if takeBack > 0 {
+                let back = pcm.rewind(upTo: takeBack, keep: frames)
+                written -= back
+                silentTail = max(0, silentTail - back)
+                cuelessTail = max(0, cuelessTail - back)
+                // Refill the buffer to its level now, with what is queued (or silence after a
+                // barge-in), not one period per tick: the margin against xruns stays.
+                owed = playing ? min(back / frames, queued / wireFrames) : back / frames
             }
             let got = playing ? ring.pop(into: wire) : 0
             if got == 0 && ring.availableToRead == 0 { playing = false; primingWait = 0 }
@@ -88,6 +112,9 @@ final class PlaybackLoop: @unchecked Sendable {
                 if got > 0 { counters.ringMisses.add(UInt64(wireFrames - got), ordering: .relaxed) }
             }
             let cued = cues.pop(into: cue)
+            let buffered = pcm.bufferFrames
+            silentTail = got == 0 && cued == 0 ? min(buffered, silentTail + frames) : 0
+            cuelessTail = cued == 0 ? min(buffered, cuelessTail + frames) : 0
             let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
             for i in 0..<wireFrames {
                 let mixed = Int(wire[i]) + (i < cued ? Int(cue[i]) : 0)
@@ -104,6 +131,8 @@ final class PlaybackLoop: @unchecked Sendable {
                 let n = pcm.write(interleaved.baseAddress! + offset * channels, frames: frames - offset)
                 if n < 0 {
                     written = 0
+                    silentTail = 0
+                    cuelessTail = 0
                     clock.discontinuity()
                     guard pcm.recover(n, counters: counters, controls: controls) else { break }
                 } else {

@@ -11,6 +11,7 @@ public final class SampleRing: @unchecked Sendable {
     public let capacity: Int
     private let head = Atomic<Int>(0)  // next to read; written by the consumer only
     private let tail = Atomic<Int>(0)  // next to write; written by the producer only
+    private let flushMark = Atomic<Int>(0)  // drop up to here; written by the producer only
 
     /// Capacity is rounded up to a power of two.
     public init(minimumCapacity: Int) {
@@ -66,9 +67,21 @@ public final class SampleRing: @unchecked Sendable {
         return n
     }
 
-    /// Consumer: drops everything readable (barge-in: stop what is queued for the speaker).
-    public func discardAll() {
-        head.store(tail.load(ordering: .acquiring), ordering: .releasing)
+    /// Producer: asks the consumer to drop everything pushed so far (barge-in: stop what is
+    /// queued for the speaker). The consumer owns `head`, so it does the dropping, in
+    /// `applyFlush()`; audio pushed after this call is kept.
+    public func flush() {
+        flushMark.store(tail.load(ordering: .relaxed), ordering: .releasing)
+    }
+
+    /// Consumer: carries out a pending `flush()`; returns how many samples it dropped.
+    @discardableResult
+    public func applyFlush() -> Int {
+        let h = head.load(ordering: .relaxed)
+        let dropped = flushMark.load(ordering: .acquiring) &- h
+        guard dropped > 0 && dropped <= capacity else { return 0 }  // positions wrap: a stale mark is "behind"
+        head.store(h &+ dropped, ordering: .releasing)
+        return dropped
     }
 }
 

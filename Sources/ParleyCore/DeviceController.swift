@@ -131,13 +131,13 @@ public actor DeviceController {
             }
         case .stopPlaybackAndCancel:
             let queued = audio.playback.availableToRead
-            audio.playback.discardAll()
+            audio.playback.flush()
             let played = max(0, receivedSamples - queued) / 24
             receivedSamples = 0
             stats.bargeIns += 1
             await backend.send(.cancelResponse(playedMilliseconds: played))
         case .stopPlayback:
-            audio.playback.discardAll()
+            audio.playback.flush()
             receivedSamples = 0
         case .indicate(let indicator):
             await board.show(indicator)

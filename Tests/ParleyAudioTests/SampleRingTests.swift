@@ -14,13 +14,19 @@ import Testing
         #expect(ring.pop(maximum: 1) == [])
     }
 
-    @Test func discardDropsEverythingQueued() {
+    @Test func aFlushDropsWhatWasQueuedBeforeItAndKeepsWhatCameAfter() {
         let ring = SampleRing(minimumCapacity: 16)
         _ = ring.push([1, 2, 3])
-        ring.discardAll()
-        #expect(ring.availableToRead == 0)
+        ring.flush()  // producer side: the consumer drops when it gets to it
         _ = ring.push([4])
+        #expect(ring.applyFlush() == 3)
+        #expect(ring.applyFlush() == 0)
         #expect(ring.pop(maximum: 4) == [4])
+        // A flush the consumer already read past drops nothing.
+        _ = ring.push([5, 6])
+        ring.flush()
+        #expect(ring.pop(maximum: 4) == [5, 6])
+        #expect(ring.applyFlush() == 0)
     }
 
     @Test func concurrentProducerAndConsumerKeepOrder() async {

@@ -64,6 +64,8 @@ class FakeRealtime:
         self.api_key = api_key
         self.ssl = ssl                      # an ssl.SSLContext: serve wss:// (as https://localhost)
         self.events: list[dict] = []        # every client event, in order
+        self.event_times: list[float] = []  # time.monotonic() each of them arrived
+        self.first_delta_times: list[float] = []  # when each response's first audio delta went out
         self.sent: list[str] = []           # the type of every server event sent, in order
         self.violations: list[str] = []     # client or server events the SDK models refuse
         self.connections = 0
@@ -148,6 +150,7 @@ class FakeRealtime:
         try:
             async for text in ws:
                 event = json.loads(text)
+                self.event_times.append(time.monotonic())
                 self.events.append(event)
                 problem = validate(CLIENT, event)
                 if problem:
@@ -307,6 +310,8 @@ class FakeRealtime:
                 part = audio[offset:offset + chunk]
                 await self._send(ws, dict(base, type="response.output_audio.delta",
                                           delta=base64.b64encode(part).decode()))
+                if n == 0:
+                    self.first_delta_times.append(time.monotonic())
                 state["sent_ms"][item] += len(part) // 48
                 await asyncio.sleep(len(part) / 48000 * self.speak_pace)
             await self._send(ws, dict(base, type="response.output_audio.done"))
