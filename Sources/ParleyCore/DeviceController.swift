@@ -30,6 +30,9 @@ public actor DeviceController {
     private var cueSounds: CueSounds
     /// Samples received for the current response, and how many of them the ring still holds.
     private var receivedSamples = 0
+    /// When the turn waiting for its answer ended, for `turnLatency`.
+    private var turnEnded: ContinuousClock.Instant?
+    private var wasConnected = false
     public private(set) var stats = Stats()
 
     /// What happened so far, for status and metrics.
@@ -41,6 +44,11 @@ public actor DeviceController {
         public var backendErrors = 0
         public var toolCalls = 0
         public var toolFailures = 0
+        /// The link came back after it had been up (reconnects and renewals the conversation saw).
+        public var reconnects = 0
+        public var audioDeviceLosses = 0
+        /// End of a turn (commit or typed) → the answer's first audio to the speaker.
+        public var turnLatency = LatencyHistogram()
         public var lastError: String?
         public var lastUserTranscript: String?
         public var lastAssistantTranscript: String?
@@ -118,12 +126,17 @@ public actor DeviceController {
         switch effect {
         case .send(let command):
             switch command {
-            case .commit: receivedSamples = 0; stats.turns += 1
-            case .text: receivedSamples = 0; stats.typedTurns += 1
+            case .commit: receivedSamples = 0; stats.turns += 1; turnEnded = .now
+            case .text: receivedSamples = 0; stats.typedTurns += 1; turnEnded = .now
             default: break
             }
             await backend.send(command)
         case .play(let samples):
+            if let ended = turnEnded {
+                let latency = ContinuousClock.now - ended
+                stats.turnLatency.observe(seconds: Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18)
+                turnEnded = nil
+            }
             receivedSamples += samples.count
             let written = audio.playback.push(samples)
             if written < samples.count {
@@ -184,6 +197,13 @@ public actor DeviceController {
             logger.warning("backend error: \(message)")
             stats.backendErrors += 1
             stats.lastError = message
+        case .backend(.link(let link)):
+            if link == .connected {
+                if wasConnected { stats.reconnects += 1 }
+                wasConnected = true
+            }
+        case .audioDevice(lost: true) where !conversation.state.audioLost:
+            stats.audioDeviceLosses += 1
         case .typed(let text): logger.info("typed turn: \(text)")
         case .mute(let on): logger.notice("microphone \(on ? "muted" : "unmuted")")
         default: break

@@ -105,7 +105,7 @@ public struct Daemon {
             try? await eventLoops.shutdownGracefully()
             return ConfigError.exitCode
         }
-        let services: [any Service] = [
+        var services: [any Service] = [
             controlServer,
             TaskService(description: "backend") { try await backend.run() },
             TaskService(description: "controller") { await controller.run() },
@@ -120,6 +120,10 @@ public struct Daemon {
             SystemdLifecycle(notifier: notifier, reloader: reloader,
                              readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
         ]
+        if settings.metrics.enabled {
+            services.append(MetricsServer(listen: settings.metrics.listen, eventLoopGroup: eventLoops,
+                                          logger: logger("parley.metrics"), metrics: control.metrics))
+        }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -85,6 +85,8 @@ struct DaemonControl: Sendable {
             "parley_backend_errors_total": Double(stats.backendErrors),
             "parley_tool_calls_total": Double(stats.toolCalls),
             "parley_tool_failures_total": Double(stats.toolFailures),
+            "parley_backend_reconnects_total": Double(stats.reconnects),
+            "parley_audio_device_losses_total": Double(stats.audioDeviceLosses),
             "parley_audio_xruns_total{direction=\"capture\"}": Double(capture.xruns),
             "parley_audio_xruns_total{direction=\"playback\"}": Double(playback.xruns),
             "parley_audio_frames_total{direction=\"capture\"}": Double(capture.frames),
@@ -94,6 +96,7 @@ struct DaemonControl: Sendable {
             "parley_ready": await controller.state.isReady ? 1 : 0,
         ]
         if let ppm = drift.driftPPM { metrics["parley_audio_clock_drift_ppm"] = ppm }
+        metrics.merge(stats.turnLatency.series("parley_turn_latency_seconds")) { $1 }
         return metrics
     }
 }

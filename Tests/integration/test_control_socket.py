@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from audio import best_correlation, envelope, samples_of_wav, spoken_fixture, tone_power
 
 PARLEYCTL = os.environ.get("PARLEYCTL", str(Path(__file__).resolve().parents[2] / ".build/debug/parleyctl"))
@@ -156,3 +158,52 @@ def test_a_socket_that_cannot_be_created_is_a_config_exit_before_ready(daemon):
     assert d.wait(timeout=10) == 78
     assert "control.socket /proc/parley-nope/control.sock" in d.log
     assert not any(m.startswith("READY=1") for m in d.notify.all())
+
+
+def test_prometheus_metrics_over_http(daemon, tmp_path):
+    import re
+    import urllib.error
+    import urllib.request
+    mic = tmp_path / "mic.raw"
+    said = spoken_fixture(mic, "Metrics check.", lead=0.5, tail=1.0)
+    d, control = start(daemon, tmp_path, mic, extra_env={"PARLEY_METRICS__ENABLED": "true",
+                                                          "PARLEY_METRICS__LISTEN": "127.0.0.1:0"})
+    d.wait_log("metrics on http://127.0.0.1:")
+    url = re.search(r"metrics on (http://127\.0\.0\.1:\d+/metrics)", d.log).group(1)
+    control.ctl("ptt", "press")
+    time.sleep(len(said) / 48000 - 0.8)
+    control.ctl("ptt", "release")
+    control.wait_turn("speaking")
+    control.wait_turn("idle")
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    lines = text.splitlines()
+    assert "# TYPE parley_turns_total counter" in lines and "parley_turns_total 1" in lines
+    assert "# TYPE parley_turn_latency_seconds histogram" in lines
+    assert "parley_turn_latency_seconds_count 1" in lines
+    assert 'parley_audio_xruns_total{direction="capture"} 0' in lines
+    assert "parley_ready 1" in lines
+    # Every sample line is `name{labels} number`, as Prometheus parses it.
+    sample = re.compile(r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? -?[0-9.e+]+$|^[a-z_]+\{le="\+Inf"\} [0-9]+$')
+    assert all(sample.match(line) for line in lines if not line.startswith("#")), text
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(url.replace("/metrics", "/other"), timeout=5)
+    assert missing.value.code == 404
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_a_metrics_port_in_use_is_logged_and_the_daemon_runs_on(daemon, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        d, control = start(daemon, tmp_path, extra_env={"PARLEY_METRICS__ENABLED": "true",
+                                                          "PARLEY_METRICS__LISTEN": f"127.0.0.1:{port}"})
+        d.wait_log(f"metrics: cannot listen on 127.0.0.1:{port}")
+        assert "choose another metrics.listen" in d.log
+        assert control.status()["state"]["indicator"] == "ready"
+        d.signal(signal.SIGTERM)
+        assert d.wait() == 0
