@@ -53,20 +53,8 @@ public struct ControlServer: Service {
 
     public func run() async throws {
         guard let server else { return }
-        defer { unlink(path) }
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await server.executeThenClose { connections in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        for try await connection in connections {
-                            group.addTask { await serve(connection) }
-                        }
-                    }
-                }
-            }
-        } catch is CancellationError {
-            // Shutdown: the socket closes and its file goes.
-        }
+        defer { unlink(path) }  // shutdown: the socket closes and its file goes
+        try await acceptUntilShutdown(server) { await serve($0) }
     }
 
     /// One client: a reply per request line until it hangs up.

@@ -37,17 +37,7 @@ struct MetricsServer: Service {
         }
         let bound = server.channel.localAddress?.port ?? port
         logger.info("metrics on http://\(host):\(bound)/metrics")
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await server.executeThenClose { connections in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        for try await connection in connections {
-                            group.addTask { await serve(connection) }
-                        }
-                    }
-                }
-            }
-        } catch is CancellationError {}
+        try await acceptUntilShutdown(server) { await serve($0) }
     }
 
     private func serve(_ connection: Connection) async {
