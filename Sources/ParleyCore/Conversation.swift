@@ -228,7 +228,7 @@ public struct Conversation: Sendable {
     }
 
     /// Barge-in: a new turn stops the answer in progress.
-    func interruptResponse() -> [Effect] {
+    private func interruptResponse() -> [Effect] {
         switch state.turn {
         case .speaking: [.stopPlaybackAndCancel]
         case .thinking: [.send(.cancelResponse(playedMilliseconds: 0))]
