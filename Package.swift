@@ -55,10 +55,10 @@ let package = Package(
             dependencies: ["CALSA", "CParleyShims", "ParleyDSP", "ParleyConfig"],
             swiftSettings: swiftSettings
         ),
-        // Buttons and LEDs: the board protocol, the simulated board.
+        // Buttons and LEDs: the board protocol, the simulated board, libgpiod lines.
         .target(
             name: "ParleyBoard",
-            dependencies: ["ParleyConfig"],
+            dependencies: ["CGpiod", "ParleyConfig"],
             swiftSettings: swiftSettings
         ),
         // OpenAI Realtime GA events: building client events, parsing server events (pure).
@@ -126,6 +126,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ParleyRealtimeTests", dependencies: ["ParleyRealtime"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyBoardTests", dependencies: ["ParleyBoard", "ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig", "ParleyRealtime"], swiftSettings: swiftSettings),
         // Helpers shared by test targets (deterministic noise).

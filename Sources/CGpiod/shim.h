@@ -1,1 +1,2 @@
 #include <gpiod.h>
+#include <sys/eventfd.h>  /* the button thread's wake-up */

@@ -1,42 +1,73 @@
 /// A board with no hardware: buttons are pressed by calls (the control socket, tests),
-/// LED state is kept for reading back. The offline default and the test double.
+/// LEDs run their patterns in memory for status to read. The offline default and the
+/// test double; button timing is the GPIO board's (`ButtonTracker`), without debounce.
 public actor SimulatedBoard: Board {
     public nonisolated let events: AsyncStream<BoardEvent>
     private let continuation: AsyncStream<BoardEvent>.Continuation
     public private(set) var indicator: Indicator = .off
-    public private(set) var pttDown = false
-    private var longPressMilliseconds: Int
-    private var longPressTimer: Task<Void, Never>?
+    private var tracker: ButtonTracker
+    private var timer: Task<Void, Never>?
+    private let ledDriver: LEDDriver
+    private let start = ContinuousClock.now
 
-    public init(longPressMilliseconds: Int = 3000) {
-        self.longPressMilliseconds = longPressMilliseconds
+    public init(longPressMilliseconds: Int = 3000, leds profile: LEDProfile = LEDProfile(leds: [])) {
+        tracker = ButtonTracker(debounceMilliseconds: 0, longPressMilliseconds: longPressMilliseconds)
+        ledDriver = LEDDriver(profile: profile, outputs: NoLEDOutputs())
         (events, continuation) = AsyncStream.makeStream(of: BoardEvent.self)
     }
 
-    public func press() {
-        guard !pttDown else { return }
-        pttDown = true
-        continuation.yield(.pttPressed)
-        let wait = longPressMilliseconds
-        longPressTimer = Task { [continuation] in
-            try? await Task.sleep(for: .milliseconds(wait))
-            if !Task.isCancelled { continuation.yield(.pttLongPressed) }
-        }
-    }
+    public nonisolated let summary = "sim"
 
-    public func release() {
-        guard pttDown else { return }
-        pttDown = false
-        longPressTimer?.cancel()
-        longPressTimer = nil
-        continuation.yield(.pttReleased)
+    public var pttDown: Bool { tracker.isPressed(.ptt) }
+
+    public func press() { set(.ptt, pressed: true) }
+    public func release() { set(.ptt, pressed: false) }
+
+    public func set(_ button: Button, pressed: Bool) {
+        for event in tracker.edge(button, pressed: pressed, at: now) { continuation.yield(event) }
+        schedule()
     }
 
     public func setLongPress(milliseconds: Int) {
-        longPressMilliseconds = milliseconds
+        tracker.longPressMilliseconds = milliseconds
     }
 
     public func show(_ indicator: Indicator) {
         self.indicator = indicator
+        ledDriver.show(indicator)
     }
+
+    public func leds() -> [LEDReading] { ledDriver.readings() }
+
+    public func shutdown() {
+        timer?.cancel()
+        ledDriver.stop()
+        continuation.finish()
+    }
+
+    private var now: Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// Wakes for the tracker's next deadline (a long press).
+    private func schedule() {
+        timer?.cancel()
+        guard let deadline = tracker.nextDeadline else { return }
+        let wait = max(0, deadline - now)
+        timer = Task {
+            try? await Task.sleep(for: .milliseconds(wait))
+            guard !Task.isCancelled else { return }
+            self.tick()
+        }
+    }
+
+    private func tick() {
+        for event in tracker.tick(at: now) { continuation.yield(event) }
+        schedule()
+    }
+}
+
+struct NoLEDOutputs: LEDOutputs {
+    func set(_ index: Int, lit: Bool) {}
 }

@@ -212,6 +212,14 @@ extension ConfigSchema {
                   "GPIO chip by name, label or path."),
         ConfigKey("board.ptt_line", .string, default: .string("ptt"), example: "\"GPIO17\"",
                   "Push-to-talk button line, by name (survives renumbering) or offset."),
+        ConfigKey("board.volume_up_line", .string, default: .string(""), example: "\"vol_up\"",
+                  "Optional volume-up button line (each press: board.volume_step louder). Empty: none."),
+        ConfigKey("board.volume_down_line", .string, default: .string(""), example: "\"vol_down\"",
+                  "Optional volume-down button line. Empty: none."),
+        ConfigKey("board.cancel_line", .string, default: .string(""), example: "\"cancel\"",
+                  "Optional cancel button line: drops the turn being spoken or stops the answer. Empty: none."),
+        ConfigKey("board.volume_step", .int(1...50), default: .int(10), example: "5",
+                  "Volume change per volume-button press, in percent."),
         ConfigKey("board.active_low", .bool, default: .bool(true), example: "false",
                   "Buttons read 0 when pressed."),
         ConfigKey("board.bias", .choice(["pull_up", "pull_down", "disabled", "as_is"]), default: .string("pull_up"),
@@ -222,11 +230,32 @@ extension ConfigSchema {
                   "An LED's GPIO line, by name or offset (one table per LED: [board.leds.<name>])."),
         ConfigKey("board.leds.*.active_low", .bool, default: .bool(false), example: "true",
                   "The LED lights when its line is 0."),
+    ] + ledStateKeys + [
         ConfigKey("board.cues.enabled", .bool, default: .bool(true), reload: .live, example: "false",
-                  "Short sounds for ready, listening start and end, too short, error, offline, back online."),
+                  "Short sounds for ready, listening start and end, too short, cancelled, error, offline, back online."),
         ConfigKey("board.cues.volume", .int(0...100), default: .int(50), reload: .live, example: "30",
                   "Cue volume in percent of the speaker volume."),
+    ] + cueKeys
+
+    /// What each LED shows in each device state (`board.leds.<name>.<state>`); the defaults
+    /// suit a single status LED. An RGB LED is three LEDs, one per colour.
+    public static let ledPatterns = ["off", "on", "blink_slow", "blink_fast", "heartbeat", "pulse"]
+    public static let ledDefaults: [(state: String, pattern: String)] = [
+        ("off", "off"), ("offline", "blink_slow"), ("connecting", "blink_fast"), ("ready", "heartbeat"),
+        ("listening", "on"), ("thinking", "pulse"), ("speaking", "on"), ("error", "blink_fast"),
     ]
+    static let ledStateKeys: [ConfigKey] = ledDefaults.map { state, pattern in
+        ConfigKey("board.leds.*.\(state)", .choice(ledPatterns), default: .string(pattern), example: "\"pulse\"",
+                  "The LED's pattern while the device is \(state) (pulse: software PWM).")
+    }
+
+    /// One key per cue: "builtin" (generated in code), "off", or a WAV file (PCM 16-bit, mono or stereo).
+    public static let cueNames = ["ready", "listening", "listening_end", "too_short", "cancelled", "error", "offline", "online"]
+    static let cueKeys: [ConfigKey] = cueNames.map {
+        ConfigKey("board.cues.\($0)", .string, default: .string("builtin"), reload: .live,
+                  example: "\"/etc/parley/sounds/\($0).wav\"",
+                  "The \($0.replacingOccurrences(of: "_", with: " ")) cue: \"builtin\", \"off\", or a WAV file (16-bit PCM).")
+    }
 
     static let control: [ConfigKey] = [
         ConfigKey("control.socket", .string, default: .string("/run/parley/control.sock"), example: "\"/tmp/parley.sock\"",

@@ -131,12 +131,19 @@ extension ParleySettings {
             longPressMilliseconds: c.int("ptt.long_press_ms"), minimumTurnMilliseconds: c.int("ptt.min_turn_ms"))
         board = BoardSettings(
             kind: BoardSettings.Kind(rawValue: c.string("board.kind")) ?? .sim, required: c.bool("board.required"),
-            chip: c.string("board.chip"), pttLine: c.string("board.ptt_line"), activeLow: c.bool("board.active_low"),
+            chip: c.string("board.chip"), pttLine: c.string("board.ptt_line"),
+            volumeUpLine: c.optionalString("board.volume_up_line"), volumeDownLine: c.optionalString("board.volume_down_line"),
+            cancelLine: c.optionalString("board.cancel_line"), volumeStepPercent: c.int("board.volume_step"),
+            activeLow: c.bool("board.active_low"),
             bias: c.string("board.bias"), debounceMilliseconds: c.int("board.debounce_ms"),
-            leds: c.names(under: "board.leds").map {
-                .init(name: $0, line: c.string("board.leds.\($0).line"), activeLow: c.bool("board.leds.\($0).active_low"))
+            leds: c.names(under: "board.leds").map { name in
+                .init(name: name, line: c.string("board.leds.\(name).line"), activeLow: c.bool("board.leds.\(name).active_low"),
+                      patterns: Dictionary(uniqueKeysWithValues: ConfigSchema.ledDefaults.map {
+                          ($0.state, c.string("board.leds.\(name).\($0.state)"))
+                      }))
             },
-            cuesEnabled: c.bool("board.cues.enabled"), cueVolumePercent: c.int("board.cues.volume"))
+            cuesEnabled: c.bool("board.cues.enabled"), cueVolumePercent: c.int("board.cues.volume"),
+            cueSources: Dictionary(uniqueKeysWithValues: ConfigSchema.cueNames.map { ($0, c.string("board.cues.\($0)")) }))
         control = ControlSettings(
             socketPath: c.string("control.socket"), mode: UInt32(c.string("control.mode"), radix: 8) ?? 0o660,
             group: c.optionalString("control.group"))

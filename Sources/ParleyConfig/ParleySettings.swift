@@ -132,17 +132,32 @@ public struct BoardSettings: Sendable, Equatable {
         public var name: String
         public var line: String
         public var activeLow: Bool
+        /// Device state (an `Indicator` name) → pattern name (`ConfigSchema.ledPatterns`).
+        public var patterns: [String: String]
+
+        public init(name: String, line: String, activeLow: Bool = false, patterns: [String: String] = [:]) {
+            self.name = name
+            self.line = line
+            self.activeLow = activeLow
+            self.patterns = patterns
+        }
     }
     public var kind: Kind
     public var required: Bool
     public var chip: String
     public var pttLine: String
+    public var volumeUpLine: String?
+    public var volumeDownLine: String?
+    public var cancelLine: String?
+    public var volumeStepPercent: Int
     public var activeLow: Bool
     public var bias: String
     public var debounceMilliseconds: Int
     public var leds: [LED]
     public var cuesEnabled: Bool
     public var cueVolumePercent: Int
+    /// Cue name → "builtin", "off" or a WAV file path.
+    public var cueSources: [String: String]
 }
 
 public struct ControlSettings: Sendable, Equatable {

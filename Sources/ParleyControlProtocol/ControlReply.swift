@@ -84,24 +84,41 @@ public struct StatusReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// One LED: its pattern in the current state and whether it is lit at this instant.
+    public struct LED: Codable, Sendable, Equatable {
+        public var name: String
+        public var pattern: String
+        public var lit: Bool
+        public init(name: String, pattern: String, lit: Bool) {
+            self.name = name
+            self.pattern = pattern
+            self.lit = lit
+        }
+    }
+
     public var version: String
     public var deviceID: String
     public var backend: String
     public var uptimeSeconds: Int
     public var state: State
     public var audio: Audio
+    /// "sim", or "gpio" and the chip.
+    public var board: String
+    public var leds: [LED]
     public var lastError: String?
     public var lastUserTranscript: String?
     public var lastAssistantTranscript: String?
 
     public init(version: String, deviceID: String, backend: String, uptimeSeconds: Int, state: State, audio: Audio,
-                lastError: String?, lastUserTranscript: String?, lastAssistantTranscript: String?) {
+                board: String, leds: [LED], lastError: String?, lastUserTranscript: String?, lastAssistantTranscript: String?) {
         self.version = version
         self.deviceID = deviceID
         self.backend = backend
         self.uptimeSeconds = uptimeSeconds
         self.state = state
         self.audio = audio
+        self.board = board
+        self.leds = leds
         self.lastError = lastError
         self.lastUserTranscript = lastUserTranscript
         self.lastAssistantTranscript = lastAssistantTranscript

@@ -4,6 +4,8 @@ import Foundation
 public enum ControlRequest: Sendable, Equatable {
     case status
     case ptt(PTTAction)
+    /// The board's other buttons, as if pressed on the device.
+    case button(BoardButton, PTTAction)
     /// A typed turn.
     case say(String)
     case volume(percent: Int)
@@ -16,13 +18,19 @@ public enum ControlRequest: Sendable, Equatable {
         case press, release, tap
     }
 
-    public static let commands = ["status", "ptt", "say", "volume", "mute", "reconnect", "metrics"]
+    /// The optional buttons of a board (`ptt` has its own command).
+    public enum BoardButton: String, Sendable, CaseIterable, Codable {
+        case volumeUp = "volume_up", volumeDown = "volume_down", cancel
+    }
+
+    public static let commands = ["status", "ptt", "button", "say", "volume", "mute", "reconnect", "metrics"]
     /// Longest request line accepted; a `say` text fits many times over.
     public static let maximumLineBytes = 16 * 1024
 
     private struct Wire: Codable {
         var command: String
         var action: String?
+        var button: String?
         var text: String?
         var percent: Int?
         var on: Bool?
@@ -34,6 +42,8 @@ public enum ControlRequest: Sendable, Equatable {
         switch self {
         case .status: wire.command = "status"
         case .ptt(let action): wire.command = "ptt"; wire.action = action.rawValue
+        case .button(let button, let action):
+            wire.command = "button"; wire.button = button.rawValue; wire.action = action.rawValue
         case .say(let text): wire.command = "say"; wire.text = text
         case .volume(let percent): wire.command = "volume"; wire.percent = percent
         case .mute(let on): wire.command = "mute"; wire.on = on
@@ -53,7 +63,8 @@ public enum ControlRequest: Sendable, Equatable {
               case .string(let command)? = fields["command"] else {
             throw ControlProtocolError("not a request: expected one JSON object per line with a \"command\" (one of \(commands.joined(separator: ", ")))")
         }
-        let wire = Wire(command: command, action: fields["action"]?.string, text: fields["text"]?.string,
+        let wire = Wire(command: command, action: fields["action"]?.string, button: fields["button"]?.string,
+                        text: fields["text"]?.string,
                         percent: fields["percent"]?.int, on: fields["on"]?.bool)
         switch wire.command {
         case "status": return .status
@@ -62,6 +73,14 @@ public enum ControlRequest: Sendable, Equatable {
                 throw ControlProtocolError("ptt needs \"action\": press, release or tap")
             }
             return .ptt(action)
+        case "button":
+            guard let name = wire.button, let button = BoardButton(rawValue: name) else {
+                throw ControlProtocolError("button needs \"button\": \(BoardButton.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let raw = wire.action, let action = PTTAction(rawValue: raw) else {
+                throw ControlProtocolError("button needs \"action\": press, release or tap")
+            }
+            return .button(button, action)
         case "say":
             guard let text = wire.text?.trimmingCharacters(in: CharacterSet.whitespacesAndNewlines), !text.isEmpty else {
                 throw ControlProtocolError("say needs a non-empty \"text\"")

@@ -71,6 +71,8 @@ public enum Effect: Sendable, Equatable {
     case cue(Cue)
     /// Run a function the assistant called; its output comes back as `.toolResult`.
     case runTool(ToolCall)
+    /// Volume buttons: this many steps louder (negative: softer).
+    case stepVolume(Int)
 }
 
 /// Short sounds that tell a technician what happened without looking at the LEDs.
@@ -179,6 +181,9 @@ public struct Conversation: Sendable {
 
     private mutating func button(_ event: BoardEvent) -> [Effect] {
         switch (mode, event) {
+        case (_, .volumeUp): return [.stepVolume(1)]
+        case (_, .volumeDown): return [.stepVolume(-1)]
+        case (_, .cancel): return cancelTurn()
         case (.vad, .pttPressed):
             // Hands-free: the button is the microphone's mute switch.
             return mute(!state.muted) + [.cue(state.muted ? .listeningEnd : .listening)]
@@ -225,6 +230,17 @@ public struct Conversation: Sendable {
             preroll.removeAll(keepingCapacity: true)
         }
         return effects + [.cue(.listening)]
+    }
+
+    /// The cancel button: "never mind" — whatever is being said is dropped, whatever is
+    /// being answered stops, and the device is ready again.
+    private mutating func cancelTurn() -> [Effect] {
+        guard state.turn != .idle else { return [] }
+        var effects = interruptResponse()
+        if state.turn == .listening { effects.append(.send(.clear)) }
+        state.turn = .idle
+        forgetTools()
+        return effects + [.cue(.cancelled)]
     }
 
     /// Barge-in: a new turn stops the answer in progress.

@@ -27,6 +27,7 @@ public actor DeviceController {
     private let audio: AudioPorts
     private let logger: Logger
     private let onStateChange: @Sendable (DeviceState) -> Void
+    private let stepVolume: @Sendable (Int) -> Void
     private var cueSounds: CueSounds
     /// Samples received for the current response, and how many of them the ring still holds.
     private var receivedSamples = 0
@@ -56,6 +57,7 @@ public actor DeviceController {
 
     public init(ptt: PTTSettings, prerollMilliseconds: Int, cues: CueSounds, board: any Board, backend: any VoiceBackend,
                 tools: any ToolRunner = NoTools(), audio: AudioPorts,
+                stepVolume: @escaping @Sendable (Int) -> Void = { _ in },
                 logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
         conversation = Conversation(ptt: ptt, prerollMilliseconds: prerollMilliseconds)
         self.board = board
@@ -64,13 +66,15 @@ public actor DeviceController {
         self.audio = audio
         self.logger = logger
         self.onStateChange = onStateChange
+        self.stepVolume = stepVolume
         cueSounds = cues
     }
 
     public var state: DeviceState { conversation.state }
 
-    public func update(ptt: PTTSettings, cues: CueSounds) async {
-        cueSounds = cues
+    /// SIGHUP. `cues` nil: keep the current sounds (the new ones could not be loaded).
+    public func update(ptt: PTTSettings, cues: CueSounds?) async {
+        if let cues { cueSounds = cues }
         await board.setLongPress(milliseconds: ptt.longPressMilliseconds)
         let before = conversation.state
         for effect in conversation.update(ptt: ptt) { await perform(effect) }
@@ -160,6 +164,8 @@ public actor DeviceController {
             // A cue that does not fit (cues piling up) is skipped whole, never cut.
             if !sound.isEmpty && audio.cues.availableToWrite >= sound.count { _ = audio.cues.push(sound) }
             logger.debug("cue: \(cue.rawValue)")
+        case .stepVolume(let steps):
+            stepVolume(steps)
         case .runTool(let call):
             stats.toolCalls += 1
             logger.info("tool call \(call.name) (\(call.callID))")

@@ -48,6 +48,16 @@ public struct Daemon {
         let notifier = SystemdNotifier(environment: environment)
         for secret in config.secrets.values { logShared.redactor.register(secret.reveal()) }
         log.info("parleyd \(ParleyVersion.string) starting: device \(settings.device.id), backend \(settings.backend.kind.rawValue), board \(settings.board.kind.rawValue), ptt \(settings.ptt.mode.rawValue)")
+        let cues: CueSounds
+        do { cues = try CueSounds(settings.board) } catch {
+            log.critical("\(error)")
+            try? await eventLoops.shutdownGracefully()
+            return ConfigError.exitCode
+        }
+        guard let board = BoardFactory(settings: settings, logger: logger("parley.board")).make() else {
+            try? await eventLoops.shutdownGracefully()
+            return ConfigError.exitCode
+        }
         notifier.status("starting audio")
 
         let engine = AudioEngine(settings: settings.audio, dsp: settings.dsp)
@@ -56,6 +66,8 @@ public struct Daemon {
         } catch {
             log.critical("\(error)")
             notifier.status("audio failed: \(error)")
+            await board.shutdown()
+            try? await eventLoops.shutdownGracefully()
             return Self.exitAudioUnavailable
         }
         if let audio = engine.status {
@@ -70,25 +82,33 @@ public struct Daemon {
             }
         }
 
-        let board = SimulatedBoard(longPressMilliseconds: settings.ptt.longPressMilliseconds)
         let controller = DeviceController(
             ptt: settings.ptt, prerollMilliseconds: settings.audio.prerollMilliseconds,
-            cues: CueSounds(settings.board), board: board, backend: backend,
+            cues: cues, board: board, backend: backend,
             tools: DeviceTools(settings: settings.tools, device: settings.device, engine: engine, backendName: backend.name,
                                http: HTTPClient()),
             audio: AudioPorts(captured: engine.captured, playback: engine.playback, cues: engine.cues),
+            stepVolume: { [step = settings.board.volumeStepPercent, audioLog = logger("parley.audio")] steps in
+                let percent = min(100, max(0, engine.volumePercent + steps * step))
+                let problems = engine.setVolume(percent: percent)
+                audioLog.info("volume \(percent)%")
+                for problem in problems { audioLog.warning("\(problem)") }
+            },
             logger: logger("parley.core")
         ) { state in
             notifier.status("\(state) (\(settings.backend.kind.rawValue))")
         }
         let audioLog = logger("parley.audio")
+        let boardLog = logger("parley.board")
         let reloader = ConfigReloader(
             initial: config, paths: paths, environment: environment, notifier: notifier, logger: logger("parley.config")
         ) { [logShared] new in
             logShared.setLevel(Logger.Level(rawValue: new.logging.level) ?? .info)
             for note in engine.setLevels(volumePercent: new.audio.volumePercent,
                                          micGainDecibels: new.audio.micGainDecibels) { audioLog.warning("\(note)") }
-            await controller.update(ptt: new.ptt, cues: CueSounds(new.board))
+            var cues: CueSounds?
+            do { cues = try CueSounds(new.board) } catch { boardLog.error("\(error); keeping the cues in use") }
+            await controller.update(ptt: new.ptt, cues: cues)
         }
         let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
                                       logger: audioLog)
@@ -102,6 +122,7 @@ public struct Daemon {
         } catch {
             log.critical("\(error)")
             engine.stop()
+            await board.shutdown()
             try? await eventLoops.shutdownGracefully()
             return ConfigError.exitCode
         }
@@ -137,7 +158,7 @@ public struct Daemon {
         }
         try? await eventLoops.shutdownGracefully()
         if !engine.stop() { log.error("an audio thread did not stop; leaving it behind") }
-        await board.show(.off)
+        await board.shutdown()  // LEDs off, lines released
         log.notice("stopped")
         return code
     }

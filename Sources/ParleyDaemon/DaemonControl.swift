@@ -10,7 +10,7 @@ import ParleyTransport
 struct DaemonControl: Sendable {
     let settings: ParleySettings
     let engine: AudioEngine
-    let board: SimulatedBoard
+    let board: any Board
     let controller: DeviceController
     let backend: any VoiceBackend
     let drift: ClockDriftMonitor
@@ -20,16 +20,12 @@ struct DaemonControl: Sendable {
         switch request {
         case .status:
             return ControlReply(ok: true, status: await status())
-        case .ptt(.press):
-            await board.press()
-            return .done("ptt pressed")
-        case .ptt(.release):
-            await board.release()
-            return .done("ptt released")
-        case .ptt(.tap):
-            await board.press()
-            await board.release()
-            return .done("ptt tapped")
+        case .ptt(let action):
+            await press(.ptt, action)
+            return .done("ptt \(action.past)")
+        case .button(let button, let action):
+            await press(Button(rawValue: button.rawValue) ?? .cancel, action)
+            return .done("\(button.rawValue) \(action.past)")
         case .say(let text):
             guard await controller.state.isReady else { return .failed("not connected to \(backend.name): try again when ready") }
             await controller.say(text)
@@ -46,6 +42,11 @@ struct DaemonControl: Sendable {
         case .metrics:
             return ControlReply(ok: true, metrics: await metrics())
         }
+    }
+
+    private func press(_ button: Button, _ action: ControlRequest.PTTAction) async {
+        if action != .release { await board.set(button, pressed: true) }
+        if action != .press { await board.set(button, pressed: false) }
     }
 
     func status() async -> StatusReport {
@@ -70,6 +71,8 @@ struct DaemonControl: Sendable {
                          playbackXruns: engine.playbackCounters.snapshot().xruns,
                          lastDeviceError: engine.lastDeviceError, clockDriftPPM: drift.driftPPM,
                          referenceLeadMilliseconds: engine.referenceAlignment.leadMilliseconds),
+            board: board.summary,
+            leds: await board.leds().map { .init(name: $0.name, pattern: $0.pattern.rawValue, lit: $0.lit) },
             lastError: stats.lastError, lastUserTranscript: stats.lastUserTranscript,
             lastAssistantTranscript: stats.lastAssistantTranscript)
     }
@@ -98,5 +101,15 @@ struct DaemonControl: Sendable {
         if let ppm = drift.driftPPM { metrics["parley_audio_clock_drift_ppm"] = ppm }
         metrics.merge(stats.turnLatency.series("parley_turn_latency_seconds")) { $1 }
         return metrics
+    }
+}
+
+extension ControlRequest.PTTAction {
+    var past: String {
+        switch self {
+        case .press: "pressed"
+        case .release: "released"
+        case .tap: "tapped"
+        }
     }
 }

@@ -10,7 +10,7 @@ struct ParleyCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parleyctl",
         abstract: "Control a running parleyd: status, push-to-talk, typed turns, volume, mute.",
-        subcommands: [Status.self, PTT.self, Say.self, Volume.self, Mute.self, Reconnect.self, Metrics.self],
+        subcommands: [Status.self, PTT.self, ButtonCommand.self, Say.self, Volume.self, Mute.self, Reconnect.self, Metrics.self],
         defaultSubcommand: Status.self)
 }
 
@@ -54,6 +54,15 @@ extension ParleyCtl {
         @Argument(help: "press, release or tap") var action: ControlRequest.PTTAction
         @OptionGroup var connection: Connection
         func run() throws { try connection.run(.ptt(action)) { $0.message ?? "ok" } }
+    }
+
+    struct ButtonCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "button",
+                                                        abstract: "Press, release or tap a volume or cancel button.")
+        @Argument(help: "volume_up, volume_down or cancel") var button: ControlRequest.BoardButton
+        @Argument(help: "press, release or tap") var action: ControlRequest.PTTAction = .tap
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.run(.button(button, action)) { $0.message ?? "ok" } }
     }
 
     struct Say: ParsableCommand {
@@ -100,5 +109,6 @@ extension ParleyCtl {
 
 enum OnOff: String, ExpressibleByArgument, CaseIterable { case on, off }
 extension ControlRequest.PTTAction: ExpressibleByArgument {}
+extension ControlRequest.BoardButton: ExpressibleByArgument {}
 
 ParleyCtl.main()

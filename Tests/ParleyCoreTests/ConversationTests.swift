@@ -278,4 +278,29 @@ import Testing
         var idle = connected()
         #expect(idle.handle(.backend(.toolCall(ToolCall(callID: "x", name: "y", arguments: "{}")))) == [])
     }
+
+    @Test func cancelButtonDropsWhatIsSaidOrStopsTheAnswer() {
+        var c = connected()
+        #expect(c.handle(.board(.cancel)) == [])  // nothing to cancel
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        #expect(c.handle(.board(.cancel)) == [.send(.clear), .cue(.cancelled), .indicate(.ready)])
+        #expect(c.handle(.board(.pttReleased)) == [])  // the release of a cancelled turn sends nothing
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        #expect(c.handle(.board(.cancel)) == [.send(.cancelResponse(playedMilliseconds: 0)), .cue(.cancelled), .indicate(.ready)])
+        #expect(c.handle(.backend(.audio([1, 2]))) == [])  // the cancelled answer stays silent
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        _ = c.handle(.backend(.audio([1, 2])))
+        #expect(c.handle(.board(.cancel)) == [.stopPlaybackAndCancel, .cue(.cancelled), .indicate(.ready)])
+    }
+
+    @Test func volumeButtonsStepInAnyState() {
+        var c = Conversation(ptt: Self.hold)  // offline, too
+        #expect(c.handle(.board(.volumeUp)) == [.stepVolume(1)])
+        #expect(c.handle(.board(.volumeDown)) == [.stepVolume(-1)])
+    }
 }
