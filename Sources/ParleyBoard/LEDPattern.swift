@@ -1,3 +1,5 @@
+import ParleyConfig
+
 /// A way an LED can light, as a brightness over time (pure: the LED driver samples it).
 public enum LEDPattern: String, Sendable, CaseIterable {
     case off, on
@@ -65,11 +67,14 @@ public struct LEDProfile: Sendable, Equatable {
 
     public init(leds: [LED]) { self.leds = leds }
 
-    /// From `[board.leds.<name>]` tables (unknown words were refused by validation).
+    /// From `[board.leds.<name>]` tables (unknown words were refused by validation). An
+    /// LED that names no state is a status LED with the documented defaults.
     public init(patterns: [(name: String, states: [String: String])]) {
         leds = patterns.map { led in
-            LED(name: led.name, patterns: Dictionary(uniqueKeysWithValues: Indicator.allCases.map {
-                ($0, led.states[$0.rawValue].flatMap(LEDPattern.init(rawValue:)) ?? .off)
+            let states = led.states.isEmpty
+                ? Dictionary(uniqueKeysWithValues: ConfigSchema.ledDefaults.map { ($0.state, $0.pattern) }) : led.states
+            return LED(name: led.name, patterns: Dictionary(uniqueKeysWithValues: Indicator.allCases.map {
+                ($0, states[$0.rawValue].flatMap(LEDPattern.init(rawValue:)) ?? .off)
             }))
         }
     }

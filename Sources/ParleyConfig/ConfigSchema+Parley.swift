@@ -237,16 +237,17 @@ extension ConfigSchema {
                   "Cue volume in percent of the speaker volume."),
     ] + cueKeys
 
-    /// What each LED shows in each device state (`board.leds.<name>.<state>`); the defaults
-    /// suit a single status LED. An RGB LED is three LEDs, one per colour.
+    /// What each LED shows in each device state (`board.leds.<name>.<state>`). An LED that
+    /// names no state is a status LED with `ledDefaults`; one that names any shows exactly
+    /// those (the rest off), so the colours of an RGB LED (three LEDs) do not mix by default.
     public static let ledPatterns = ["off", "on", "blink_slow", "blink_fast", "heartbeat", "pulse"]
     public static let ledDefaults: [(state: String, pattern: String)] = [
         ("off", "off"), ("offline", "blink_slow"), ("connecting", "blink_fast"), ("ready", "heartbeat"),
         ("listening", "on"), ("thinking", "pulse"), ("speaking", "on"), ("error", "blink_fast"),
     ]
     static let ledStateKeys: [ConfigKey] = ledDefaults.map { state, pattern in
-        ConfigKey("board.leds.*.\(state)", .choice(ledPatterns), default: .string(pattern), example: "\"pulse\"",
-                  "The LED's pattern while the device is \(state) (pulse: software PWM).")
+        ConfigKey("board.leds.*.\(state)", .choice(ledPatterns), default: .string(""), example: "\"pulse\"",
+                  "Pattern while the device is \(state) (pulse: software PWM). If the LED names no state at all: \"\(pattern)\"; else off.")
     }
 
     /// One key per cue: "builtin" (generated in code), "off", or a WAV file (PCM 16-bit, mono or stereo).

@@ -138,8 +138,8 @@ extension ParleySettings {
             bias: c.string("board.bias"), debounceMilliseconds: c.int("board.debounce_ms"),
             leds: c.names(under: "board.leds").map { name in
                 .init(name: name, line: c.string("board.leds.\(name).line"), activeLow: c.bool("board.leds.\(name).active_low"),
-                      patterns: Dictionary(uniqueKeysWithValues: ConfigSchema.ledDefaults.map {
-                          ($0.state, c.string("board.leds.\(name).\($0.state)"))
+                      patterns: Dictionary(uniqueKeysWithValues: ConfigSchema.ledDefaults.compactMap {
+                          c.optionalString("board.leds.\(name).\($0.state)").map { [state = $0.state] in (state, $0) }
                       }))
             },
             cuesEnabled: c.bool("board.cues.enabled"), cueVolumePercent: c.int("board.cues.volume"),

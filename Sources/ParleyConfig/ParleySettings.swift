@@ -132,7 +132,8 @@ public struct BoardSettings: Sendable, Equatable {
         public var name: String
         public var line: String
         public var activeLow: Bool
-        /// Device state (an `Indicator` name) → pattern name (`ConfigSchema.ledPatterns`).
+        /// Device state (an `Indicator` name) → pattern name (`ConfigSchema.ledPatterns`);
+        /// empty: a status LED with `ConfigSchema.ledDefaults`.
         public var patterns: [String: String]
 
         public init(name: String, line: String, activeLow: Bool = false, patterns: [String: String] = [:]) {

@@ -37,10 +37,7 @@ struct BoardFactory {
     /// The LEDs of the board profile. The simulated board without any shows one "status"
     /// LED with the default patterns, so status always has something to read.
     static func simulatedLEDs(_ board: BoardSettings) -> LEDProfile {
-        var leds = board.leds.map { (name: $0.name, states: $0.patterns) }
-        if leds.isEmpty {
-            leds = [("status", Dictionary(uniqueKeysWithValues: ConfigSchema.ledDefaults.map { ($0.state, $0.pattern) }))]
-        }
-        return LEDProfile(patterns: leds)
+        let leds = board.leds.map { (name: $0.name, states: $0.patterns) }
+        return LEDProfile(patterns: leds.isEmpty ? [("status", [:])] : leds)
     }
 }

@@ -88,6 +88,9 @@ import Testing
         #expect(profile.leds[0].pattern(for: .listening) == .on)
         #expect(profile.leds[0].pattern(for: .thinking) == .pulse)
         #expect(profile.leds[0].pattern(for: .ready) == .off)
+        let status = LEDProfile(patterns: [("status", [:])])  // names no state: the status-LED defaults
+        #expect(status.leds[0].pattern(for: .ready) == .heartbeat)
+        #expect(status.leds[0].pattern(for: .thinking) == .pulse)
     }
 }
 

@@ -1,0 +1,166 @@
+"""The board through the real daemon: the simulated board's buttons pressed over the
+control socket (PTT long press, cancel, volume), LED patterns following the states, cues
+from WAV files named in the board profile, and the libgpiod board's missing-chip error
+(this machine has no GPIO chip; gpio-sim runs in the hardware-in-the-loop VM)."""
+import math
+import signal
+import struct
+import time
+import wave
+
+from audio import samples_of_wav, spoken_fixture, tone_power
+from conftest import BASE_CONFIG
+from test_control_socket import Control, start
+
+
+def tone_at(out, hz, rate=48000, threshold=0.5):
+    """First 20 ms block (10 ms hops) where `hz` dominates; None if never."""
+    return next((i for i in range(0, len(out) - 960, 480) if tone_power(out[i:i + 960], rate, hz) > threshold), None)
+
+
+def write_tone_wav(path, hz, rate=16000, seconds=0.15, channels=2):
+    frames = [int(12000 * math.sin(2 * math.pi * hz * i / rate)) for i in range(int(rate * seconds))]
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<" + "h" * channels, *([x] * channels)) for x in frames))
+
+
+def leds(control):
+    return {led["name"]: led["pattern"] for led in control.status()["leds"]}
+
+
+def test_led_profile_follows_the_state_machine(daemon, tmp_path):
+    mic = tmp_path / "mic.raw"
+    said = spoken_fixture(mic, "Check the compressor on unit nine.", lead=0.3, tail=3.0)
+    profile = """
+[board.leds.green]
+line = "led_green"
+ready = "on"
+listening = "on"
+speaking = "heartbeat"
+[board.leds.red]
+line = "led_red"
+listening = "on"
+thinking = "pulse"
+"""
+    d = daemon(config=BASE_CONFIG + profile,
+               env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "ctl.sock"), "PARLEY_SIM_MIC": str(mic)}).start()
+    d.notify.wait_for("READY=1")
+    control = Control(tmp_path / "ctl.sock")
+    deadline = time.monotonic() + 5
+    while leds(control) != {"green": "on", "red": "off"} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert leds(control) == {"green": "on", "red": "off"}
+    assert control.status()["board"] == "sim"
+    control.ctl("ptt", "press")
+    assert leds(control) == {"green": "on", "red": "on"}
+    time.sleep(len(said) / 48000 - 2.8)
+    control.ctl("ptt", "release")
+    seen = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        now = leds(control)
+        if not seen or seen[-1] != now:
+            seen.append(now)
+        if control.status()["state"]["turn"] == "idle" and len(seen) > 1:
+            break
+        time.sleep(0.01)
+    assert {"green": "off", "red": "pulse"} in seen or seen[0] == {"green": "on", "red": "on"}, seen
+    assert {"green": "heartbeat", "red": "off"} in seen, seen
+    assert seen[-1] == {"green": "on", "red": "off"}, seen
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_long_press_in_toggle_mode_cancels_with_a_cue_and_sends_nothing(daemon, tmp_path):
+    d, control = start(daemon, tmp_path, extra_env={"PARLEY_PTT__MODE": "toggle", "PARLEY_PTT__LONG_PRESS_MS": "600"})
+    assert {led["name"]: led["pattern"] for led in control.status()["leds"]} == {"status": "heartbeat"}
+    control.ctl("ptt", "press")
+    assert control.status()["state"]["turn"] == "listening"
+    assert leds(control) == {"status": "on"}
+    time.sleep(0.9)  # held past ptt.long_press_ms
+    assert control.status()["state"]["turn"] == "idle"
+    control.ctl("ptt", "release")
+    assert control.status()["state"]["turn"] == "idle"  # the release ends nothing more
+    metrics = control.request({"command": "metrics"})["metrics"]
+    assert metrics["parley_turns_total"] == 0
+    time.sleep(0.5)
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    out, _ = samples_of_wav(tmp_path / "speaker.wav")
+    listening, cancelled = tone_at(out, 880), tone_at(out, 330)
+    assert listening is not None and cancelled is not None, (listening, cancelled)
+    assert 0.5 * 48000 < cancelled - listening < 1.2 * 48000  # the cancel cue at the long press
+
+
+def test_cancel_button_stops_the_answer_and_volume_buttons_step(daemon, tmp_path):
+    mic = tmp_path / "mic.raw"
+    said = spoken_fixture(mic, "Read me the whole maintenance log for the north pump station please.",
+                          lead=0.3, tail=4.0)
+    d, control = start(daemon, tmp_path, mic)
+    control.ctl("ptt", "press")
+    time.sleep(len(said) / 48000 - 3.8)
+    control.ctl("ptt", "release")
+    control.wait_turn("speaking")
+    time.sleep(0.5)
+    assert control.ctl("button", "cancel").stdout.strip() == "cancel tapped"
+    assert control.status()["state"]["turn"] == "idle"  # at once, not when the echo ends
+    assert control.request({"command": "metrics"})["metrics"]["parley_barge_ins_total"] == 1
+    volume = control.status()["audio"]["volumePercent"]
+    control.request({"command": "button", "button": "volume_up", "action": "tap"})
+    assert control.status()["audio"]["volumePercent"] == min(100, volume + 10)
+    control.ctl("button", "volume_down")
+    control.ctl("button", "volume_down")
+    assert control.status()["audio"]["volumePercent"] == min(100, volume + 10) - 20
+    bad = control.request({"command": "button", "button": "eject", "action": "tap"})
+    assert not bad["ok"] and "volume_up, volume_down, cancel" in bad["error"]
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert "button: cancel" in d.log
+
+
+def test_cues_from_wav_files_and_switched_off(daemon, tmp_path):
+    write_tone_wav(tmp_path / "listen.wav", 1500)  # 16 kHz stereo: resampled and mixed down
+    d, control = start(daemon, tmp_path, extra_env={
+        "PARLEY_BOARD__CUES__LISTENING": str(tmp_path / "listen.wav"),
+        "PARLEY_BOARD__CUES__TOO_SHORT": "off"})
+    control.ctl("ptt", "press")
+    control.ctl("ptt", "release")  # too short: its cue is off
+    time.sleep(0.6)
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    out, _ = samples_of_wav(tmp_path / "speaker.wav")
+    assert tone_at(out, 1500) is not None
+    assert tone_at(out, 880) is None  # the built-in listening cue was replaced
+    assert tone_at(out, 440) is None  # too short: off
+
+
+def test_an_unusable_cue_file_is_a_config_error_naming_key_and_file(daemon, tmp_path):
+    (tmp_path / "bad.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
+    d = daemon(env={"PARLEY_BOARD__CUES__ERROR": str(tmp_path / "bad.wav")}).start()
+    assert d.wait(timeout=10) == 78
+    assert f'board.cues.error = "{tmp_path / "bad.wav"}"' in d.log
+    assert "16-bit PCM WAV" in d.log
+
+
+def test_missing_gpio_chip_exits_78_listing_what_exists(daemon, tmp_path):
+    d = daemon(env={"PARLEY_BOARD__KIND": "gpio", "PARLEY_BOARD__CHIP": "parley-test-chip"}).start()
+    assert d.wait(timeout=10) == 78
+    assert 'GPIO chip "parley-test-chip" not found (board.chip)' in d.log
+    assert "no GPIO chips at all" in d.log  # this machine has none
+    assert "board.required = false" in d.log  # the way out is named
+    assert "READY=1" not in d.notify.all()
+
+
+def test_missing_gpio_chip_with_board_not_required_runs_on(daemon, tmp_path):
+    d, control = start(daemon, tmp_path, extra_env={
+        "PARLEY_BOARD__KIND": "gpio", "PARLEY_BOARD__CHIP": "parley-test-chip", "PARLEY_BOARD__REQUIRED": "false"})
+    assert "running without it (board.required = false)" in d.log
+    assert control.status()["board"] == "gpio: no chip"
+    control.ctl("ptt", "press")  # the socket's button still works
+    assert control.status()["state"]["turn"] == "listening"
+    control.ctl("ptt", "release")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
