@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// What an audio thread tells the control plane, by counting only (the hot path never
@@ -11,6 +14,11 @@ public final class AudioCounters: Sendable {
     public let errors = Atomic<UInt64>(0)
     /// Last ALSA error code seen (negative errno), 0 when none.
     public let lastError = Atomic<Int32>(0)
+    /// CPU time the thread has used since it started (CLOCK_THREAD_CPUTIME_ID, read each
+    /// period: one vDSO/syscall clock read, no allocation or lock), and when it started
+    /// (CLOCK_MONOTONIC); a restarted thread starts both afresh.
+    public let cpuNanoseconds = Atomic<UInt64>(0)
+    public let startedNanoseconds = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -28,7 +36,30 @@ public final class AudioCounters: Sendable {
                  errors: errors.load(ordering: .relaxed))
     }
 
-    @inline(__always) func beat() { heartbeat.add(1, ordering: .relaxed) }
+    @inline(__always) func beat() {
+        heartbeat.add(1, ordering: .relaxed)
+        cpuNanoseconds.store(Self.nanoseconds(CLOCK_THREAD_CPUTIME_ID), ordering: .relaxed)
+    }
+
+    /// Called by the thread as it starts.
+    func started() {
+        cpuNanoseconds.store(0, ordering: .relaxed)
+        startedNanoseconds.store(Self.nanoseconds(CLOCK_MONOTONIC), ordering: .relaxed)
+    }
+
+    /// Share of one core the thread has used since it started, in percent (nil before it ran).
+    public var cpuPercent: Double? {
+        let started = startedNanoseconds.load(ordering: .relaxed)
+        let wall = Self.nanoseconds(CLOCK_MONOTONIC) &- started
+        guard started > 0, wall > 0 else { return nil }
+        return 100 * Double(cpuNanoseconds.load(ordering: .relaxed)) / Double(wall)
+    }
+
+    @inline(__always) static func nanoseconds(_ clock: clockid_t) -> UInt64 {
+        var t = timespec()
+        clock_gettime(clock, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
+    }
 }
 
 /// Values the control plane sets and the audio threads read each period.

@@ -35,6 +35,7 @@ final class CaptureLoop: @unchecked Sendable {
         let frames = pcm.periodFrames
         var read = 0  // frames read since start or the last xrun
         clock.discontinuity()
+        counters.started()
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {

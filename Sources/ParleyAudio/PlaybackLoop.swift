@@ -72,6 +72,7 @@ final class PlaybackLoop: @unchecked Sendable {
         var silentTail = 0
         var cuelessTail = 0
         var owed = 0  // periods to write at once, refilling what a rewind took back
+        counters.started()
         while controls.running.load(ordering: .relaxed) {
             counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {

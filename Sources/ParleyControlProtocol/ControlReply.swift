@@ -67,9 +67,15 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var lastDeviceError: String
         public var clockDriftPPM: Double?
         public var referenceLeadMilliseconds: Int
+        /// Share of one core each audio thread used since it started, in percent.
+        public var captureCPUPercent: Double?
+        public var playbackCPUPercent: Double?
         public init(captureDevice: String, playbackDevice: String, rate: Int, periodFrames: Int, scheduling: String,
                     volumePercent: Int, captureXruns: UInt64, playbackXruns: UInt64, lastDeviceError: String,
-                    clockDriftPPM: Double?, referenceLeadMilliseconds: Int) {
+                    clockDriftPPM: Double?, referenceLeadMilliseconds: Int,
+                    captureCPUPercent: Double? = nil, playbackCPUPercent: Double? = nil) {
+            self.captureCPUPercent = captureCPUPercent
+            self.playbackCPUPercent = playbackCPUPercent
             self.captureDevice = captureDevice
             self.playbackDevice = playbackDevice
             self.rate = rate

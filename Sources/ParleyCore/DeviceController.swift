@@ -42,7 +42,7 @@ public actor DeviceController {
         public var typedTurns = 0
         public var bargeIns = 0
         public var tooShort = 0
-        public var backendErrors = 0
+        public var backendErrors: [BackendError.Kind: Int] = [:]
         public var toolCalls = 0
         public var toolFailures = 0
         /// The link came back after it had been up (reconnects and renewals the conversation saw).
@@ -199,10 +199,10 @@ public actor DeviceController {
             case .user: stats.lastUserTranscript = text
             case .assistant: stats.lastAssistantTranscript = text
             }
-        case .backend(.error(let message)):
-            logger.warning("backend error: \(message)")
-            stats.backendErrors += 1
-            stats.lastError = message
+        case .backend(.error(let error)):
+            if !error.logged { logger.warning("backend error: \(error)") }
+            stats.backendErrors[error.kind, default: 0] += 1
+            stats.lastError = error.message
         case .backend(.link(let link)):
             if link == .connected {
                 if wasConnected { stats.reconnects += 1 }

@@ -70,7 +70,9 @@ struct DaemonControl: Sendable {
                          captureXruns: engine.captureCounters.snapshot().xruns,
                          playbackXruns: engine.playbackCounters.snapshot().xruns,
                          lastDeviceError: engine.lastDeviceError, clockDriftPPM: drift.driftPPM,
-                         referenceLeadMilliseconds: engine.referenceAlignment.leadMilliseconds),
+                         referenceLeadMilliseconds: engine.referenceAlignment.leadMilliseconds,
+                         captureCPUPercent: engine.captureCounters.cpuPercent,
+                         playbackCPUPercent: engine.playbackCounters.cpuPercent),
             board: board.summary,
             leds: await board.leds().map { .init(name: $0.name, pattern: $0.pattern.rawValue, lit: $0.lit) },
             lastError: stats.lastError, lastUserTranscript: stats.lastUserTranscript,
@@ -85,7 +87,6 @@ struct DaemonControl: Sendable {
             "parley_typed_turns_total": Double(stats.typedTurns),
             "parley_barge_ins_total": Double(stats.bargeIns),
             "parley_too_short_turns_total": Double(stats.tooShort),
-            "parley_backend_errors_total": Double(stats.backendErrors),
             "parley_tool_calls_total": Double(stats.toolCalls),
             "parley_tool_failures_total": Double(stats.toolFailures),
             "parley_backend_reconnects_total": Double(stats.reconnects),
@@ -98,6 +99,14 @@ struct DaemonControl: Sendable {
             "parley_volume_percent": Double(engine.volumePercent),
             "parley_ready": await controller.state.isReady ? 1 : 0,
         ]
+        for (thread, counters) in [("capture", engine.captureCounters), ("playback", engine.playbackCounters)] {
+            metrics["parley_audio_thread_cpu_seconds_total{thread=\"\(thread)\"}"] =
+                Double(counters.cpuNanoseconds.load(ordering: .relaxed)) / 1e9
+            if let percent = counters.cpuPercent { metrics["parley_audio_thread_cpu_percent{thread=\"\(thread)\"}"] = percent }
+        }
+        for kind in BackendError.Kind.allCases {
+            metrics["parley_backend_errors_total{kind=\"\(kind.rawValue)\"}"] = Double(stats.backendErrors[kind] ?? 0)
+        }
         if let ppm = drift.driftPPM { metrics["parley_audio_clock_drift_ppm"] = ppm }
         metrics.merge(stats.turnLatency.series("parley_turn_latency_seconds")) { $1 }
         return metrics

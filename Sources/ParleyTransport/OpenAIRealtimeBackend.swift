@@ -127,6 +127,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                 } else {
                     logger.debug("openai: still failing: \(failure)")
                 }
+                continuation.yield(.error(BackendError(authFailed ? .auth : .connection, "openai: \(failure)",
+                                                       logged: true)))
                 lastFailure = failure
                 continuation.yield(.link(.error))
             } else {
@@ -237,6 +239,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             event = try RealtimeServerEvent.parse(text)
         } catch {
             logger.warning("openai: ignoring a malformed server event: \(error)")
+            continuation.yield(.error(BackendError(.protocol, "openai: malformed server event", logged: true)))
             return
         }
         switch event {
@@ -307,7 +310,9 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             logger.debug("openai: \(error)")  // the response ended as we cancelled: benign
         default:
             // One log line: the controller logs every backend error it is handed.
-            continuation.yield(.error("openai: server error \(error)"))
+            let kind: BackendError.Kind = error.isAuthFailure ? .auth
+                : error.code == "rate_limit_exceeded" ? .rateLimit : .server
+            continuation.yield(.error(BackendError(kind, "openai: server error \(error)")))
             if error.isAuthFailure {
                 authFailed = true
                 continuation.yield(.session(.error))

@@ -21,10 +21,38 @@ public enum BackendEvent: Sendable, Equatable {
     case speechStopped
     /// The assistant calls a function; answer with `BackendCommand.toolOutput`.
     case toolCall(ToolCall)
-    /// A problem the backend survived; logged with its context.
-    case error(String)
+    /// A problem the backend survived; counted by kind, logged with its context.
+    case error(BackendError)
 
     public enum Role: String, Sendable { case user, assistant }
+}
+
+/// One backend problem, for the log line and the `parley_backend_errors_total{kind}` metric.
+public struct BackendError: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Could not connect or lost the connection (refused, DNS, TLS, timeout, cut).
+        case connection
+        /// The key or token was refused.
+        case auth
+        case rateLimit = "rate_limit"
+        /// The service reported an error (an error event, a 5xx).
+        case server
+        /// Something arrived that does not parse as the protocol.
+        case `protocol`
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The backend has logged it already (its own wording, once per outage): count only.
+    public var logged: Bool
+
+    public init(_ kind: Kind, _ message: String, logged: Bool = false) {
+        self.kind = kind
+        self.message = message
+        self.logged = logged
+    }
+
+    public var description: String { message }
 }
 
 /// What the conversation asks of a backend.

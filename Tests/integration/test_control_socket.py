@@ -130,7 +130,7 @@ def test_bad_requests_get_errors_and_the_socket_survives(daemon, tmp_path):
     assert control.request(b"not json\n") == {
         "ok": False,
         "error": 'not a request: expected one JSON object per line with a "command" '
-                 '(one of status, ptt, say, volume, mute, reconnect, metrics)'}
+                 '(one of status, ptt, button, say, volume, mute, reconnect, metrics)'}
     assert "unknown command \"jump\"" in control.request({"command": "jump"})["error"]
     assert control.request({"command": "ptt", "action": "hold"})["error"] == 'ptt needs "action": press, release or tap'
     huge = control.request(b'{"command":"say","text":"' + b"a" * 20000 + b'"}\n')
@@ -185,6 +185,9 @@ def test_prometheus_metrics_over_http(daemon, tmp_path):
     assert "parley_turn_latency_seconds_count 1" in lines
     assert 'parley_audio_xruns_total{direction="capture"} 0' in lines
     assert "parley_ready 1" in lines
+    assert 'parley_backend_errors_total{kind="connection"} 0' in lines
+    cpu = [line for line in lines if line.startswith('parley_audio_thread_cpu_percent{thread="capture"}')]
+    assert cpu and 0 < float(cpu[0].split()[1]) < 100, cpu  # the capture thread did work
     # Every sample line is `name{labels} number`, as Prometheus parses it.
     sample = re.compile(r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? -?[0-9.e+]+$|^[a-z_]+\{le="\+Inf"\} [0-9]+$')
     assert all(sample.match(line) for line in lines if not line.startswith("#")), text

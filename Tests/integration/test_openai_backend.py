@@ -131,6 +131,9 @@ def test_server_error_mid_response_is_logged_and_survived(daemon, tmp_path, fake
     control.ctl("say", "again")
     wait_for(lambda: fake.types().count("response.create") == 2, what="second response")
     assert fake.connections == 1
+    metrics = control.request({"command": "metrics"})["metrics"]
+    assert metrics['parley_backend_errors_total{kind="server"}'] == 1
+    assert metrics['parley_backend_errors_total{kind="connection"}'] == 0
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
 
@@ -217,8 +220,11 @@ def test_wrong_key_shows_an_error_and_keeps_retrying_slowly(daemon, tmp_path, fa
     assert all(g > 1.5 for g in gaps), gaps
     assert d.proc.poll() is None
     assert "sk-wrong-key" not in d.log
-    # One line for the outage, not one per retry.
+    # One line for the outage, not one per retry; every attempt counted, as auth.
     assert sum("refused the WebSocket upgrade" in line for line in d.lines) == 1
+    metrics = control.request({"command": "metrics"})["metrics"]
+    assert metrics['parley_backend_errors_total{kind="auth"}'] >= 3
+    assert "HTTP 401" in control.status()["lastError"]
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
 
