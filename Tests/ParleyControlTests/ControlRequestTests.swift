@@ -9,7 +9,7 @@ import Testing
 
     @Test func everyRequestSurvivesARoundTrip() throws {
         let all: [ControlRequest] = [.status, .ptt(.press), .ptt(.release), .ptt(.tap), .say("is the pump on"),
-                                     .volume(percent: 40), .mute(true), .mute(false), .reconnect, .metrics]
+                                     .button(.cancel, .tap), .button(.volumeUp, .press), .volume(percent: 40), .mute(true), .mute(false), .reconnect, .metrics]
         for request in all {
             #expect(try ControlRequest.decode(request.encoded()) == request)
         }
@@ -20,6 +20,12 @@ import Testing
         #expect(throws: ControlProtocolError(#"ptt needs "action": press, release or tap"#)) { try decode(#"{"command":"ptt"}"#) }
         #expect(throws: ControlProtocolError(#"volume needs "percent" from 0 to 100"#)) {
             try decode(#"{"command":"volume","percent":101}"#)
+        }
+        #expect(throws: ControlProtocolError(#"button needs "button": volume_up, volume_down, cancel"#)) {
+            try decode(#"{"command":"button","button":"ptt","action":"tap"}"#)
+        }
+        #expect(throws: ControlProtocolError(#"button needs "action": press, release or tap"#)) {
+            try decode(#"{"command":"button","button":"cancel"}"#)
         }
         #expect(throws: ControlProtocolError(#"say needs a non-empty "text""#)) { try decode(#"{"command":"say","text":"  "}"#) }
         #expect(throws: ControlProtocolError(#"mute needs "on": true or false"#)) { try decode(#"{"command":"mute","on":"yes"}"#) }
