@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ParleyConfig
+import ParleyCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -102,6 +103,7 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         do {
             let config = try LoadedConfig.load(paths: options.paths, environment: processEnvironment())
+            _ = try CueSounds(config.settings.board)  // the cue files, as the daemon will read them
             print(ConfigReport.effective(config), terminator: "")
         } catch {
             printError("\(error)")

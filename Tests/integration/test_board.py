@@ -9,7 +9,7 @@ import time
 import wave
 
 from audio import samples_of_wav, spoken_fixture, tone_power
-from conftest import BASE_CONFIG
+from conftest import BASE_CONFIG, run_parleyd
 from test_control_socket import Control, start
 
 
@@ -143,6 +143,10 @@ def test_an_unusable_cue_file_is_a_config_error_naming_key_and_file(daemon, tmp_
     assert d.wait(timeout=10) == 78
     assert f'board.cues.error = "{tmp_path / "bad.wav"}"' in d.log
     assert "16-bit PCM WAV" in d.log
+    # check-config reads the cue files as the daemon will.
+    checked = run_parleyd("check-config", "--config", str(tmp_path / "parley.toml"),
+                          env={"PARLEY_BOARD__CUES__ERROR": str(tmp_path / "bad.wav")})
+    assert checked.returncode == 78 and "board.cues.error" in checked.stderr
 
 
 def test_missing_gpio_chip_exits_78_listing_what_exists(daemon, tmp_path):
