@@ -155,6 +155,10 @@ extension ConfigSchema {
                   "rt_relay: optional API key passed to /api/rt/start."),
         ConfigKey("backend.rt_relay.api_key_credential", .credential, default: nil, example: "\"rt-key\"",
                   "rt_relay: the same, as a systemd credential."),
+        ConfigKey("backend.rt_relay.append_chunk_ms", .int(20...1000), default: .int(100), example: "200",
+                  "rt_relay: microphone audio per audio-append request (the relay cannot clear uploaded audio: a dropped turn shorter than this is never sent)."),
+        ConfigKey("backend.rt_relay.response_idle_ms", .int(200...10000), default: .int(1500), example: "2000",
+                  "rt_relay: an answer is over when no audio came for this long (sooner once its text is done)."),
         ConfigKey("backend.office.base_url", .string, default: nil, example: "\"http://office.local:8000\"",
                   "office (seed 002): server base URL."),
         ConfigKey("backend.office.model", .string, default: .string("gpt-realtime"), example: "\"gpt-realtime\"",
@@ -247,7 +251,7 @@ extension ConfigSchema {
     ]
     static let ledStateKeys: [ConfigKey] = ledDefaults.map { state, pattern in
         ConfigKey("board.leds.*.\(state)", .choice(ledPatterns), default: .string(""), example: "\"pulse\"",
-                  "Pattern while the device is \(state) (pulse: software PWM). If the LED names no state at all: \"\(pattern)\"; else off.")
+                  "Pattern in the \(state) state (pulse: software PWM). If the LED names no state at all: \"\(pattern)\"; else off.")
     }
 
     /// One key per cue: "builtin" (generated in code), "off", or a WAV file (PCM 16-bit, mono or stereo).

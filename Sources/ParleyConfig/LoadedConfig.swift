@@ -118,7 +118,9 @@ extension ParleySettings {
                 userID: c.optionalString(section + "user_id") ?? c.string("device.technician_id"),
                 model: c.string(section + "model"), provider: c.string(section + "provider"),
                 credential: secret("api_key_file", "api_key_credential", "token_file", "token_credential"),
-                agent: c.string(section + "agent")))
+                agent: c.string(section + "agent"),
+                appendChunkMilliseconds: c.int("backend.rt_relay.append_chunk_ms"),
+                responseIdleMilliseconds: c.int("backend.rt_relay.response_idle_ms")))
         tools = ToolSettings(
             builtins: c.bool("tools.builtins"),
             http: c.names(under: "tools.http").map {

@@ -91,6 +91,9 @@ public struct BackendSettings: Sendable {
         /// API key or JWT, for the relays that take one.
         public var credential: Secret?
         public var agent: String
+        /// rt_relay: audio per upload, and the quiet that ends an answer.
+        public var appendChunkMilliseconds: Int
+        public var responseIdleMilliseconds: Int
     }
 
     public var kind: Kind

@@ -11,7 +11,7 @@ import ParleyWebSocket
 struct BackendFactory {
     /// Backend kinds this build can run; the others are documented and validated, and
     /// refused at start with EX_CONFIG until their transport lands.
-    static let available: Set<BackendSettings.Kind> = [.echo, .openai]
+    static let available: Set<BackendSettings.Kind> = [.echo, .openai, .rtRelay]
 
     let settings: ParleySettings
     let eventLoopGroup: any EventLoopGroup
@@ -33,6 +33,15 @@ struct BackendFactory {
                                 sessionRefreshSeconds: openAI.sessionRefreshSeconds),
                 connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: openAI.caFile, logger: logger),
                 probe: HTTPClient(caFile: openAI.caFile),
+                logger: logger)
+        case .rtRelay:
+            let relay = backend.relay
+            return RTRelayBackend(
+                settings: .init(baseURL: relay.baseURL, provider: relay.provider, model: relay.model,
+                                apiKey: relay.credential?.reveal(), appendChunkMilliseconds: relay.appendChunkMilliseconds,
+                                responseIdleMilliseconds: relay.responseIdleMilliseconds,
+                                reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
+                                reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
                 logger: logger)
         default:
             return nil

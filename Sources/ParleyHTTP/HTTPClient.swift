@@ -74,6 +74,28 @@ public struct HTTPClient: Sendable {
         }
         return try result.get()
     }
+
+    /// A response as it arrives (Server-Sent Events): `.head` first, then `.bytes` chunks;
+    /// the stream ends with the transfer, throwing an `HTTPError` if it failed. Ending the
+    /// iteration (or cancelling its task) aborts the transfer. `timeoutMilliseconds` 0: no
+    /// overall limit, as a stream that stays open should.
+    public func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: HTTPStreamPart.self, throwing: (any Error).self)
+        let transfer = Transfer(request: request, caFile: caFile) { continuation.yield($0) }
+        continuation.onTermination = { _ in transfer.cancel() }
+        DispatchQueue.global(qos: .userInitiated).async {
+            switch transfer.run() {
+            case .success: continuation.finish()
+            case .failure(let error): continuation.finish(throwing: error)
+            }
+        }
+        return stream
+    }
+}
+
+public enum HTTPStreamPart: Sendable {
+    case head(status: Int, headers: [(name: String, value: String)])
+    case bytes([UInt8])
 }
 
 /// One easy handle's life: options, callbacks into this object, and the collected response.
@@ -85,10 +107,15 @@ private final class Transfer: @unchecked Sendable {
     private var headers: [(name: String, value: String)] = []
     private var overflow = false
     private let cancelled = Atomic<Bool>(false)
+    /// Streaming: parts go here as they arrive instead of collecting the body.
+    private let sink: (@Sendable (HTTPStreamPart) -> Void)?
+    private var handle: UnsafeMutableRawPointer?
+    private var headSent = false
 
-    init(request: HTTPRequest, caFile: String?) {
+    init(request: HTTPRequest, caFile: String?, sink: (@Sendable (HTTPStreamPart) -> Void)? = nil) {
         self.request = request
         self.caFile = caFile
+        self.sink = sink
     }
 
     func cancel() { cancelled.store(true, ordering: .relaxed) }
@@ -96,6 +123,7 @@ private final class Transfer: @unchecked Sendable {
     func run() -> Result<HTTPResponse, HTTPError> {
         guard let handle = curl_easy_init() else { return .failure(HTTPError(kind: .other, description: "curl_easy_init failed")) }
         defer { curl_easy_cleanup(handle) }
+        self.handle = handle
         var list: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(list) }
         for (name, value) in request.headers { list = curl_slist_append(list, "\(name): \(value)") }
@@ -107,7 +135,8 @@ private final class Transfer: @unchecked Sendable {
         CParley_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
         CParley_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
         CParley_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.timeoutMilliseconds)
-        CParley_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(request.timeoutMilliseconds, 10_000))
+        CParley_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                                 request.timeoutMilliseconds == 0 ? 10_000 : min(request.timeoutMilliseconds, 10_000))
         CParley_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM for DNS timeouts
         CParley_curl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
         if let caFile {
@@ -143,10 +172,24 @@ private final class Transfer: @unchecked Sendable {
         guard code == CURLE_OK else { return .failure(error(code)) }
         var status = 0
         CParley_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        sendHead()  // a response without a body
         return .success(HTTPResponse(status: status, headers: headers, body: body))
     }
 
+    private func sendHead() {
+        guard let sink, !headSent, let handle else { return }
+        headSent = true
+        var status = 0
+        CParley_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        sink(.head(status: status, headers: headers))
+    }
+
     private func received(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if let sink {
+            sendHead()
+            sink(.bytes(Array(bytes)))
+            return true
+        }
         guard body.count + bytes.count <= request.maximumResponseBytes else {
             overflow = true
             return false

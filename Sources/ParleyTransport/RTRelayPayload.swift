@@ -1,0 +1,70 @@
+import Foundation
+import ParleyRealtime
+
+/// What the rt session relay's SSE messages (seed 001) mean, read leniently: the seed names
+/// the streams but not their JSON, so a message is understood by its fields, not by an
+/// exact shape. Pure: tested without a server.
+enum RTRelayPayload: Equatable {
+    /// The stream's opening message ("always send an initial message"), keep-alives.
+    case hello
+    case audio([Int16])
+    case assistantDelta(String)
+    /// The assistant's text is complete: the answer is over (as far as text tells).
+    case assistantDone(String?)
+    case userTranscript(String)
+    /// `{error, sessionId}` on a stream.
+    case error(String)
+
+    enum Stream: String, CaseIterable {
+        case audio
+        case transcripts
+        case userTranscripts = "user-transcripts"
+    }
+
+    struct Malformed: Error, Equatable, CustomStringConvertible {
+        let description: String
+    }
+
+    private static let helloTypes: Set<String> = ["connected", "ready", "ping", "heartbeat", "open", "start", "started"]
+    private static let doneTypes: Set<String> = ["done", "completed", "complete", "end", "response.done",
+                                                 "response.output_audio_transcript.done", "transcript.done"]
+
+    /// One SSE event of `stream`. Audio: base64 PCM16 24 kHz, bare or in `audio`/`delta`/`data`/`chunk`.
+    /// Text: `delta` (a piece), `text`/`transcript` (whole), a done type (the end).
+    static func parse(_ event: SSEParser.Event, stream: Stream) throws(Malformed) -> RTRelayPayload {
+        let trimmed = event.data.trimmingCharacters(in: .whitespacesAndNewlines)
+        let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any]
+        let type = (object?["type"] as? String ?? (event.type == "message" ? "" : event.type)).lowercased()
+        if let error = object?["error"] {
+            return .error((error as? String) ?? ((error as? [String: Any])?["message"] as? String) ?? "\(error)")
+        }
+        if helloTypes.contains(type) || trimmed.isEmpty { return .hello }
+        switch stream {
+        case .audio:
+            let field = object.flatMap { o in ["audio", "delta", "data", "chunk"].lazy.compactMap { o[$0] as? String }.first }
+            if object != nil && field == nil {
+                if doneTypes.contains(type) { return .assistantDone(nil) }
+                throw Malformed(description: "audio message without audio: \(trimmed.prefix(80))")
+            }
+            let base64 = field ?? trimmed
+            guard let samples = PCM16.samples(base64: base64) else {
+                throw Malformed(description: "audio is not base64 PCM16: \(base64.prefix(40))…")
+            }
+            return .audio(samples)
+        case .transcripts:
+            guard let object else { return .assistantDelta(event.data) }  // plain text deltas
+            if doneTypes.contains(type) || type.hasSuffix(".done") {
+                return .assistantDone((object["text"] ?? object["transcript"]) as? String)
+            }
+            if let delta = object["delta"] as? String { return .assistantDelta(delta) }
+            if let text = (object["text"] ?? object["transcript"]) as? String { return .assistantDone(text) }
+            throw Malformed(description: "transcript message without text: \(trimmed.prefix(80))")
+        case .userTranscripts:
+            guard let object else { return .userTranscript(event.data) }
+            if let text = (object["transcript"] ?? object["text"] ?? object["delta"]) as? String {
+                return .userTranscript(text)
+            }
+            throw Malformed(description: "user transcript message without text: \(trimmed.prefix(80))")
+        }
+    }
+}

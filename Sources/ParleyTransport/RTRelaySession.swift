@@ -1,0 +1,207 @@
+import Foundation
+import ParleyHTTP
+import ParleyRealtime
+
+/// When an rt relay answer is over, from what its streams show (pure; times passed in).
+struct AnswerTracker {
+    private(set) var active = false
+    /// Audio of an interrupted answer still arriving: dropped until the next turn.
+    private(set) var discarding = false
+    private var started = ContinuousClock.now
+    private var lastAudio: ContinuousClock.Instant?
+    private var textDone = false
+    private(set) var text = ""
+
+    mutating func begin(at now: ContinuousClock.Instant) {
+        self = AnswerTracker()
+        active = true
+        started = now
+    }
+
+    /// Barge-in; true if an answer was running (the conversation hears it is done).
+    mutating func interrupt() -> Bool {
+        defer { active = false; discarding = true }
+        return active
+    }
+
+    /// Whether to play this audio, and whether it starts the answer.
+    mutating func audio(at now: ContinuousClock.Instant) -> (play: Bool, first: Bool) {
+        guard !discarding else { return (false, false) }
+        var first = lastAudio == nil
+        if !active {  // the relay spoke on its own: play it
+            begin(at: now)
+            first = true
+        }
+        lastAudio = now
+        return (true, first)
+    }
+
+    mutating func delta(_ piece: String) { if !discarding { text += piece } }
+
+    /// The text is complete; returns the whole text for the transcript.
+    mutating func done(_ whole: String?) -> String {
+        textDone = true
+        return whole ?? text
+    }
+
+    /// Whether the answer is over at `now`: text done and audio paused briefly, or no audio
+    /// for `idle` after some came, or nothing at all for `patience`.
+    func isOver(at now: ContinuousClock.Instant, idle: Duration, patience: Duration = .seconds(60)) -> Bool {
+        guard active else { return false }
+        if let last = lastAudio {
+            return now - last >= (textDone ? min(idle, .milliseconds(300)) : idle)
+        }
+        return now - started >= (textDone ? .seconds(2) : patience)
+    }
+
+    mutating func finish() { active = false }
+}
+
+extension RTRelayBackend {
+    /// Runs one started session until it ends: uploads in order, the three SSE streams, and
+    /// the answer's end. Returns why it ended.
+    func runSession(_ id: String) async -> String {
+        let (uploads, outbox) = AsyncStream.makeStream(of: Upload.self)
+        let (ends, endSession) = AsyncStream.makeStream(of: String.self)
+        let (opened, openedContinuation) = AsyncStream.makeStream(of: RTRelayPayload.Stream.self)
+        self.outbox = outbox
+        self.endSession = endSession
+        sessionID = id
+        pending.removeAll()
+        answer = AnswerTracker()
+        defer {
+            sessionID = nil
+            self.outbox = nil
+            self.endSession = nil
+            outbox.finish()
+        }
+        return await withTaskGroup(of: String?.self) { group in
+            group.addTask { for await reason in ends { return reason }; return nil }
+            group.addTask { await self.sendUploads(uploads) }
+            for stream in RTRelayPayload.Stream.allCases {
+                group.addTask { await self.follow(stream, session: id, opened: openedContinuation) }
+            }
+            group.addTask {
+                // Ready once all three streams are open, so no answer is missed.
+                var open = Set<RTRelayPayload.Stream>()
+                for await stream in opened {
+                    open.insert(stream)
+                    if open.count == RTRelayPayload.Stream.allCases.count { break }
+                }
+                await self.streamsOpen()
+                return await self.watchAnswers()
+            }
+            var reason = "cancelled"
+            for await result in group {
+                if let result { reason = result; break }
+            }
+            group.cancelAll()
+            return reason
+        }
+    }
+
+    private func streamsOpen() {
+        continuation.yield(.session(.created))
+    }
+
+    /// Every 50 ms: has the answer ended?
+    private func watchAnswers() async -> String? {
+        let idle = Duration.milliseconds(settings.responseIdleMilliseconds)
+        while !Task.isCancelled {
+            if answer.isOver(at: .now, idle: idle) {
+                answer.finish()
+                continuation.yield(.responseDone)
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    private func sendUploads(_ uploads: AsyncStream<Upload>) async -> String? {
+        for await upload in uploads {
+            do {
+                _ = try await post(upload.route, upload.body)
+            } catch {
+                if error.sessionGone { return "the relay says it is not active: \(error.message)" }
+                continuation.yield(.error(BackendError(error.kind, "rt_relay: \(error.message)")))
+            }
+        }
+        return nil
+    }
+
+    /// One SSE stream for the life of the session, reconnected when it drops (after the
+    /// server's `retry:` or 1 s, with Last-Event-ID).
+    private func follow(_ stream: RTRelayPayload.Stream, session id: String,
+                        opened: AsyncStream<RTRelayPayload.Stream>.Continuation) async -> String? {
+        var parser = SSEParser()
+        var malformedLogged = false
+        while !Task.isCancelled {
+            var headers = [(name: "Accept", value: "text/event-stream"), (name: "Cache-Control", value: "no-cache")]
+            if !parser.lastEventID.isEmpty { headers.append(("Last-Event-ID", parser.lastEventID)) }
+            let request = HTTPRequest(url: url(stream.rawValue) + "?sessionId=\(id)", headers: headers,
+                                      timeoutMilliseconds: 0)
+            parser.reset()
+            malformedLogged = false
+            var failure: String?
+            do {
+                for try await part in http.stream(request) {
+                    switch part {
+                    case .head(let status, _) where status == 503:
+                        return "the \(stream.rawValue) stream says the session is not active"
+                    case .head(let status, let headers):
+                        let type = headers.first { $0.name == "content-type" }?.value ?? ""
+                        guard status == 200, type.hasPrefix("text/event-stream") else {
+                            failure = "HTTP \(status) (\(type.isEmpty ? "no content type" : type))"
+                            break
+                        }
+                        opened.yield(stream)
+                    case .bytes(let bytes):
+                        for event in parser.feed(bytes) {
+                            do {
+                                handle(try RTRelayPayload.parse(event, stream: stream))
+                            } catch {
+                                // Logged once per connection of the stream, counted every time.
+                                if !malformedLogged { logger.warning("rt_relay: \(stream.rawValue) stream: \(error); skipped") }
+                                malformedLogged = true
+                                continuation.yield(.error(BackendError(.protocol, "rt_relay: \(stream.rawValue): \(error)",
+                                                                       logged: true)))
+                            }
+                        }
+                    }
+                    if failure != nil { break }
+                }
+            } catch {
+                failure = "\(error)"
+            }
+            guard !Task.isCancelled else { return nil }
+            logger.warning("rt_relay: \(stream.rawValue) stream \(failure.map { "failed: \($0)" } ?? "closed"); reopening")
+            if failure != nil {
+                continuation.yield(.error(BackendError(.connection, "rt_relay: \(stream.rawValue) stream: \(failure!)",
+                                                       logged: true)))
+            }
+            try? await Task.sleep(for: .milliseconds(parser.retryMilliseconds ?? 1000))
+        }
+        return nil
+    }
+
+    private func handle(_ payload: RTRelayPayload) {
+        switch payload {
+        case .hello:
+            break
+        case .audio(let samples):
+            let (play, first) = answer.audio(at: .now)
+            guard play, !samples.isEmpty else { return }
+            if first { continuation.yield(.responseStarted) }
+            continuation.yield(.audio(samples))
+        case .assistantDelta(let piece):
+            answer.delta(piece)
+        case .assistantDone(let whole):
+            let text = answer.done(whole)
+            if !text.isEmpty && !answer.discarding { continuation.yield(.transcript(role: .assistant, text: text)) }
+        case .userTranscript(let text):
+            continuation.yield(.transcript(role: .user, text: text))
+        case .error(let message):
+            continuation.yield(.error(BackendError(.server, "rt_relay: stream error: \(message)")))
+        }
+    }
+}
