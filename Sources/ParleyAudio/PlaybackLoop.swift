@@ -81,9 +81,10 @@ final class PlaybackLoop: @unchecked Sendable {
             }
             if owed > 0 { owed -= 1 } else if paced { pacer.wait() }
             // Barge-in: the controller flushed the voice; what the device still holds goes too
-            // (a cue in it stays whole).
+            // (a cue in it stays whole) — also when the ring was already empty and the end of
+            // the answer is all in the device.
             var takeBack = 0
-            if ring.applyFlush() > 0 {
+            if ring.applyFlush() != nil {
                 takeBack = cuelessTail
                 playing = false
                 primingWait = 0

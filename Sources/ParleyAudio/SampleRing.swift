@@ -12,6 +12,8 @@ public final class SampleRing: @unchecked Sendable {
     private let head = Atomic<Int>(0)  // next to read; written by the consumer only
     private let tail = Atomic<Int>(0)  // next to write; written by the producer only
     private let flushMark = Atomic<Int>(0)  // drop up to here; written by the producer only
+    private let flushes = Atomic<Int>(0)  // flush requests made; written by the producer only
+    private let flushesSeen = Atomic<Int>(0)  // flush requests carried out; the consumer's own
 
     /// Capacity is rounded up to a power of two.
     public init(minimumCapacity: Int) {
@@ -72,11 +74,18 @@ public final class SampleRing: @unchecked Sendable {
     /// `applyFlush()`; audio pushed after this call is kept.
     public func flush() {
         flushMark.store(tail.load(ordering: .relaxed), ordering: .releasing)
+        flushes.add(1, ordering: .releasing)
     }
 
-    /// Consumer: carries out a pending `flush()`; returns how many samples it dropped.
+    /// Consumer: carries out a pending `flush()`; returns how many samples it dropped, or
+    /// nil when no flush was asked for since the last call. 0 is a flush that found the
+    /// ring already empty — the consumer may still hold that audio downstream (a device
+    /// buffer) and should drop it too.
     @discardableResult
-    public func applyFlush() -> Int {
+    public func applyFlush() -> Int? {
+        let requested = flushes.load(ordering: .acquiring)
+        guard requested != flushesSeen.load(ordering: .relaxed) else { return nil }
+        flushesSeen.store(requested, ordering: .relaxed)
         let h = head.load(ordering: .relaxed)
         let dropped = flushMark.load(ordering: .acquiring) &- h
         guard dropped > 0 && dropped <= capacity else { return 0 }  // positions wrap: a stale mark is "behind"

@@ -146,6 +146,25 @@ import Testing
         #expect(abs(Self.frequency(cueOnly, rate: 48000) - 2000) < 30)
     }
 
+    @Test func aBargeInAfterTheRingRanDryStillSilencesTheDeviceBuffer() throws {
+        writeFile("mic.raw", [])
+        let audio = try engine(["PARLEY_DSP__AEC": "false", "PARLEY_AUDIO__BUFFER_PERIODS": "8"])  // 80 ms
+        let voice = Self.sine(500, rate: 24000, seconds: 0.3, amplitude: 6000)
+        _ = audio.playback.push(voice)
+        try audio.start()
+        // The end of the answer has left the ring: it is all in the device buffer now.
+        while audio.playback.availableToRead > 0 { usleep(500) }
+        audio.playback.flush()
+        usleep(400_000)
+        #expect(audio.stop())
+        let out = readSamples("speaker.raw")
+        // All of it would be 0.3 s × 48 kHz × 94.7 % (a sine's share above 500) ≈ 13 600
+        // samples; the rewind takes back what the device held beyond one period (~50 ms).
+        let heard = out.filter { abs(Int($0)) > 500 }.count
+        #expect(heard < 12_400, "heard \(heard) voice samples after a barge-in at the end")
+        #expect(heard > 9_000)
+    }
+
     @Test func missingDeviceIsAClearError() throws {
         let settings = try LoadedConfig.load(
             paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),

@@ -61,15 +61,19 @@ thinking = "pulse"
     seen = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        now = leds(control)
+        status = control.status()  # LEDs and turn from one reply
+        now = {led["name"]: led["pattern"] for led in status["leds"]}
         if not seen or seen[-1] != now:
             seen.append(now)
-        if control.status()["state"]["turn"] == "idle" and len(seen) > 1:
+        if status["state"]["turn"] == "idle" and len(seen) > 1:
             break
         time.sleep(0.01)
     assert {"green": "off", "red": "pulse"} in seen or seen[0] == {"green": "on", "red": "on"}, seen
     assert {"green": "heartbeat", "red": "off"} in seen, seen
-    assert seen[-1] == {"green": "on", "red": "off"}, seen
+    deadline = time.monotonic() + 2  # the LEDs follow the state change a moment later
+    while leds(control) != {"green": "on", "red": "off"} and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert leds(control) == {"green": "on", "red": "off"}, seen
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
 

@@ -93,7 +93,7 @@ def test_backend_not_in_this_build_is_a_config_exit(daemon, tmp_path):
     key = tmp_path / "openai.key"
     key.write_text("sk-proj-INTEGRATION-SECRET-42424242\n")
     key.chmod(0o600)
-    d = daemon(config=BASE_CONFIG.replace('kind = "echo"', f'kind = "rt_relay"\n[backend.rt_relay]\nbase_url = "http://127.0.0.1:9"\napi_key_file = "{key}"')).start()
+    d = daemon(config=BASE_CONFIG.replace('kind = "echo"', f'kind = "training"\n[backend.training]\nbase_url = "http://127.0.0.1:9"\ntoken_file = "{key}"')).start()
     assert d.wait(timeout=5) == 78
-    assert 'backend.kind = "rt_relay" is not available in this build' in d.log
+    assert 'backend.kind = "training" is not available in this build' in d.log
     assert "INTEGRATION-SECRET" not in d.log
