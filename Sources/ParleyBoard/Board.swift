@@ -53,3 +53,10 @@ public protocol Board: Sendable {
     /// Stops the board's threads and turns the LEDs off.
     func shutdown() async
 }
+
+extension Duration {
+    /// Whole milliseconds, for the boards' pattern and button clocks.
+    var wholeMilliseconds: Int {
+        Int(components.seconds) * 1000 + Int(components.attoseconds / 1_000_000_000_000_000)
+    }
+}

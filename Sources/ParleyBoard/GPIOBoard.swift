@@ -21,7 +21,8 @@ public final class GPIOBoard: Board {
     /// A requested line handle; each has one user (the event thread or the LED thread).
     struct ClaimedLine: @unchecked Sendable {
         var line: OpaquePointer
-        var button: Button
+        /// nil for an LED.
+        var button: Button?
     }
 
     /// Opens what exists and claims it. `problems` lists what was configured but missing
@@ -50,7 +51,7 @@ public final class GPIOBoard: Board {
             for led in settings.leds {
                 do {
                     let line = try chip.requestLED(led.line, role: "\(led.name) LED", activeLow: led.activeLow)
-                    leds.append(ClaimedLine(line: line, button: .ptt))
+                    leds.append(ClaimedLine(line: line, button: nil))
                     ledProfile.append((led.name, led.patterns))
                 } catch { problems.append(error) }
             }
@@ -79,7 +80,7 @@ public final class GPIOBoard: Board {
     /// What was claimed, for the start-up log.
     public var summary: String {
         guard let chip else { return "gpio: no chip" }
-        let names = buttons.map(\.button.rawValue) + ledDriver.readings().map { "\($0.name) LED" }
+        let names = buttons.compactMap(\.button?.rawValue) + ledDriver.readings().map { "\($0.name) LED" }
         return "gpio \(chip.name) [\(chip.label)]: " + (names.isEmpty ? "nothing claimed" : names.joined(separator: ", "))
     }
 
@@ -136,6 +137,7 @@ public final class GPIOBoard: Board {
             }
             var gone: [Int] = []
             for (index, claimed) in watched.enumerated() {
+                guard let button = claimed.button else { continue }
                 let revents = fds[index + 1].revents
                 if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { gone.append(index); continue }
                 guard revents & Int16(POLLIN) != 0 else { continue }
@@ -145,7 +147,7 @@ public final class GPIOBoard: Board {
                 for event in events.prefix(Int(count)) {
                     // Requested active-low where wired so: a rising edge is always "pressed".
                     let pressed = event.event_type == Int32(GPIOD_LINE_EVENT_RISING_EDGE)
-                    for out in tracker.withLock({ $0.edge(claimed.button, pressed: pressed, at: now) }) {
+                    for out in tracker.withLock({ $0.edge(button, pressed: pressed, at: now) }) {
                         continuation.yield(out)
                     }
                 }

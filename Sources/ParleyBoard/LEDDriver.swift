@@ -73,8 +73,7 @@ public final class LEDDriver: Sendable {
         while true {
             let (indicator, since, running) = shared.withLock { ($0.indicator, $0.since, $0.running) }
             guard running else { return }
-            let elapsed = ContinuousClock.now - since
-            let t = Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let t = (ContinuousClock.now - since).wholeMilliseconds
             var sleepMilliseconds = 1000
             var dimmed: [Int] = []
             var duty = 0.0

@@ -45,10 +45,7 @@ public actor SimulatedBoard: Board {
         continuation.finish()
     }
 
-    private var now: Int {
-        let elapsed = ContinuousClock.now - start
-        return Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
-    }
+    private var now: Int { (ContinuousClock.now - start).wholeMilliseconds }
 
     /// Wakes for the tracker's next deadline (a long press).
     private func schedule() {
