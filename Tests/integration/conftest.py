@@ -138,6 +138,22 @@ def daemon(tmp_path):
         d.stop()
 
 
+def start_on_backend(daemon, tmp_path, kind, settings, key, mic="/dev/zero", dropins_extra=""):
+    """parleyd on `kind` (fast reconnects) with `settings` under [backend.<kind>] plus an
+    api_key_file holding `key` (mode 0600); returns the daemon once READY (its control
+    socket, tmp_path/control.sock, listens by then)."""
+    key_file = tmp_path / f"{kind}.key"
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    config = BASE_CONFIG.replace('kind = "echo"', f'kind = "{kind}"\nreconnect_initial_ms = 200\nreconnect_max_ms = 2000') + (
+        f'\n[backend.{kind}]\n{settings}\napi_key_file = "{key_file}"\n')
+    d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
+                                   "PARLEY_SIM_MIC": str(mic)},
+               dropins={"50-test.toml": dropins_extra} if dropins_extra else None).start()
+    d.notify.wait_for("READY=1")
+    return d
+
+
 def run_parleyd(*args, env=None, timeout=10):
     full_env = {"PATH": os.environ["PATH"], "SWIFT_BACKTRACE": "enable=no"}
     full_env.update(env or {})

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import BASE_CONFIG
+from conftest import start_on_backend
 from audio import best_correlation, envelope, samples_of_wav, spoken_fixture
 from fake_openai import FakeRealtime
 from test_control_socket import Control
@@ -25,17 +25,8 @@ def fake():
 
 def start(daemon, tmp_path, fake, mic="/dev/zero", key=KEY, extra="", dropins_extra=""):
     """parleyd on the fake; `extra` goes under [backend.openai], `dropins_extra` into a conf.d file."""
-    key_file = tmp_path / "openai.key"
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
-    config = BASE_CONFIG.replace('kind = "echo"', 'kind = "openai"\nreconnect_initial_ms = 200\nreconnect_max_ms = 2000') + (
-        f'\n[backend.openai]\nurl = "{fake.url}"\napi_key_file = "{key_file}"\n{extra}\n')
-    d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
-                                   "PARLEY_SIM_MIC": str(mic)},
-               dropins={"50-test.toml": dropins_extra} if dropins_extra else None).start()
-    d.notify.wait_for("READY=1")  # the control socket listens before READY
-    control = Control(tmp_path / "control.sock")
-    return d, control
+    d = start_on_backend(daemon, tmp_path, "openai", f'url = "{fake.url}"\n{extra}', key, mic, dropins_extra)
+    return d, Control(tmp_path / "control.sock")
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from audio import best_correlation, envelope, samples_of_wav, spoken_fixture
-from conftest import BASE_CONFIG
+from conftest import start_on_backend
 from fake_rt_relay import FakeRTRelay
 from test_control_socket import Control
 from test_openai_backend import ready, wait_for
@@ -23,15 +23,8 @@ def relay():
     assert server.violations == [], server.violations
 
 
-def start(daemon, tmp_path, relay, mic="/dev/zero", key=KEY, extra=""):
-    key_file = tmp_path / "rt.key"
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
-    config = BASE_CONFIG.replace('kind = "echo"', 'kind = "rt_relay"\nreconnect_initial_ms = 200\nreconnect_max_ms = 2000') + (
-        f'\n[backend.rt_relay]\nbase_url = "{relay.url}"\napi_key_file = "{key_file}"\n{extra}\n')
-    d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
-                                   "PARLEY_SIM_MIC": str(mic)}).start()
-    d.notify.wait_for("READY=1")
+def start(daemon, tmp_path, relay, mic="/dev/zero", key=KEY):
+    d = start_on_backend(daemon, tmp_path, "rt_relay", f'base_url = "{relay.url}"', key, mic)
     return d, Control(tmp_path / "control.sock")
 
 
@@ -71,7 +64,6 @@ def test_typed_turn_and_barge_in_drops_the_rest_of_the_answer(daemon, tmp_path, 
     d, control = start(daemon, tmp_path, relay)
     ready(control)
     control.ctl("say", "is the pump on")
-    texts = [body for method, path, body in relay.requests if path == "/api/rt/text"]
     wait_for(lambda: [b for m, p, b in relay.requests if p == "/api/rt/text"], what="text posted")
     assert [b["text"] for m, p, b in relay.requests if p == "/api/rt/text"] == ["is the pump on"]
     wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
