@@ -39,6 +39,7 @@ let package = Package(
         systemLibrary("COpus", pkgConfig: "opus", apt: "libopus-dev"),
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CGpiod", pkgConfig: "libgpiod", apt: "libgpiod-dev"),
+        systemLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
         .target(name: "CParleyShims", dependencies: ["CCurl", "COpus", "CALSA"]),
 
         // Configuration: schema, layered TOML + environment, validation, secrets. Pure but for file reads.
@@ -84,6 +85,12 @@ let package = Package(
             dependencies: ["ParleyConfig", "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // Store-and-forward of finished transcripts: a SQLite (WAL) queue delivered over HTTP.
+        .target(
+            name: "ParleyTranscripts",
+            dependencies: ["CSQLite", "ParleyHTTP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The conversation state machine (pure) and the controller that runs it against the edges.
         .target(
             name: "ParleyCore",
@@ -100,6 +107,7 @@ let package = Package(
             name: "ParleyDaemon",
             dependencies: [
                 "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyControlProtocol",
+                "ParleyTranscripts",
                 "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -127,6 +135,9 @@ let package = Package(
         ),
         .testTarget(name: "ParleyRealtimeTests", dependencies: ["ParleyRealtime"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyBoardTests", dependencies: ["ParleyBoard", "ParleyConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyTranscriptsTests", dependencies: ["ParleyTranscripts", "ParleyHTTP",
+                                                                 .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig", "ParleyRealtime"], swiftSettings: swiftSettings),
         // Helpers shared by test targets (deterministic noise).

@@ -6,7 +6,7 @@ extension ConfigSchema {
     ]
 
     public static let parley = ConfigSchema(
-        keys: device + audio + dsp + backend + tools + ptt + board + control + logging + metrics,
+        keys: device + audio + dsp + backend + tools + ptt + board + transcripts + control + logging + metrics,
         backendRequirements: [
             "openai": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
             "openai_webrtc": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
@@ -261,6 +261,31 @@ extension ConfigSchema {
                   example: "\"/etc/parley/sounds/\($0).wav\"",
                   "The \($0.replacingOccurrences(of: "_", with: " ")) cue: \"builtin\", \"off\", or a WAV file (16-bit PCM).")
     }
+
+    /// Keys `transcripts.enabled = true` needs (one of each group).
+    public static let transcriptRequirements = [["transcripts.url"], ["transcripts.token_file", "transcripts.token_credential"]]
+
+    static let transcripts: [ConfigKey] = [
+        ConfigKey("transcripts.enabled", .bool, default: .bool(false), example: "true",
+                  "Post every finished user and assistant transcript, from any backend, to transcripts.url (seed 003's POST /realtime/transcripts) through a durable on-device queue."),
+        ConfigKey("transcripts.url", .string, default: nil, example: "\"https://training.example.com/realtime/transcripts\"",
+                  "Full URL transcripts are POSTed to (JSON TranscriptCreate, Bearer JWT)."),
+        ConfigKey("transcripts.token_file", .secretFile, default: nil, example: "\"/etc/parley/transcripts.jwt\"",
+                  "File holding the Bearer JWT for transcripts.url."),
+        ConfigKey("transcripts.token_credential", .credential, default: nil, example: "\"transcripts-jwt\"",
+                  "The JWT as a systemd credential."),
+        ConfigKey("transcripts.user_id", .string, default: .string(""), example: "\"T-1184\"",
+                  "user_id stored with each transcript (the JWT's user); empty: device.technician_id."),
+        ConfigKey("transcripts.queue_path", .string, default: .string("/var/lib/parley/transcripts.db"),
+                  example: "\"/data/parley/transcripts.db\"",
+                  "SQLite queue (WAL, synchronous=FULL) holding transcripts until the endpoint took them; survives restarts and power loss."),
+        ConfigKey("transcripts.max_queued", .int(10...10_000_000), default: .int(10000), example: "50000",
+                  "Most transcripts kept waiting; when full, new ones are refused with an error log line (the queued ones are kept)."),
+        ConfigKey("transcripts.retry_max_ms", .int(1000...3_600_000), default: .int(60000), example: "300000",
+                  "Longest wait between delivery attempts while the endpoint is down (starts at 1 s, doubles)."),
+        ConfigKey("transcripts.timeout_ms", .int(500...120_000), default: .int(10000), example: "20000",
+                  "Longest wait for one POST."),
+    ]
 
     static let control: [ConfigKey] = [
         ConfigKey("control.socket", .string, default: .string("/run/parley/control.sock"), example: "\"/tmp/parley.sock\"",

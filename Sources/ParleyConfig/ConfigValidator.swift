@@ -124,24 +124,35 @@ public struct ConfigValidator: Sendable {
         return value
     }
 
-    private func crossChecks(_ config: EffectiveConfig) -> [ConfigProblem] {
-        var problems: [ConfigProblem] = []
-        let kind = config.string("backend.kind")
-        let kindSource = config.items["backend.kind"]?.source ?? .builtIn
-        for group in schema.backendRequirements[kind] ?? [] {
+    /// Each group names keys of which exactly one must be set.
+    private func required(_ groups: [[String]], because reason: String, source: ConfigSource,
+                          _ config: EffectiveConfig) -> [ConfigProblem] {
+        groups.compactMap { group in
             let set = group.filter { config.optionalString($0) != nil }
             if set.isEmpty {
                 let what = group.count == 1 ? group[0] : group.dropLast().joined(separator: ", ") + " or " + group.last!
                 let spec = schema.key(for: group[0])
-                problems.append(ConfigProblem(
-                    .missing, source: kindSource, key: group[0],
-                    "backend.kind = \"\(kind)\" needs \(what)",
-                    hint: "set \(group[0]) = \(spec?.example ?? "\"…\"")" + (group.count > 1 ? " (or its alternative)" : "")))
+                return ConfigProblem(
+                    .missing, source: source, key: group[0], "\(reason) needs \(what)",
+                    hint: "set \(group[0]) = \(spec?.example ?? "\"…\"")" + (group.count > 1 ? " (or its alternative)" : ""))
             } else if set.count > 1 {
-                problems.append(ConfigProblem(
-                    .outOfRange, source: config.items[set[1]]?.source ?? kindSource, key: set[1],
-                    "\(set.joined(separator: " and ")) are both set", hint: "keep one of them"))
+                return ConfigProblem(
+                    .outOfRange, source: config.items[set[1]]?.source ?? source, key: set[1],
+                    "\(set.joined(separator: " and ")) are both set", hint: "keep one of them")
             }
+            return nil
+        }
+    }
+
+    private func crossChecks(_ config: EffectiveConfig) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        let kind = config.string("backend.kind")
+        let kindSource = config.items["backend.kind"]?.source ?? .builtIn
+        problems += required(schema.backendRequirements[kind] ?? [], because: "backend.kind = \"\(kind)\"",
+                             source: kindSource, config)
+        if config.bool("transcripts.enabled") {
+            problems += required(ConfigSchema.transcriptRequirements, because: "transcripts.enabled = true",
+                                 source: config.items["transcripts.enabled"]?.source ?? .builtIn, config)
         }
         if !config.bool("audio.mic_mix"), config.int("audio.mic_channel") >= config.int("audio.capture_channels") {
             problems.append(ConfigProblem(

@@ -18,12 +18,13 @@ public struct LoadedConfig: Sendable {
         let layers = ConfigLoader(schema: schema, environment: environment).load(paths)
         var (effective, problems) = ConfigValidator(schema: schema).validate(layers)
 
-        // Only the chosen backend's secrets are read: a fleet config may name files
-        // that exist only on devices running another backend.
+        // Only the chosen backend's secrets (and the transcript token when enabled) are read:
+        // a fleet config may name files that exist only on devices running another backend.
         var secrets: [String: Secret] = [:]
         let reader = SecretReader(credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
-        let prefix = Self.backendSection(effective.string("backend.kind"))
-        for item in effective.sortedItems where item.key.hasPrefix(prefix) {
+        let prefixes = [Self.backendSection(effective.string("backend.kind"))]
+            + (effective.bool("transcripts.enabled") ? ["transcripts."] : [])
+        for item in effective.sortedItems where prefixes.contains(where: item.key.hasPrefix) {
             guard case .string(let reference)? = item.value else { continue }
             let result: Result<Secret, ConfigProblem>
             switch item.spec.kind {
@@ -146,6 +147,12 @@ extension ParleySettings {
             },
             cuesEnabled: c.bool("board.cues.enabled"), cueVolumePercent: c.int("board.cues.volume"),
             cueSources: Dictionary(uniqueKeysWithValues: ConfigSchema.cueNames.map { ($0, c.string("board.cues.\($0)")) }))
+        transcripts = TranscriptSettings(
+            enabled: c.bool("transcripts.enabled"), url: c.optionalString("transcripts.url") ?? "",
+            token: secrets["transcripts.token_file"] ?? secrets["transcripts.token_credential"],
+            userID: c.optionalString("transcripts.user_id") ?? c.string("device.technician_id"),
+            queuePath: c.string("transcripts.queue_path"), maximumQueued: c.int("transcripts.max_queued"),
+            retryMaxMilliseconds: c.int("transcripts.retry_max_ms"), timeoutMilliseconds: c.int("transcripts.timeout_ms"))
         control = ControlSettings(
             socketPath: c.string("control.socket"), mode: UInt32(c.string("control.mode"), radix: 8) ?? 0o660,
             group: c.optionalString("control.group"))

@@ -8,6 +8,7 @@ public struct ParleySettings: Sendable {
     public var tools: ToolSettings
     public var ptt: PTTSettings
     public var board: BoardSettings
+    public var transcripts: TranscriptSettings
     public var control: ControlSettings
     public var logging: LoggingSettings
     public var metrics: MetricsSettings
@@ -162,6 +163,17 @@ public struct BoardSettings: Sendable, Equatable {
     public var cueVolumePercent: Int
     /// Cue name → "builtin", "off" or a WAV file path.
     public var cueSources: [String: String]
+}
+
+public struct TranscriptSettings: Sendable {
+    public var enabled: Bool
+    public var url: String
+    public var token: Secret?
+    public var userID: String
+    public var queuePath: String
+    public var maximumQueued: Int
+    public var retryMaxMilliseconds: Int
+    public var timeoutMilliseconds: Int
 }
 
 public struct ControlSettings: Sendable, Equatable {

@@ -102,6 +102,22 @@ public struct StatusReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// The transcript store-and-forward queue, when `transcripts.enabled`.
+    public struct Transcripts: Codable, Sendable, Equatable {
+        public var queued: Int
+        public var sent: Int
+        public var rejected: Int
+        public var dropped: Int
+        public var lastError: String?
+        public init(queued: Int, sent: Int, rejected: Int, dropped: Int, lastError: String?) {
+            self.queued = queued
+            self.sent = sent
+            self.rejected = rejected
+            self.dropped = dropped
+            self.lastError = lastError
+        }
+    }
+
     public var version: String
     public var deviceID: String
     public var backend: String
@@ -114,9 +130,12 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var lastError: String?
     public var lastUserTranscript: String?
     public var lastAssistantTranscript: String?
+    public var transcripts: Transcripts?
 
     public init(version: String, deviceID: String, backend: String, uptimeSeconds: Int, state: State, audio: Audio,
-                board: String, leds: [LED], lastError: String?, lastUserTranscript: String?, lastAssistantTranscript: String?) {
+                board: String, leds: [LED], lastError: String?, lastUserTranscript: String?, lastAssistantTranscript: String?,
+                transcripts: Transcripts? = nil) {
+        self.transcripts = transcripts
         self.version = version
         self.deviceID = deviceID
         self.backend = backend

@@ -28,6 +28,7 @@ public actor DeviceController {
     private let logger: Logger
     private let onStateChange: @Sendable (DeviceState) -> Void
     private let stepVolume: @Sendable (Int) -> Void
+    private let onTranscript: @Sendable (BackendEvent.Role, String) -> Void
     private var cueSounds: CueSounds
     /// Samples received for the current response, and how many of them the ring still holds.
     private var receivedSamples = 0
@@ -58,6 +59,7 @@ public actor DeviceController {
     public init(ptt: PTTSettings, prerollMilliseconds: Int, cues: CueSounds, board: any Board, backend: any VoiceBackend,
                 tools: any ToolRunner = NoTools(), audio: AudioPorts,
                 stepVolume: @escaping @Sendable (Int) -> Void = { _ in },
+                onTranscript: @escaping @Sendable (BackendEvent.Role, String) -> Void = { _, _ in },
                 logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
         conversation = Conversation(ptt: ptt, prerollMilliseconds: prerollMilliseconds)
         self.board = board
@@ -67,6 +69,7 @@ public actor DeviceController {
         self.logger = logger
         self.onStateChange = onStateChange
         self.stepVolume = stepVolume
+        self.onTranscript = onTranscript
         cueSounds = cues
     }
 
@@ -195,6 +198,7 @@ public actor DeviceController {
         case .board(let event): logger.info("button: \(event)")
         case .backend(.transcript(let role, let text)):
             logger.info("transcript \(role.rawValue): \(text)")
+            onTranscript(role, text)
             switch role {
             case .user: stats.lastUserTranscript = text
             case .assistant: stats.lastAssistantTranscript = text

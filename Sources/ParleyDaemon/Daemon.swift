@@ -5,6 +5,7 @@ import ParleyBoard
 import ParleyConfig
 import ParleyCore
 import ParleyHTTP
+import ParleyTranscripts
 import ParleyTransport
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -58,6 +59,15 @@ public struct Daemon {
             try? await eventLoops.shutdownGracefully()
             return ConfigError.exitCode
         }
+        var transcripts: TranscriptOutbox?
+        if settings.transcripts.enabled {
+            do { transcripts = try Self.openTranscripts(settings, logger: logger("parley.transcripts")) } catch {
+                log.critical("\(error)")
+                await board.shutdown()
+                try? await eventLoops.shutdownGracefully()
+                return ConfigError.exitCode
+            }
+        }
         notifier.status("starting audio")
 
         let engine = AudioEngine(settings: settings.audio, dsp: settings.dsp)
@@ -94,6 +104,7 @@ public struct Daemon {
                 audioLog.info("volume \(percent)%")
                 for problem in problems { audioLog.warning("\(problem)") }
             },
+            onTranscript: { [transcripts] role, text in transcripts?.submit(role: role.rawValue, content: text) },
             logger: logger("parley.core")
         ) { state in
             notifier.status("\(state) (\(settings.backend.kind.rawValue))")
@@ -113,7 +124,7 @@ public struct Daemon {
         let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
                                       logger: audioLog)
         let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
-                                    backend: backend, drift: drift, started: .now)
+                                    backend: backend, drift: drift, transcripts: transcripts, started: .now)
         var controlServer = ControlServer(path: settings.control.socketPath, mode: settings.control.mode,
                                           group: settings.control.group, logger: logger("parley.control"),
                                           handle: control.handle)
@@ -141,6 +152,9 @@ public struct Daemon {
             SystemdLifecycle(notifier: notifier, reloader: reloader,
                              readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
         ]
+        if let transcripts {
+            services.append(TaskService(description: "transcripts") { await transcripts.run() })
+        }
         if settings.metrics.enabled {
             services.append(MetricsServer(listen: settings.metrics.listen, eventLoopGroup: eventLoops,
                                           logger: logger("parley.metrics"), metrics: control.metrics))
@@ -157,10 +171,22 @@ public struct Daemon {
             code = 1
         }
         try? await eventLoops.shutdownGracefully()
+        transcripts?.drain()  // every submitted transcript on disk before exit
         if !engine.stop() { log.error("an audio thread did not stop; leaving it behind") }
         await board.shutdown()  // LEDs off, lines released
         log.notice("stopped")
         return code
+    }
+}
+
+extension Daemon {
+    static func openTranscripts(_ settings: ParleySettings, logger: Logger) throws -> TranscriptOutbox {
+        let t = settings.transcripts
+        return try TranscriptOutbox(
+            settings: .init(url: t.url, token: t.token?.reveal() ?? "", userID: t.userID, deviceID: settings.device.id,
+                            queuePath: t.queuePath, maximumQueued: t.maximumQueued,
+                            retryMax: .milliseconds(t.retryMaxMilliseconds), timeoutMilliseconds: t.timeoutMilliseconds),
+            http: HTTPClient(), logger: logger)
     }
 }
 

@@ -3,6 +3,7 @@ import ParleyBoard
 import ParleyConfig
 import ParleyControlProtocol
 import ParleyCore
+import ParleyTranscripts
 import ParleyTransport
 
 /// What the control socket's requests do to the running daemon, and what `status` and
@@ -14,6 +15,7 @@ struct DaemonControl: Sendable {
     let controller: DeviceController
     let backend: any VoiceBackend
     let drift: ClockDriftMonitor
+    let transcripts: TranscriptOutbox?
     let started: ContinuousClock.Instant
 
     func handle(_ request: ControlRequest) async -> ControlReply {
@@ -76,7 +78,10 @@ struct DaemonControl: Sendable {
             board: board.summary,
             leds: await board.leds().map { .init(name: $0.name, pattern: $0.pattern.rawValue, lit: $0.lit) },
             lastError: stats.lastError, lastUserTranscript: stats.lastUserTranscript,
-            lastAssistantTranscript: stats.lastAssistantTranscript)
+            lastAssistantTranscript: stats.lastAssistantTranscript,
+            transcripts: transcripts.map(\.stats).map {
+                .init(queued: $0.queued, sent: $0.sent, rejected: $0.rejected, dropped: $0.dropped, lastError: $0.lastError)
+            })
     }
 
     func metrics() async -> [String: Double] {
@@ -106,6 +111,13 @@ struct DaemonControl: Sendable {
         }
         for kind in BackendError.Kind.allCases {
             metrics["parley_backend_errors_total{kind=\"\(kind.rawValue)\"}"] = Double(stats.backendErrors[kind] ?? 0)
+        }
+        if let t = transcripts?.stats {
+            metrics["parley_transcripts_queued"] = Double(t.queued)
+            metrics["parley_transcripts_sent_total"] = Double(t.sent)
+            metrics["parley_transcripts_rejected_total"] = Double(t.rejected)
+            metrics["parley_transcripts_dropped_total"] = Double(t.dropped)
+            metrics["parley_transcripts_failed_attempts_total"] = Double(t.failedAttempts)
         }
         if let ppm = drift.driftPPM { metrics["parley_audio_clock_drift_ppm"] = ppm }
         metrics.merge(stats.turnLatency.series("parley_turn_latency_seconds")) { $1 }

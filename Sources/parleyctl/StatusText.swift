@@ -19,6 +19,10 @@ enum StatusText {
         if let error = s.lastError { lines.append("last error \(error)") }
         if let text = s.lastUserTranscript { lines.append("you said  \(text)") }
         if let text = s.lastAssistantTranscript { lines.append("assistant \(text)") }
+        if let t = s.transcripts {
+            lines.append("transcripts \(t.queued) queued, \(t.sent) sent, \(t.rejected) rejected, \(t.dropped) dropped"
+                         + (t.lastError.map { "; failing: \($0)" } ?? ""))
+        }
         return lines.joined(separator: "\n")
     }
 

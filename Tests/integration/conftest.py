@@ -33,6 +33,7 @@ class NotifySocket:
     def __init__(self, path: Path):
         self.path = str(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        Path(self.path).unlink(missing_ok=True)  # a second daemon in the same test (restarts)
         self.sock.bind(self.path)
         self.messages: list[tuple[float, str]] = []
         self._lock = threading.Lock()
