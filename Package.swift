@@ -40,6 +40,7 @@ let package = Package(
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CGpiod", pkgConfig: "libgpiod", apt: "libgpiod-dev"),
         systemLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+        systemLibrary("CEspeak", pkgConfig: "espeak-ng", apt: "libespeak-ng-dev"),
         .target(name: "CParleyShims", dependencies: ["CCurl", "COpus", "CALSA"]),
 
         // Configuration: schema, layered TOML + environment, validation, secrets. Pure but for file reads.
@@ -62,6 +63,8 @@ let package = Package(
             dependencies: ["CGpiod", "ParleyConfig"],
             swiftSettings: swiftSettings
         ),
+        // On-device speech for text backends: libespeak-ng synthesis, sentence splitting (pure).
+        .target(name: "ParleySpeech", dependencies: ["CEspeak", "ParleyDSP"], swiftSettings: swiftSettings),
         // OpenAI Realtime GA events: building client events, parsing server events (pure).
         .target(name: "ParleyRealtime", swiftSettings: swiftSettings),
         // HTTP(S) requests through libcurl: tool calls, relay REST routes.
@@ -82,7 +85,8 @@ let package = Package(
         // Voice backends behind one protocol.
         .target(
             name: "ParleyTransport",
-            dependencies: ["ParleyConfig", "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ParleyConfig", "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP", "ParleySpeech",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Store-and-forward of finished transcripts: a SQLite (WAL) queue delivered over HTTP.
@@ -107,7 +111,7 @@ let package = Package(
             name: "ParleyDaemon",
             dependencies: [
                 "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyControlProtocol",
-                "ParleyTranscripts",
+                "ParleyTranscripts", "ParleySpeech",
                 "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -138,6 +142,7 @@ let package = Package(
         .testTarget(name: "ParleyTranscriptsTests", dependencies: ["ParleyTranscripts", "ParleyHTTP",
                                                                  .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "ParleySpeechTests", dependencies: ["ParleySpeech"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig", "ParleyRealtime"], swiftSettings: swiftSettings),
         // Helpers shared by test targets (deterministic noise).

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev                               # HTTP, SSE, SDP exchange
   libgpiod-dev gpiod                                 # GPIO, v1 API (1.6)
   libsqlite3-dev                                     # the transcript queue
+  libespeak-ng-dev                                   # on-device speech for text backends (agent_c)
   python3 python3-venv                               # test harness
   espeak-ng sox                                      # speech fixtures generated at test time
   pulseaudio                                         # a paced ALSA device that can vanish (pulse plugin)

@@ -6,7 +6,7 @@ extension ConfigSchema {
     ]
 
     public static let parley = ConfigSchema(
-        keys: device + audio + dsp + backend + tools + ptt + board + transcripts + control + logging + metrics,
+        keys: device + audio + dsp + backend + speech + tools + ptt + board + transcripts + control + logging + metrics,
         backendRequirements: [
             "openai": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
             "openai_webrtc": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
@@ -179,6 +179,23 @@ extension ConfigSchema {
                   "agent_c: the JWT as a systemd credential."),
         ConfigKey("backend.agent_c.agent", .string, default: .string(""), example: "\"field-support\"",
                   "agent_c: agent to select with set_agent; empty: the server's first."),
+        ConfigKey("backend.agent_c.transcription_key_file", .secretFile, default: nil, example: "\"/etc/parley/openai.key\"",
+                  "agent_c: OpenAI API key for transcribing spoken turns (a transcription session); without it only typed turns work."),
+        ConfigKey("backend.agent_c.transcription_key_credential", .credential, default: nil, example: "\"openai-key\"",
+                  "agent_c: the same, as a systemd credential."),
+        ConfigKey("backend.agent_c.transcription_url", .string, default: .string("wss://api.openai.com/v1/realtime"),
+                  example: "\"wss://proxy.example.com/v1/realtime\"", "agent_c: transcription WebSocket endpoint (?intent=transcription is added)."),
+        ConfigKey("backend.agent_c.transcription_model", .string, default: .string("gpt-4o-mini-transcribe"),
+                  example: "\"gpt-4o-transcribe\"", "agent_c: model transcribing spoken turns."),
+        ConfigKey("backend.agent_c.language", .string, default: .string("en"), example: "\"de\"",
+                  "agent_c: language of spoken turns (transcription hint)."),
+    ]
+
+    static let speech: [ConfigKey] = [
+        ConfigKey("speech.voice", .string, default: .string("en-us"), example: "\"de\"",
+                  "espeak-ng voice speaking text answers on the device (agent_c); list: espeak-ng --voices."),
+        ConfigKey("speech.words_per_minute", .int(80...450), default: .int(175), example: "160",
+                  "Speaking rate of the on-device voice."),
     ]
 
     static let tools: [ConfigKey] = [

@@ -5,6 +5,7 @@ public struct ParleySettings: Sendable {
     public var audio: AudioSettings
     public var dsp: DSPSettings
     public var backend: BackendSettings
+    public var speech: SpeechSettings
     public var tools: ToolSettings
     public var ptt: PTTSettings
     public var board: BoardSettings
@@ -92,6 +93,11 @@ public struct BackendSettings: Sendable {
         /// API key or JWT, for the relays that take one.
         public var credential: Secret?
         public var agent: String
+        /// agent_c: transcription of spoken turns.
+        public var transcriptionKey: Secret?
+        public var transcriptionURL: String
+        public var transcriptionModel: String
+        public var language: String
         /// rt_relay: audio per upload, and the quiet that ends an answer.
         public var appendChunkMilliseconds: Int
         public var responseIdleMilliseconds: Int
@@ -104,6 +110,11 @@ public struct BackendSettings: Sendable {
     public var openAI: OpenAI
     /// Settings of the chosen relay (seed backends); empty for echo and openai.
     public var relay: Relay
+}
+
+public struct SpeechSettings: Sendable, Equatable {
+    public var voice: String
+    public var wordsPerMinute: Int
 }
 
 public struct ToolSettings: Sendable, Equatable {

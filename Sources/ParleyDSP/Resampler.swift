@@ -39,4 +39,15 @@ public final class Resampler: @unchecked Sendable {
     public func outputCount(forInput frames: Int) -> Int {
         (frames * outputRate + inputRate - 1) / inputRate
     }
+
+    /// A whole clip at another rate (cue files, synthesized speech). Allocates: not for audio threads.
+    public static func convert(_ samples: [Int16], from inputRate: Int, to outputRate: Int, quality: Int = 5) -> [Int16] {
+        guard inputRate != outputRate, !samples.isEmpty else { return samples }
+        let resampler = Resampler(from: inputRate, to: outputRate, quality: quality)
+        var output = [Int16](repeating: 0, count: resampler.outputCount(forInput: samples.count) + 64)
+        let written = samples.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { resampler.process(input, into: $0) }
+        }
+        return Array(output.prefix(written))
+    }
 }

@@ -63,12 +63,6 @@ public struct WAVFile: Sendable, Equatable {
 
     /// The samples at `outputRate` (speexdsp resampler), for the cue ring.
     public func resampled(to outputRate: Int) -> [Int16] {
-        guard rate != outputRate, !samples.isEmpty else { return samples }
-        let resampler = Resampler(from: rate, to: outputRate, quality: 5)
-        var output = [Int16](repeating: 0, count: resampler.outputCount(forInput: samples.count) + 64)
-        let written = samples.withUnsafeBufferPointer { input in
-            output.withUnsafeMutableBufferPointer { resampler.process(input, into: $0) }
-        }
-        return Array(output.prefix(written))
+        Resampler.convert(samples, from: rate, to: outputRate)
     }
 }

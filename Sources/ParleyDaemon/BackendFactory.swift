@@ -4,6 +4,7 @@ import ParleyConfig
 import ParleyCore
 import ParleyHTTP
 import ParleyRealtime
+import ParleySpeech
 import ParleyTransport
 import ParleyWebSocket
 
@@ -11,20 +12,25 @@ import ParleyWebSocket
 struct BackendFactory {
     /// Backend kinds this build can run; the others are documented and validated, and
     /// refused at start with EX_CONFIG until their transport lands.
-    static let available: Set<BackendSettings.Kind> = [.echo, .openai, .rtRelay]
+    static let available: Set<BackendSettings.Kind> = [.echo, .openai, .rtRelay, .agentC]
+
+    /// Why the configured backend cannot start; the daemon exits 78 with it.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
 
     let settings: ParleySettings
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
 
-    func make() -> (any VoiceBackend)? {
+    func make() throws(Failure) -> any VoiceBackend {
         let backend = settings.backend
         switch backend.kind {
         case .echo:
             return EchoBackend(delayMilliseconds: backend.echoDelayMilliseconds)
         case .openai:
             let openAI = backend.openAI
-            guard let key = openAI.apiKey else { return nil }  // validation requires it
+            guard let key = openAI.apiKey else { throw Failure(description: "backend.openai.api_key_file: no key read") }
             return OpenAIRealtimeBackend(
                 settings: .init(url: openAI.url, model: openAI.model, apiKey: key.reveal(), session: sessionConfig(),
                                 appendChunkMilliseconds: openAI.appendChunkMilliseconds,
@@ -43,8 +49,23 @@ struct BackendFactory {
                                 reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
                 logger: logger)
+        case .agentC:
+            let relay = backend.relay
+            let voice: SpeechSynthesizer
+            do { voice = try SpeechSynthesizer(voice: settings.speech.voice, wordsPerMinute: settings.speech.wordsPerMinute) } catch {
+                throw Failure(description: "speech.voice: \(error)")
+            }
+            let connector = NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: nil, logger: logger)
+            return AgentCBackend(
+                settings: .init(url: relay.baseURL, token: relay.credential?.reveal() ?? "", agent: relay.agent,
+                                reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
+                connector: connector, probe: HTTPClient(), voice: voice,
+                transcription: relay.transcriptionKey.map {
+                    (url: relay.transcriptionURL, apiKey: $0.reveal(), model: relay.transcriptionModel, language: relay.language)
+                },
+                logger: logger)
         default:
-            return nil
+            throw Failure(description: "backend.kind = \"\(backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.available.map(\.rawValue).sorted().joined(separator: ", ")))")
         }
     }
 

@@ -40,9 +40,11 @@ public struct Daemon {
         let settings = config.settings
         let log = logger("parleyd")
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        guard let backend = BackendFactory(settings: settings, eventLoopGroup: eventLoops,
-                                           logger: logger("parley.backend")).make() else {
-            log.critical("backend.kind = \"\(settings.backend.kind.rawValue)\" is not available in this build of parleyd (available: \(BackendFactory.available.map(\.rawValue).sorted().joined(separator: ", ")))")
+        let backend: any VoiceBackend
+        do {
+            backend = try BackendFactory(settings: settings, eventLoopGroup: eventLoops, logger: logger("parley.backend")).make()
+        } catch {
+            log.critical("\(error)")
             try? await eventLoops.shutdownGracefully()
             return ConfigError.exitCode
         }

@@ -2,6 +2,8 @@
 /// the server answers them with `beta_api_shape_disabled` and close 4000.
 public enum RealtimeClientEvent: Sendable, Equatable {
     case sessionUpdate(RealtimeSessionConfig)
+    /// A transcription session (`intent=transcription`): push-to-talk, text out only.
+    case transcriptionSessionUpdate(model: String, language: String)
     case appendAudio(ArraySlice<Int16>)
     case commitAudio
     case clearAudio
@@ -13,7 +15,7 @@ public enum RealtimeClientEvent: Sendable, Equatable {
 
     public var type: String {
         switch self {
-        case .sessionUpdate: "session.update"
+        case .sessionUpdate, .transcriptionSessionUpdate: "session.update"
         case .appendAudio: "input_audio_buffer.append"
         case .commitAudio: "input_audio_buffer.commit"
         case .clearAudio: "input_audio_buffer.clear"
@@ -28,6 +30,10 @@ public enum RealtimeClientEvent: Sendable, Equatable {
         var event: [String: JSONValue] = ["type": .string(type)]
         switch self {
         case .sessionUpdate(let config): event["session"] = config.json
+        case .transcriptionSessionUpdate(let model, let language):
+            event["session"] = ["type": "transcription", "audio": ["input": [
+                "format": ["type": "audio/pcm", "rate": 24000], "turn_detection": .null,
+                "transcription": ["model": .string(model), "language": .string(language)]]]]
         case .appendAudio(let samples): event["audio"] = .string(PCM16.base64(samples))
         case .commitAudio, .clearAudio, .createResponse, .cancelResponse: break
         case .truncate(let item, let end):

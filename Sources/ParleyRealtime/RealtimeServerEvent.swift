@@ -10,6 +10,7 @@ public enum RealtimeServerEvent: Sendable, Equatable {
     case audioDelta(responseID: String, itemID: String, samples: [Int16])
     case audioTranscriptDone(itemID: String, transcript: String)
     case inputTranscriptDone(itemID: String, transcript: String)
+    case inputTranscriptFailed(itemID: String, message: String)
     /// From `response.function_call_arguments.done` and again from `response.output_item.done`
     /// (the server sends both for one call: dispatch once per call id).
     case functionCall(responseID: String, callID: String, name: String, arguments: String)
@@ -49,6 +50,9 @@ public enum RealtimeServerEvent: Sendable, Equatable {
             return .audioTranscriptDone(itemID: try field("item_id"), transcript: try field("transcript"))
         case "conversation.item.input_audio_transcription.completed":
             return .inputTranscriptDone(itemID: try field("item_id"), transcript: try field("transcript"))
+        case "conversation.item.input_audio_transcription.failed":
+            return .inputTranscriptFailed(itemID: try field("item_id"),
+                                          message: event["error"]?["message"]?.string ?? "transcription failed")
         case "response.function_call_arguments.done":
             return .functionCall(responseID: try field("response_id"), callID: try field("call_id"),
                                  name: try field("name"), arguments: try field("arguments"))

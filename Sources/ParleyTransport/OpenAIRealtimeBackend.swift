@@ -143,17 +143,12 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     /// upgrade; 401/403 mean the key is wrong or lacks access: retry at the slowest pace.
     private func explainRefusal(url: String) async -> (String, auth: Bool) {
         let fallback = "check backend.openai.url and the API key"
-        guard let probe else { return (fallback, false) }
-        let httpURL = url.hasPrefix("wss://") ? "https://" + url.dropFirst(6)
-            : url.hasPrefix("ws://") ? "http://" + url.dropFirst(5) : url
-        let request = HTTPRequest(url: httpURL, headers: [("Authorization", "Bearer \(settings.apiKey)")],
-                                  timeoutMilliseconds: 5000, maximumResponseBytes: 64 * 1024)
-        guard let response = try? await probe.perform(request) else { return (fallback, false) }
-        let error = JSONValue.parse(response.text)?["error"]
+        guard let refusal = await UpgradeRefusal.probe(url, headers: [("Authorization", "Bearer \(settings.apiKey)")],
+                                                       with: probe) else { return (fallback, false) }
+        let error = JSONValue.parse(refusal.body)?["error"]
         let detail = [error?["code"]?.string, error?["message"]?.string].compactMap { $0 }.joined(separator: ": ")
-        let auth = response.status == 401 || response.status == 403
-        let hint = auth ? " (check the API key in backend.openai.api_key_file or its credential)" : ""
-        return ("HTTP \(response.status)" + (detail.isEmpty ? "" : " \(detail)") + hint, auth)
+        let hint = refusal.isAuth ? " (check the API key in backend.openai.api_key_file or its credential)" : ""
+        return ("HTTP \(refusal.status)" + (detail.isEmpty ? "" : " \(detail)") + hint, refusal.isAuth)
     }
 
     /// ±20 % so a fleet that lost the same uplink does not come back in lockstep.
@@ -295,6 +290,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             continuation.yield(.speechStopped)
         case .committed:
             break
+        case .inputTranscriptFailed(_, let message):
+            logger.warning("openai: the technician's speech was not transcribed: \(message)")
         case .other(let type):
             logger.trace("openai: \(type)")
         }

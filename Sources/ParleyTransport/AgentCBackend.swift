@@ -1,0 +1,380 @@
+import Logging
+import ParleyHTTP
+import ParleySpeech
+import ParleyWebSocket
+
+/// Agent C (seed 004): a text agent over one WebSocket with a JWT. Typed turns go in as
+/// `text_input`; spoken turns are transcribed first (OpenAI transcription session) when a key
+/// is configured. The answer's `text_delta`s are spoken on the device with espeak-ng,
+/// sentence by sentence as they arrive, through the normal playback path (echo reference,
+/// barge-in). No screen: avatars are skipped.
+public actor AgentCBackend: VoiceBackend {
+    public struct Settings: Sendable {
+        public var url: String
+        public var token: String
+        /// Agent to select; empty: the server's first.
+        public var agent: String
+        public var reconnectMaxMilliseconds: Int
+        /// The seed's client: 5 tries from 1 s, doubling; after that every `reconnectMaxMilliseconds`.
+        public var seedRetries = 5
+        public var retryInitialMilliseconds = 1000
+        public var listTimeout: Duration = .seconds(10)
+        public var agentTimeout: Duration = .seconds(5)
+        /// An interaction that sends nothing for this long is given up.
+        public var answerTimeout: Duration = .seconds(60)
+
+        public init(url: String, token: String, agent: String, reconnectMaxMilliseconds: Int) {
+            self.url = url
+            self.token = token
+            self.agent = agent
+            self.reconnectMaxMilliseconds = reconnectMaxMilliseconds
+        }
+    }
+
+    public nonisolated let name = "agent_c"
+    public nonisolated let events: AsyncStream<BackendEvent>
+    private let continuation: AsyncStream<BackendEvent>.Continuation
+    private let settings: Settings
+    private let connector: any WebSocketConnector
+    private let probe: HTTPClient?
+    private let voice: SpeechSynthesizer
+    private let transcriber: SpeechTranscriber?
+    private let logger: Logger
+
+    private var sender: (any WebSocketSender)?
+    private var setup = AgentCSetup()
+    private var reconnectNow = false
+    /// The server is in an interaction (ours or not); a new text_input waits for its end.
+    private var interactionActive = false
+    /// Text of the turn waiting to go in.
+    private var queuedText: String?
+    /// Our turn went in and its answer has not ended.
+    private var answering = false
+    private var answer = AnswerSpeech()
+    /// Bumped by barge-in: speech of an older answer is dropped.
+    private var generation = 0
+    private var lastActivity = ContinuousClock.now
+    private var speaking: Task<Void, Never>?
+    private var audioPlaysUntil = ContinuousClock.now
+    private var turnOpen = false
+    private var warnedHandsFree = false
+    /// Which connection a setup timer belongs to.
+    private var connection = 0
+
+    public init(settings: Settings, connector: any WebSocketConnector, probe: HTTPClient?, voice: SpeechSynthesizer,
+                transcription: (url: String, apiKey: String, model: String, language: String)?, logger: Logger) {
+        self.settings = settings
+        self.connector = connector
+        self.probe = probe
+        self.voice = voice
+        self.logger = logger
+        transcriber = transcription.map {
+            SpeechTranscriber(settings: .init(url: $0.url, apiKey: $0.apiKey, model: $0.model, language: $0.language),
+                              connector: connector, logger: logger)
+        }
+        (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
+    }
+
+    public func run() async throws {
+        if transcriber == nil {
+            logger.notice("agent_c: no transcription key (backend.agent_c.transcription_key_file): typed turns only (parleyctl say)")
+        }
+        let transcription = Task { await transcriber?.run() }
+        let watchdog = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await self?.checkSilence()
+            }
+        }
+        defer {
+            transcription.cancel()
+            watchdog.cancel()
+            continuation.yield(.link(.offline))
+        }
+        var failures = 0
+        var lastFailure: String?
+        let url = settings.url.trimmingSuffix("/") + "/api/avatar/ws?token=" + settings.token
+        while !Task.isCancelled {
+            continuation.yield(.link(.connecting))
+            var failure: String?
+            var kind = BackendError.Kind.connection
+            do {
+                let close = try await connector.run(
+                    url: url, headers: [],
+                    onOpen: { sender in await self.opened(sender) },
+                    onText: { text in await self.received(text) })
+                failure = setup.failure ?? (setup.ready ? nil : "socket \(close) before the agent was set")
+                if setup.failure != nil { kind = .server }
+                if failure == nil { logger.notice("agent_c: socket \(close)") }
+            } catch let error as WebSocketConnectError where error.kind == .upgradeRefused {
+                let refusal = await UpgradeRefusal.probe(url, headers: [], with: probe)
+                if refusal?.isAuth == true { kind = .auth }
+                failure = "\(error)" + (refusal.map { ": HTTP \($0.status)" + ($0.isAuth ? " (check the JWT in backend.agent_c.token_file; it may have expired)" : "") } ?? "")
+            } catch {
+                failure = "\(error)"
+            }
+            let wasReady = setup.ready
+            disconnected()
+            guard !Task.isCancelled else { return }
+            if wasReady { failures = 0 }
+            if reconnectNow {
+                reconnectNow = false
+                continue
+            }
+            failures += 1
+            let wait = failures <= settings.seedRetries
+                ? settings.retryInitialMilliseconds << (failures - 1) : settings.reconnectMaxMilliseconds
+            if let failure {
+                let redacted = failure.replacingOccurrences(of: settings.token, with: "<token>")
+                if redacted != lastFailure {
+                    logger.error("agent_c: \(redacted); retrying in \(wait) ms")
+                } else if failures == settings.seedRetries + 1 {
+                    logger.error("agent_c: \(settings.seedRetries) tries failed; trying every \(wait) ms")
+                }
+                continuation.yield(.error(BackendError(kind, "agent_c: \(redacted)", logged: true)))
+                lastFailure = redacted
+                continuation.yield(.link(.error))
+            } else {
+                continuation.yield(.link(.offline))
+            }
+            try? await Task.sleep(for: .milliseconds(wait))
+        }
+    }
+
+    public func reconnect() async {
+        reconnectNow = true
+        await sender?.close()
+    }
+
+    // MARK: the socket
+
+    private func opened(_ sender: any WebSocketSender) {
+        self.sender = sender
+        setup = AgentCSetup()
+        connection += 1
+        continuation.yield(.link(.connected))
+        continuation.yield(.session(.creating))
+        setupDeadline(settings.listTimeout, unless: .configuring, "no agent_list and avatar_list")
+    }
+
+    private func disconnected() {
+        sender = nil
+        if answering { finishAnswer(error: nil) }
+        interactionActive = false
+        queuedText = nil
+        setup = AgentCSetup()
+    }
+
+    /// Closes the connection when setup has not reached `reached` in time.
+    private func setupDeadline(_ deadline: Duration, unless reached: AgentCSetup.Phase, _ what: String) {
+        let connection = self.connection
+        Task { [weak self] in
+            try? await Task.sleep(for: deadline)
+            await self?.abandonSetup(connection, unless: reached, "\(what) within \(deadline)")
+        }
+    }
+
+    private func abandonSetup(_ connection: Int, unless reached: AgentCSetup.Phase, _ reason: String) async {
+        guard connection == self.connection, sender != nil, setup.phase < reached else { return }
+        setup.failure = reason
+        await sender?.close()
+    }
+
+    private func received(_ text: String) async {
+        let event: AgentCEvent
+        do { event = try AgentCEvent.parse(text) } catch {
+            logger.warning("agent_c: \(error); skipped")
+            continuation.yield(.error(BackendError(.protocol, "agent_c: \(error)", logged: true)))
+            return
+        }
+        lastActivity = .now
+        switch setup.receive(event, wanted: settings.agent) {
+        case .send(let key):
+            logger.info("agent_c: agents \(setup.agents.joined(separator: ", ")); selecting \(key)")
+            await transmit(AgentCEvent.setAgent(key))
+            setupDeadline(settings.agentTimeout, unless: .ready, "no agent_configuration_changed for set_agent")
+            return
+        case .ready:
+            logger.info("agent_c: agent \(setup.agent ?? "?") ready")
+            continuation.yield(.session(.created))
+            return
+        case .failed(let reason):
+            logger.error("agent_c: \(reason)")
+            await sender?.close()
+            return
+        case .pass:
+            break
+        }
+        switch event {
+        case .interaction(let started, _):
+            interactionActive = started
+            if started {
+                if answering { continuation.yield(.responseStarted) }
+            } else {
+                if answering { endOfText() }
+                if let text = queuedText {
+                    queuedText = nil
+                    await submit(text)
+                }
+            }
+        case .textDelta(let role, let content):
+            guard answering, role == "assistant" else { return }
+            for sentence in answer.append(content) { speak(sentence) }
+        case .error(let message):
+            continuation.yield(.error(BackendError(.server, "agent_c: \(message)")))
+            if answering && !interactionActive { finishAnswer(error: message) }
+        case .thoughtDelta, .completion, .historyDelta, .avatarList, .agentList, .agentConfigured, .other:
+            break
+        }
+    }
+
+    private func transmit(_ text: String) async {
+        do { try await sender?.send(text) } catch {
+            logger.debug("agent_c: send failed: \(error)")
+        }
+    }
+
+    // MARK: commands from the conversation
+
+    public func send(_ command: BackendCommand) async {
+        switch command {
+        case .append(let samples):
+            guard let transcriber else { return }
+            if !turnOpen {
+                turnOpen = true
+                await transcriber.begin()
+            }
+            await transcriber.append(samples)
+        case .clear:
+            turnOpen = false
+            await transcriber?.begin()
+        case .commit:
+            turnOpen = false
+            guard let transcriber else {
+                continuation.yield(.error(BackendError(.server, "agent_c: a spoken turn needs a transcription key (backend.agent_c.transcription_key_file); use parleyctl say for typed turns")))
+                continuation.yield(.responseDone)
+                return
+            }
+            do {
+                let text = try await transcriber.commit()
+                continuation.yield(.transcript(role: .user, text: text))
+                guard !text.isEmpty else {
+                    continuation.yield(.responseDone)
+                    return
+                }
+                await submit(text)
+            } catch {
+                continuation.yield(.error(BackendError(.connection, "agent_c: \(error)")))
+                continuation.yield(.responseDone)
+            }
+        case .text(let text):
+            continuation.yield(.transcript(role: .user, text: text))
+            await submit(text)
+        case .cancelResponse:
+            // Agent C has no cancel: stop speaking here and ignore the rest of this answer.
+            generation += 1
+            speaking?.cancel()
+            speaking = nil
+            audioPlaysUntil = .now
+            if answering { finishAnswer(error: nil, report: false) }
+        case .toolOutput:
+            break
+        case .handsFree(let kind):
+            if kind != nil && !warnedHandsFree {
+                warnedHandsFree = true
+                logger.warning("agent_c: hands-free mode needs server turn detection, which Agent C does not have; use hold or toggle")
+            }
+        }
+    }
+
+    /// One text_input at a time: a turn during someone else's interaction waits for its end.
+    private func submit(_ text: String) async {
+        answering = true
+        answer = AnswerSpeech()
+        lastActivity = .now
+        if interactionActive {
+            queuedText = text
+            return
+        }
+        await transmit(AgentCEvent.textInput(text))
+    }
+
+    // MARK: speaking the answer
+
+    private func speak(_ sentence: String) {
+        let previous = speaking
+        let generation = self.generation
+        speaking = Task {
+            await previous?.value
+            guard !Task.isCancelled else { return }
+            let samples = await voice.synthesize(sentence)
+            await play(samples, generation: generation)
+        }
+    }
+
+    /// Paced so the playback ring (4 s) never overflows: at most 1.5 s ahead of the speaker.
+    private func play(_ samples: [Int16], generation: Int) async {
+        var start = 0
+        while start < samples.count, generation == self.generation, !Task.isCancelled {
+            let ahead = audioPlaysUntil - .now
+            if ahead > .milliseconds(1500) {
+                try? await Task.sleep(for: ahead - .milliseconds(1500))
+                continue
+            }
+            let end = min(samples.count, start + 4800)
+            audioPlaysUntil = max(audioPlaysUntil, .now) + .milliseconds((end - start) / 24)
+            continuation.yield(.audio(Array(samples[start..<end])))
+            start = end
+        }
+    }
+
+    /// The interaction ended: speak what is left, then the answer is done.
+    private func endOfText() {
+        if let rest = answer.finish() { speak(rest) }
+        let last = speaking
+        let generation = self.generation
+        Task {
+            await last?.value
+            self.answerSpoken(generation: generation)
+        }
+    }
+
+    private func answerSpoken(generation: Int) {
+        guard generation == self.generation, answering else { return }
+        finishAnswer(error: nil)
+    }
+
+    private func finishAnswer(error: String?, report: Bool = true) {
+        answering = false
+        if report, !answer.text.isEmpty { continuation.yield(.transcript(role: .assistant, text: answer.text)) }
+        if report { continuation.yield(.responseDone) }
+        answer = AnswerSpeech()
+    }
+
+    private func checkSilence() {
+        let now = ContinuousClock.now
+        guard answering, now - lastActivity > settings.answerTimeout, audioPlaysUntil < now else { return }
+        logger.warning("agent_c: no answer for \(settings.answerTimeout); giving up on this turn")
+        continuation.yield(.error(BackendError(.server, "agent_c: no answer within \(settings.answerTimeout)", logged: true)))
+        finishAnswer(error: "timeout")
+    }
+}
+
+/// The answer's text so far and the sentences it completed.
+struct AnswerSpeech {
+    private(set) var text = ""
+    private var splitter = SentenceSplitter()
+
+    mutating func append(_ delta: String) -> [String] {
+        text += delta
+        return splitter.append(delta)
+    }
+
+    mutating func finish() -> String? { splitter.finish() }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}

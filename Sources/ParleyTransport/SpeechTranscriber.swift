@@ -1,0 +1,147 @@
+import Logging
+import ParleyRealtime
+import ParleyWebSocket
+
+/// The technician's speech → text, for backends that take text (Agent C): an OpenAI
+/// transcription session (`?intent=transcription`, `session.type = transcription`, no turn
+/// detection) kept open beside the backend. A turn's audio streams while it is spoken (held
+/// while the session is reconnecting); the commit returns its transcript.
+actor SpeechTranscriber {
+    struct Settings: Sendable {
+        var url: String
+        var apiKey: String
+        var model: String
+        var language: String
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let settings: Settings
+    private let connector: any WebSocketConnector
+    private let logger: Logger
+    private var sender: (any WebSocketSender)?
+    private var ready = false
+    /// Audio of the turn not sent yet (the session is not ready).
+    private var held: [Int16] = []
+    private var waiting: CheckedContinuation<String, any Error>?
+    private var lastFailure: String?
+
+    init(settings: Settings, connector: any WebSocketConnector, logger: Logger) {
+        self.settings = settings
+        self.connector = connector
+        self.logger = logger
+    }
+
+    /// Keeps the session open until cancelled, reconnecting with backoff.
+    func run() async {
+        var backoff = 1000
+        let url = settings.url + (settings.url.contains("?") ? "&" : "?") + "intent=transcription"
+        while !Task.isCancelled {
+            var failure: String
+            do {
+                let close = try await connector.run(
+                    url: url, headers: [("Authorization", "Bearer \(settings.apiKey)")],
+                    onOpen: { sender in await self.opened(sender) },
+                    onText: { text in await self.received(text) })
+                failure = "transcription socket \(close)"
+            } catch {
+                failure = "transcription session: \(error)"
+            }
+            let wasReady = ready
+            sender = nil
+            ready = false
+            fail(failure)
+            guard !Task.isCancelled else { return }
+            if wasReady { backoff = 1000 }
+            if failure != lastFailure { logger.warning("agent_c: \(failure); speech turns wait for it") }
+            lastFailure = failure
+            try? await Task.sleep(for: .milliseconds(backoff))
+            backoff = min(backoff * 2, 30_000)
+        }
+    }
+
+    private func opened(_ sender: any WebSocketSender) async {
+        self.sender = sender
+        await transmit(.transcriptionSessionUpdate(model: settings.model, language: settings.language))
+    }
+
+    private func received(_ text: String) async {
+        let event: RealtimeServerEvent
+        do { event = try RealtimeServerEvent.parse(text) } catch {
+            logger.warning("agent_c: transcription session sent \(error); skipped")
+            return
+        }
+        switch event {
+        case .sessionUpdated:
+            ready = true
+            lastFailure = nil
+            if !held.isEmpty {
+                await sendAudio(held)
+                held.removeAll()
+            }
+        case .inputTranscriptDone(_, let transcript):
+            waiting?.resume(returning: transcript)
+            waiting = nil
+        case .inputTranscriptFailed(_, let message):
+            fail("transcription failed: \(message)")
+        case .error(let error):
+            fail("transcription session error: \(error.message)")
+        default:
+            break
+        }
+    }
+
+    /// A new turn: anything left of the last one is dropped.
+    func begin() async {
+        held.removeAll()
+        if ready { await transmit(.clearAudio) }
+    }
+
+    func append(_ samples: [Int16]) async {
+        if ready { await sendAudio(samples) } else { held += samples }
+    }
+
+    /// The turn's transcript; throws when the session is down or the server gives none in time.
+    func commit(timeout: Duration = .seconds(15)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while !ready {
+            guard ContinuousClock.now < deadline else { throw Failure(description: lastFailure ?? "transcription session not ready") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if !held.isEmpty {
+            await sendAudio(held)
+            held.removeAll()
+        }
+        let timer = Task { [weak self] in
+            try await Task.sleep(until: deadline)
+            await self?.fail("no transcript within \(timeout)")
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            waiting = continuation
+            Task { await transmit(.commitAudio) }
+        }
+    }
+
+    private func fail(_ reason: String) {
+        waiting?.resume(throwing: Failure(description: reason))
+        waiting = nil
+    }
+
+    private func sendAudio(_ samples: [Int16]) async {
+        var start = 0
+        while start < samples.count {  // 100 ms per append
+            let end = min(samples.count, start + 2400)
+            await transmit(.appendAudio(samples[start..<end]))
+            start = end
+        }
+    }
+
+    private func transmit(_ event: RealtimeClientEvent) async {
+        do { try await sender?.send(event.text()) } catch {
+            logger.debug("agent_c: transcription send failed: \(error)")
+        }
+    }
+}
