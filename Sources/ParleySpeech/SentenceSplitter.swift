@@ -1,5 +1,5 @@
 /// Cuts streamed text into sentences so speech can start before the answer is complete.
-/// Pure. A sentence ends at . ! ? ; or : followed by whitespace, or at a line break; a run
+/// Pure. A sentence ends at . ! or ? followed by whitespace, or at a line break; a run
 /// with no end longer than `longest` characters is cut at its last comma or space.
 public struct SentenceSplitter: Sendable {
     private var pending = ""
@@ -34,7 +34,7 @@ public struct SentenceSplitter: Sendable {
             let character = pending[index]
             let next = pending.index(after: index)
             if character.isNewline { return next }
-            if ".!?;:".contains(character), next < pending.endIndex, pending[next].isWhitespace { return next }
+            if ".!?".contains(character), next < pending.endIndex, pending[next].isWhitespace { return next }
             index = next
         }
         guard pending.count > longest else { return nil }

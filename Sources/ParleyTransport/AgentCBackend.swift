@@ -48,8 +48,12 @@ public actor AgentCBackend: VoiceBackend {
     private var interactionActive = false
     /// Text of the turn waiting to go in.
     private var queuedText: String?
-    /// Our turn went in and its answer has not ended.
+    /// Our turn went in (or waits to) and its answer has not ended.
     private var answering = false
+    /// Our text_input went out and its interaction has not started yet.
+    private var sent = false
+    /// The interaction in progress answers our turn (not one we left by barge-in).
+    private var ours = false
     private var answer = AnswerSpeech()
     /// Bumped by barge-in: speech of an older answer is dropped.
     private var generation = 0
@@ -161,6 +165,8 @@ public actor AgentCBackend: VoiceBackend {
         sender = nil
         if answering { finishAnswer(error: nil) }
         interactionActive = false
+        sent = false
+        ours = false
         queuedText = nil
         setup = AgentCSetup()
     }
@@ -209,20 +215,26 @@ public actor AgentCBackend: VoiceBackend {
         case .interaction(let started, _):
             interactionActive = started
             if started {
-                if answering { continuation.yield(.responseStarted) }
+                ours = sent
+                sent = false
+                if ours { continuation.yield(.responseStarted) }
             } else {
-                if answering { endOfText() }
+                if ours && answering { endOfText() }
+                ours = false
                 if let text = queuedText {
                     queuedText = nil
                     await submit(text)
                 }
             }
         case .textDelta(let role, let content):
-            guard answering, role == "assistant" else { return }
+            guard ours, answering, role == "assistant" else { return }
             for sentence in answer.append(content) { speak(sentence) }
         case .error(let message):
             continuation.yield(.error(BackendError(.server, "agent_c: \(message)")))
-            if answering && !interactionActive { finishAnswer(error: message) }
+            if answering && !interactionActive && queuedText == nil {
+                sent = false
+                finishAnswer(error: message)
+            }
         case .thoughtDelta, .completion, .historyDelta, .avatarList, .agentList, .agentConfigured, .other:
             break
         }
@@ -276,6 +288,8 @@ public actor AgentCBackend: VoiceBackend {
             speaking?.cancel()
             speaking = nil
             audioPlaysUntil = .now
+            ours = false
+            sent = false  // an interaction that starts later answers a turn the technician dropped
             if answering { finishAnswer(error: nil, report: false) }
         case .toolOutput:
             break
@@ -296,6 +310,7 @@ public actor AgentCBackend: VoiceBackend {
             queuedText = text
             return
         }
+        sent = true
         await transmit(AgentCEvent.textInput(text))
     }
 

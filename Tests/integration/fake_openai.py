@@ -69,6 +69,7 @@ class FakeRealtime:
         self.sent: list[str] = []           # the type of every server event sent, in order
         self.violations: list[str] = []     # client or server events the SDK models refuse
         self.connections = 0
+        self.transcription_sessions = 0
         self.headers: list[Headers] = []
         self.request_times: list[float] = []  # time.monotonic() of each HTTP request (upgrade or not)
         self.speak_pace = 0.5               # seconds of wall time per second of audio (2x real time)
@@ -144,9 +145,15 @@ class FakeRealtime:
                 "message": "The Realtime Beta API is no longer supported.", "param": None}})
             await ws.close(4000, "beta_api_shape_disabled")
             return
-        await self._send(ws, {"type": "session.created", "session": {
-            "type": "realtime", "id": self._id("sess"), "object": "realtime.session", "model": "gpt-realtime",
-            "expires_at": 3600, "output_modalities": ["audio"], "instructions": ""}})
+        if "intent=transcription" in ws.request.path:  # a transcription session: text out only
+            self.transcription_sessions += 1
+            await self._send(ws, {"type": "session.created", "session": {
+                "type": "transcription", "id": self._id("sess"), "object": "realtime.transcription_session",
+                "expires_at": 3600}})
+        else:
+            await self._send(ws, {"type": "session.created", "session": {
+                "type": "realtime", "id": self._id("sess"), "object": "realtime.session", "model": "gpt-realtime",
+                "expires_at": 3600, "output_modalities": ["audio"], "instructions": ""}})
         try:
             async for text in ws:
                 event = json.loads(text)
