@@ -6,7 +6,6 @@ connect, `set_agent` → `agent_configuration_changed` (or `error` for an unknow
 `text_input` during one is an `error`, as the seed's client expects. Knobs make it misbehave."""
 import asyncio
 import json
-import threading
 from urllib.parse import parse_qs, urlparse
 
 import websockets
@@ -15,11 +14,14 @@ from websockets.http11 import Response
 
 from fake_transcripts import jwt_user
 
+from server_thread import ServerThread
+
 AGENTS = [{"key": "helpful_assistant", "name": "Helpful assistant"}, {"key": "field_support", "name": "Field support"}]
 
 
-class FakeAgentC:
+class FakeAgentC(ServerThread):
     def __init__(self):
+        super().__init__()
         self.received = []             # every client event, in order
         self.violations = []           # what the seed does not allow
         self.connections = 0
@@ -32,21 +34,10 @@ class FakeAgentC:
         self.silent = False            # never send the lists
         self.port = None
         self._ws = None
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
 
     @property
     def url(self):
         return f"ws://127.0.0.1:{self.port}"
-
-    def start(self):
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self._started.wait(5), "fake Agent C did not start"
-        return self
-
-    def _run(self):
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._serve())
 
     async def _serve(self):
         async with websockets.serve(self._connection, "127.0.0.1", 0, process_request=self._check) as server:

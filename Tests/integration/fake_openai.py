@@ -10,7 +10,6 @@ import base64
 import itertools
 import json
 import math
-import threading
 import time
 import typing
 
@@ -20,6 +19,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from typing_extensions import Annotated
 from websockets.datastructures import Headers
 from websockets.http11 import Response
+
+from server_thread import ServerThread
 
 
 def _discriminated(alias):
@@ -59,8 +60,9 @@ def validate(adapter, event: dict, strict=True) -> str | None:
     return f"{event.get('type')}: unknown keys {extra}" if extra else None
 
 
-class FakeRealtime:
+class FakeRealtime(ServerThread):
     def __init__(self, api_key="sk-test-fake-key-1234567890", ssl=None):
+        super().__init__()
         self.api_key = api_key
         self.ssl = ssl                      # an ssl.SSLContext: serve wss:// (as https://localhost)
         self.events: list[dict] = []        # every client event, in order
@@ -80,20 +82,9 @@ class FakeRealtime:
         self.function_outputs: list[dict] = []  # function_call_output items received
         self.port = None
         self._ids = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
         self._ws = None
-        self._started = threading.Event()
 
     # -- lifecycle
-    def start(self):
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self._started.wait(5), "fake realtime server did not start"
-        return self
-
-    def _run(self):
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._serve())
-
     async def _serve(self):
         async with websockets.serve(self._connection, "127.0.0.1", 0, process_request=self._check_request,
                                     max_size=None, ssl=self.ssl) as server:

@@ -8,14 +8,16 @@ it misbehave."""
 import asyncio
 import base64
 import json
-import threading
 import time
 
 from aiohttp import web
 
+from server_thread import ServerThread
 
-class FakeRTRelay:
+
+class FakeRTRelay(ServerThread):
     def __init__(self, api_key=None):
+        super().__init__()
         self.api_key = api_key            # when set, start must carry it
         self.sessions = {}                # sessionId -> {"active", "appended": bytearray, "queues": [...]}
         self.requests = []                # (method, path, json body or query)
@@ -25,20 +27,9 @@ class FakeRTRelay:
         self.drop_streams_after_answer = False
         self.speak_pace = 4.0             # audio sent this many times faster than real time
         self.stream_opens = {"audio": 0, "transcripts": 0, "user-transcripts": 0}
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
         self.port = None
 
     # -- lifecycle
-    def start(self):
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self._started.wait(5), "fake rt relay did not start"
-        return self
-
-    def _run(self):
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._serve())
-
     async def _serve(self):
         app = web.Application()
         app.router.add_post("/api/rt/start", self._start)

@@ -9,12 +9,13 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from server_thread import ServerThread
 
 SECRET = b"training-backend-signing-key"
 
@@ -56,28 +57,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class FakeTranscripts:
+class FakeTranscripts(ServerThread):
     def __init__(self, port: int | None = None):
+        super().__init__()
         self.port = port or free_port()
         self.saved = []              # validated TranscriptCreate dicts, in arrival order
         self.attempts = 0            # every POST, answered or not
         self.fail_next = []          # [(status, json body)] answered before anything else
         self.reject_containing = None  # content with this text gets a 422
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}/realtime/transcripts"
-
-    def start(self):
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self._started.wait(5), "fake transcripts server did not start"
-        return self
-
-    def _run(self):
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._serve())
 
     async def _serve(self):
         app = web.Application()
