@@ -63,6 +63,7 @@ def test_each_turns_transcripts_arrive_in_order_as_transcript_create(daemon, tmp
         ("user", "check valve three"), ("assistant", "check valve three")]
     assert {t["user_id"] for t in fake.saved} == {"T-1184"}
     assert all(t["device_id"] and t["created_at"] for t in fake.saved)
+    wait_for(lambda: transcripts(control)["queued"] == 0, what="the last row deleted")  # saved there before deleted here
     assert transcripts(control) == {"queued": 0, "sent": 4, "rejected": 0, "dropped": 0}
     metrics = control.request({"command": "metrics"})["metrics"]
     assert metrics["parley_transcripts_sent_total"] == 4 and metrics["parley_transcripts_queued"] == 0
@@ -104,6 +105,9 @@ def test_queued_transcripts_survive_a_killed_daemon_and_are_sent_once_after_rest
     say(control2, "after")
     wait_for(lambda: len(fake.saved) == 4, what="new transcripts too")
     assert [t["content"] for t in fake.saved] == ["before the crash"] * 2 + ["after"] * 2
+    # The server saves before the device deletes its row: wait for the delete (a stop in
+    # between would send that one again — delivery is at least once).
+    wait_for(lambda: transcripts(control2)["queued"] == 0, what="queue empty")
     d2.signal(signal.SIGTERM)
     assert d2.wait() == 0
     assert queue_rows(tmp_path) == []
