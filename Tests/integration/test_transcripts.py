@@ -133,6 +133,7 @@ def test_a_refused_token_and_server_errors_are_retried_and_the_token_never_logge
     say(control, "after errors")
     wait_for(lambda: len(fake.saved) == 2, what="delivery after 503 and 500")
     assert fake.attempts == 4
+    wait_for(lambda: transcripts(control)["queued"] == 0, what="the last row deleted")
 
     # A token for another user: the seed's 403, kept and retried (the fix is the config).
     d.signal(signal.SIGTERM)
