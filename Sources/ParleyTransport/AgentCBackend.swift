@@ -163,7 +163,7 @@ public actor AgentCBackend: VoiceBackend {
 
     private func disconnected() {
         sender = nil
-        if answering { finishAnswer(error: nil) }
+        if answering { finishAnswer() }
         interactionActive = false
         sent = false
         ours = false
@@ -233,7 +233,7 @@ public actor AgentCBackend: VoiceBackend {
             continuation.yield(.error(BackendError(.server, "agent_c: \(message)")))
             if answering && !interactionActive && queuedText == nil {
                 sent = false
-                finishAnswer(error: message)
+                finishAnswer()
             }
         case .thoughtDelta, .completion, .historyDelta, .avatarList, .agentList, .agentConfigured, .other:
             break
@@ -290,7 +290,7 @@ public actor AgentCBackend: VoiceBackend {
             audioPlaysUntil = .now
             ours = false
             sent = false  // an interaction that starts later answers a turn the technician dropped
-            if answering { finishAnswer(error: nil, report: false) }
+            if answering { finishAnswer(report: false) }
         case .toolOutput:
             break
         case .handsFree(let kind):
@@ -356,10 +356,10 @@ public actor AgentCBackend: VoiceBackend {
 
     private func answerSpoken(generation: Int) {
         guard generation == self.generation, answering else { return }
-        finishAnswer(error: nil)
+        finishAnswer()
     }
 
-    private func finishAnswer(error: String?, report: Bool = true) {
+    private func finishAnswer(report: Bool = true) {
         answering = false
         if report, !answer.text.isEmpty { continuation.yield(.transcript(role: .assistant, text: answer.text)) }
         if report { continuation.yield(.responseDone) }
@@ -371,7 +371,7 @@ public actor AgentCBackend: VoiceBackend {
         guard answering, now - lastActivity > settings.answerTimeout, audioPlaysUntil < now else { return }
         logger.warning("agent_c: no answer for \(settings.answerTimeout); giving up on this turn")
         continuation.yield(.error(BackendError(.server, "agent_c: no answer within \(settings.answerTimeout)", logged: true)))
-        finishAnswer(error: "timeout")
+        finishAnswer()
     }
 }
 
@@ -386,10 +386,4 @@ struct AnswerSpeech {
     }
 
     mutating func finish() -> String? { splitter.finish() }
-}
-
-extension String {
-    func trimmingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
-    }
 }

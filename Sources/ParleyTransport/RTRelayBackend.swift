@@ -26,7 +26,7 @@ public actor RTRelayBackend: VoiceBackend {
 
         public init(baseURL: String, provider: String, model: String, apiKey: String?, appendChunkMilliseconds: Int,
                     responseIdleMilliseconds: Int, reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int) {
-            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.baseURL = baseURL.trimmingSuffix("/")
             self.provider = provider
             self.model = model
             self.apiKey = apiKey

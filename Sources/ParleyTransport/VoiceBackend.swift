@@ -97,3 +97,10 @@ public protocol VoiceBackend: Sendable {
     /// Drop the connection and connect again (operator request).
     func reconnect() async
 }
+
+extension String {
+    /// A base URL without its trailing "/", so relay routes can be appended.
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}
