@@ -37,7 +37,7 @@ public actor AgentCBackend: VoiceBackend {
     private let settings: Settings
     private let connector: any WebSocketConnector
     private let probe: HTTPClient?
-    private let voice: SpeechSynthesizer
+    private let speech: AnswerVoice
     private let transcriber: SpeechTranscriber?
     private let logger: Logger
 
@@ -55,11 +55,9 @@ public actor AgentCBackend: VoiceBackend {
     /// The interaction in progress answers our turn (not one we left by barge-in).
     private var ours = false
     private var answer = AnswerSpeech()
-    /// Bumped by barge-in: speech of an older answer is dropped.
-    private var generation = 0
+    /// Bumped for each turn: the end of an older answer's speech is not this one's.
+    private var answerID = 0
     private var lastActivity = ContinuousClock.now
-    private var speaking: Task<Void, Never>?
-    private var audioPlaysUntil = ContinuousClock.now
     private var turnOpen = false
     private var warnedHandsFree = false
     /// Which connection a setup timer belongs to.
@@ -70,13 +68,14 @@ public actor AgentCBackend: VoiceBackend {
         self.settings = settings
         self.connector = connector
         self.probe = probe
-        self.voice = voice
         self.logger = logger
         transcriber = transcription.map {
             SpeechTranscriber(settings: .init(url: $0.url, apiKey: $0.apiKey, model: $0.model, language: $0.language),
                               connector: connector, logger: logger)
         }
-        (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
+        let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
+        (self.events, self.continuation) = (events, continuation)
+        speech = AnswerVoice(voice: voice) { continuation.yield(.audio($0)) }
     }
 
     public func run() async throws {
@@ -219,7 +218,7 @@ public actor AgentCBackend: VoiceBackend {
                 sent = false
                 if ours { continuation.yield(.responseStarted) }
             } else {
-                if ours && answering { endOfText() }
+                if ours && answering { await endOfText() }
                 ours = false
                 if let text = queuedText {
                     queuedText = nil
@@ -228,7 +227,7 @@ public actor AgentCBackend: VoiceBackend {
             }
         case .textDelta(let role, let content):
             guard ours, answering, role == "assistant" else { return }
-            for sentence in answer.append(content) { speak(sentence) }
+            for sentence in answer.append(content) { await speech.say(sentence) }
         case .error(let message):
             continuation.yield(.error(BackendError(.server, "agent_c: \(message)")))
             if answering && !interactionActive && queuedText == nil {
@@ -284,10 +283,7 @@ public actor AgentCBackend: VoiceBackend {
             await submit(text)
         case .cancelResponse:
             // Agent C has no cancel: stop speaking here and ignore the rest of this answer.
-            generation += 1
-            speaking?.cancel()
-            speaking = nil
-            audioPlaysUntil = .now
+            await speech.silence()
             ours = false
             sent = false  // an interaction that starts later answers a turn the technician dropped
             if answering { finishAnswer(report: false) }
@@ -305,6 +301,7 @@ public actor AgentCBackend: VoiceBackend {
     private func submit(_ text: String) async {
         answering = true
         answer = AnswerSpeech()
+        answerID += 1
         lastActivity = .now
         if interactionActive {
             queuedText = text
@@ -316,46 +313,17 @@ public actor AgentCBackend: VoiceBackend {
 
     // MARK: speaking the answer
 
-    private func speak(_ sentence: String) {
-        let previous = speaking
-        let generation = self.generation
-        speaking = Task {
-            await previous?.value
-            guard !Task.isCancelled else { return }
-            let samples = await voice.synthesize(sentence)
-            await play(samples, generation: generation)
-        }
-    }
-
-    /// Paced so the playback ring (4 s) never overflows: at most 1.5 s ahead of the speaker.
-    private func play(_ samples: [Int16], generation: Int) async {
-        var start = 0
-        while start < samples.count, generation == self.generation, !Task.isCancelled {
-            let ahead = audioPlaysUntil - .now
-            if ahead > .milliseconds(1500) {
-                try? await Task.sleep(for: ahead - .milliseconds(1500))
-                continue
-            }
-            let end = min(samples.count, start + 4800)
-            audioPlaysUntil = max(audioPlaysUntil, .now) + .milliseconds((end - start) / 24)
-            continuation.yield(.audio(Array(samples[start..<end])))
-            start = end
-        }
-    }
-
     /// The interaction ended: speak what is left, then the answer is done.
-    private func endOfText() {
-        if let rest = answer.finish() { speak(rest) }
-        let last = speaking
-        let generation = self.generation
+    private func endOfText() async {
+        if let rest = answer.finish() { await speech.say(rest) }
+        let id = answerID
         Task {
-            await last?.value
-            self.answerSpoken(generation: generation)
+            if await speech.finished() { self.answerSpoken(id) }
         }
     }
 
-    private func answerSpoken(generation: Int) {
-        guard generation == self.generation, answering else { return }
+    private func answerSpoken(_ id: Int) {
+        guard id == answerID, answering else { return }
         finishAnswer()
     }
 
@@ -366,9 +334,9 @@ public actor AgentCBackend: VoiceBackend {
         answer = AnswerSpeech()
     }
 
-    private func checkSilence() {
-        let now = ContinuousClock.now
-        guard answering, now - lastActivity > settings.answerTimeout, audioPlaysUntil < now else { return }
+    private func checkSilence() async {
+        guard answering, ContinuousClock.now - lastActivity > settings.answerTimeout else { return }
+        guard await !speech.isPlaying, answering else { return }  // re-checked after the await
         logger.warning("agent_c: no answer for \(settings.answerTimeout); giving up on this turn")
         continuation.yield(.error(BackendError(.server, "agent_c: no answer within \(settings.answerTimeout)", logged: true)))
         finishAnswer()

@@ -199,29 +199,3 @@ public actor RTRelayBackend: VoiceBackend {
         return response
     }
 }
-
-/// A failed relay request, classified for the metric and the retry pace.
-struct RelayFailure: Error {
-    var kind: BackendError.Kind
-    var message: String
-    /// 503: the session is not active; start a new one.
-    var sessionGone = false
-
-    init(_ kind: BackendError.Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
-    /// From an HTTP status and the seed's error JSON `{error, sessionId}`.
-    init(status: Int, method: String, url: String, body: String) {
-        let error = JSONValue.parse(body)?["error"]?.string ?? String(body.prefix(200))
-        kind = switch status {
-        case 401, 403: .auth
-        case 429: .rateLimit
-        default: .server
-        }
-        sessionGone = status == 503
-        let path = url.range(of: "/api/").map { String(url[$0.lowerBound...]) } ?? url
-        message = "\(method) \(path.split(separator: "?").first ?? ""): HTTP \(status) \(error)"
-    }
-}
