@@ -5,6 +5,8 @@ extension ConfigSchema {
         "echo", "openai", "openai_webrtc", "agent_routes", "rt_relay", "office", "training", "agent_c",
     ]
 
+    static let defaultInstructions = "You are a concise voice assistant for a field technician. Answer briefly."
+
     public static let parley = ConfigSchema(
         keys: device + audio + dsp + backend + speech + tools + ptt + board + transcripts + control + logging + metrics,
         backendRequirements: [
@@ -122,8 +124,7 @@ extension ConfigSchema {
                   "openai: systemd credential holding the API key (LoadCredential=)."),
         ConfigKey("backend.openai.voice", .string, default: .string("marin"), example: "\"cedar\"",
                   "openai: assistant voice."),
-        ConfigKey("backend.openai.instructions", .string,
-                  default: .string("You are a concise voice assistant for a field technician. Answer briefly."),
+        ConfigKey("backend.openai.instructions", .string, default: .string(defaultInstructions),
                   example: "\"You help HVAC technicians. Keep answers short.\"",
                   "openai: system instructions; device and technician context is appended."),
         ConfigKey("backend.openai.transcription_model", .string, default: .string("gpt-4o-mini-transcribe"),
@@ -145,6 +146,12 @@ extension ConfigSchema {
                   "agent_routes: user id sent as the user-id header and userId query."),
         ConfigKey("backend.agent_routes.model", .string, default: .string("gpt-realtime"), example: "\"gpt-realtime\"",
                   "agent_routes: model requested for the session."),
+        ConfigKey("backend.agent_routes.chat_model", .string, default: .string("gpt-4o"), example: "\"gpt-4o-mini\"",
+                  "agent_routes: model of the chat completions that answer turns (until the relay's WebRTC media lands)."),
+        ConfigKey("backend.agent_routes.instructions", .string, default: .string(defaultInstructions),
+                  example: "\"You help HVAC technicians. Keep answers short.\"",
+                  "agent_routes: system message of the chat completions; device and technician context is appended."),
+    ] + transcriptionKeys("agent_routes") + [
         ConfigKey("backend.rt_relay.base_url", .string, default: nil, example: "\"https://rt.example.com\"",
                   "rt_relay (seed 001): relay base URL."),
         ConfigKey("backend.rt_relay.provider", .string, default: .string("openai"), example: "\"openai\"",
@@ -179,21 +186,29 @@ extension ConfigSchema {
                   "agent_c: the JWT as a systemd credential."),
         ConfigKey("backend.agent_c.agent", .string, default: .string(""), example: "\"field-support\"",
                   "agent_c: agent to select with set_agent; empty: the server's first."),
-        ConfigKey("backend.agent_c.transcription_key_file", .secretFile, default: nil, example: "\"/etc/parley/openai.key\"",
-                  "agent_c: OpenAI API key for transcribing spoken turns (a transcription session); without it only typed turns work."),
-        ConfigKey("backend.agent_c.transcription_key_credential", .credential, default: nil, example: "\"openai-key\"",
-                  "agent_c: the same, as a systemd credential."),
-        ConfigKey("backend.agent_c.transcription_url", .string, default: .string("wss://api.openai.com/v1/realtime"),
-                  example: "\"wss://proxy.example.com/v1/realtime\"", "agent_c: transcription WebSocket endpoint (?intent=transcription is added)."),
-        ConfigKey("backend.agent_c.transcription_model", .string, default: .string("gpt-4o-mini-transcribe"),
-                  example: "\"gpt-4o-transcribe\"", "agent_c: model transcribing spoken turns."),
-        ConfigKey("backend.agent_c.language", .string, default: .string("en"), example: "\"de\"",
-                  "agent_c: language of spoken turns (transcription hint)."),
-    ]
+    ] + transcriptionKeys("agent_c")
+
+    /// Spoken turns of the text backends go through an OpenAI transcription session.
+    static func transcriptionKeys(_ kind: String) -> [ConfigKey] {
+        let section = "backend.\(kind)."
+        return [
+            ConfigKey(section + "transcription_key_file", .secretFile, default: nil, example: "\"/etc/parley/openai.key\"",
+                      "\(kind): OpenAI API key for transcribing spoken turns (a transcription session); without it only typed turns work."),
+            ConfigKey(section + "transcription_key_credential", .credential, default: nil, example: "\"openai-key\"",
+                      "\(kind): the same, as a systemd credential."),
+            ConfigKey(section + "transcription_url", .string, default: .string("wss://api.openai.com/v1/realtime"),
+                      example: "\"wss://proxy.example.com/v1/realtime\"",
+                      "\(kind): transcription WebSocket endpoint (?intent=transcription is added)."),
+            ConfigKey(section + "transcription_model", .string, default: .string("gpt-4o-mini-transcribe"),
+                      example: "\"gpt-4o-transcribe\"", "\(kind): model transcribing spoken turns."),
+            ConfigKey(section + "language", .string, default: .string("en"), example: "\"de\"",
+                      "\(kind): language of spoken turns (transcription hint)."),
+        ]
+    }
 
     static let speech: [ConfigKey] = [
         ConfigKey("speech.voice", .string, default: .string("en-us"), example: "\"de\"",
-                  "espeak-ng voice speaking text answers on the device (agent_c); list: espeak-ng --voices."),
+                  "espeak-ng voice speaking text answers on the device (agent_c, agent_routes); list: espeak-ng --voices."),
         ConfigKey("speech.words_per_minute", .int(80...450), default: .int(175), example: "160",
                   "Speaking rate of the on-device voice."),
     ]

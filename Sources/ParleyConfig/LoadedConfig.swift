@@ -120,10 +120,11 @@ extension ParleySettings {
                 model: c.string(section + "model"), provider: c.string(section + "provider"),
                 credential: secret("api_key_file", "api_key_credential", "token_file", "token_credential"),
                 agent: c.string(section + "agent"),
+                chatModel: c.string(section + "chat_model"), instructions: c.string(section + "instructions"),
                 transcriptionKey: secret("transcription_key_file", "transcription_key_credential"),
-                transcriptionURL: c.string("backend.agent_c.transcription_url"),
-                transcriptionModel: c.string("backend.agent_c.transcription_model"),
-                language: c.string("backend.agent_c.language"),
+                transcriptionURL: c.string(section + "transcription_url"),
+                transcriptionModel: c.string(section + "transcription_model"),
+                language: c.string(section + "language"),
                 appendChunkMilliseconds: c.int("backend.rt_relay.append_chunk_ms"),
                 responseIdleMilliseconds: c.int("backend.rt_relay.response_idle_ms")))
         speech = SpeechSettings(voice: c.string("speech.voice"), wordsPerMinute: c.int("speech.words_per_minute"))

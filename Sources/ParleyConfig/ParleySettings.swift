@@ -93,7 +93,10 @@ public struct BackendSettings: Sendable {
         /// API key or JWT, for the relays that take one.
         public var credential: Secret?
         public var agent: String
-        /// agent_c: transcription of spoken turns.
+        /// agent_routes: the chat completions answering turns.
+        public var chatModel: String
+        public var instructions: String
+        /// agent_c, agent_routes: transcription of spoken turns.
         public var transcriptionKey: Secret?
         public var transcriptionURL: String
         public var transcriptionModel: String

@@ -12,7 +12,7 @@ import ParleyWebSocket
 struct BackendFactory {
     /// Backend kinds this build can run; the others are documented and validated, and
     /// refused at start with EX_CONFIG until their transport lands.
-    static let available: Set<BackendSettings.Kind> = [.echo, .openai, .rtRelay, .agentC]
+    static let available: Set<BackendSettings.Kind> = [.echo, .openai, .rtRelay, .agentC, .agentRoutes]
 
     /// Why the configured backend cannot start; the daemon exits 78 with it.
     struct Failure: Error, CustomStringConvertible {
@@ -51,33 +51,54 @@ struct BackendFactory {
                 logger: logger)
         case .agentC:
             let relay = backend.relay
-            let voice: SpeechSynthesizer
-            do { voice = try SpeechSynthesizer(voice: settings.speech.voice, wordsPerMinute: settings.speech.wordsPerMinute) } catch {
-                throw Failure(description: "speech.voice: \(error)")
-            }
-            let connector = NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: nil, logger: logger)
             return AgentCBackend(
                 settings: .init(url: relay.baseURL, token: relay.credential?.reveal() ?? "", agent: relay.agent,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
-                connector: connector, probe: HTTPClient(), voice: voice,
-                transcription: relay.transcriptionKey.map {
-                    (url: relay.transcriptionURL, apiKey: $0.reveal(), model: relay.transcriptionModel, language: relay.language)
-                },
-                logger: logger)
+                connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: nil, logger: logger),
+                probe: HTTPClient(), voice: try voice(), transcription: transcription(), logger: logger)
+        case .agentRoutes:
+            let relay = backend.relay
+            return AgentRoutesBackend(
+                settings: .init(baseURL: relay.baseURL, userID: relay.userID, model: relay.model, chatModel: relay.chatModel,
+                                instructions: relay.instructions + "\n\nContext: " + deviceContext() + ".",
+                                reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
+                                reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
+                connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: nil, logger: logger),
+                http: HTTPClient(), voice: try voice(), transcription: transcription(), logger: logger)
         default:
             throw Failure(description: "backend.kind = \"\(backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.available.map(\.rawValue).sorted().joined(separator: ", ")))")
         }
     }
 
-    func sessionConfig() -> RealtimeSessionConfig {
-        let openAI = settings.backend.openAI
+    /// The on-device voice of the text backends.
+    private func voice() throws(Failure) -> SpeechSynthesizer {
+        do { return try SpeechSynthesizer(voice: settings.speech.voice, wordsPerMinute: settings.speech.wordsPerMinute) } catch {
+            throw Failure(description: "speech.voice: \(error)")
+        }
+    }
+
+    /// Spoken turns of the text backends, when a transcription key is configured.
+    private func transcription() -> (url: String, apiKey: String, model: String, language: String)? {
+        let relay = settings.backend.relay
+        return relay.transcriptionKey.map {
+            (url: relay.transcriptionURL, apiKey: $0.reveal(), model: relay.transcriptionModel, language: relay.language)
+        }
+    }
+
+    /// Who is talking from where, for the assistant's instructions.
+    private func deviceContext() -> String {
         let device = settings.device
         var context = ["device \(device.id)"]
         if !device.site.isEmpty { context.append("site \(device.site)") }
         if !device.technicianName.isEmpty { context.append("technician \(device.technicianName)") }
+        return context.joined(separator: ", ")
+    }
+
+    func sessionConfig() -> RealtimeSessionConfig {
+        let openAI = settings.backend.openAI
         let turnDetection = RealtimeSessionConfig.TurnDetection(handsFree: Conversation.turnDetection(settings.ptt))
         return RealtimeSessionConfig(
-            instructions: openAI.instructions + "\n\nContext: " + context.joined(separator: ", ") + ".",
+            instructions: openAI.instructions + "\n\nContext: " + deviceContext() + ".",
             voice: openAI.voice, turnDetection: turnDetection, transcriptionModel: openAI.transcriptionModel,
             language: openAI.language, noiseReduction: openAI.noiseReduction == "off" ? nil : openAI.noiseReduction,
             tools: DeviceTools.definitions(settings.tools))

@@ -70,7 +70,7 @@ public actor AgentCBackend: VoiceBackend {
         self.probe = probe
         self.logger = logger
         transcriber = transcription.map {
-            SpeechTranscriber(settings: .init(url: $0.url, apiKey: $0.apiKey, model: $0.model, language: $0.language),
+            SpeechTranscriber(settings: .init(url: $0.url, apiKey: $0.apiKey, model: $0.model, language: $0.language, label: "agent_c"),
                               connector: connector, logger: logger)
         }
         let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)

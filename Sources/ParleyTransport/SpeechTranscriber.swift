@@ -2,7 +2,7 @@ import Logging
 import ParleyRealtime
 import ParleyWebSocket
 
-/// The technician's speech → text, for backends that take text (Agent C): an OpenAI
+/// The technician's speech → text, for backends that take text (Agent C, agent routes): an OpenAI
 /// transcription session (`?intent=transcription`, `session.type = transcription`, no turn
 /// detection) kept open beside the backend. A turn's audio streams while it is spoken (held
 /// while the session is reconnecting); the commit returns its transcript.
@@ -12,6 +12,8 @@ actor SpeechTranscriber {
         var apiKey: String
         var model: String
         var language: String
+        /// The backend it serves, for log lines.
+        var label: String
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -55,7 +57,7 @@ actor SpeechTranscriber {
             fail(failure)
             guard !Task.isCancelled else { return }
             if wasReady { backoff = 1000 }
-            if failure != lastFailure { logger.warning("agent_c: \(failure); speech turns wait for it") }
+            if failure != lastFailure { logger.warning("\(settings.label): \(failure); speech turns wait for it") }
             lastFailure = failure
             try? await Task.sleep(for: .milliseconds(backoff))
             backoff = min(backoff * 2, 30_000)
@@ -70,7 +72,7 @@ actor SpeechTranscriber {
     private func received(_ text: String) async {
         let event: RealtimeServerEvent
         do { event = try RealtimeServerEvent.parse(text) } catch {
-            logger.warning("agent_c: transcription session sent \(error); skipped")
+            logger.warning("\(settings.label): transcription session sent \(error); skipped")
             return
         }
         switch event {
@@ -141,7 +143,7 @@ actor SpeechTranscriber {
 
     private func transmit(_ event: RealtimeClientEvent) async {
         do { try await sender?.send(event.text()) } catch {
-            logger.debug("agent_c: transcription send failed: \(error)")
+            logger.debug("\(settings.label): transcription send failed: \(error)")
         }
     }
 }

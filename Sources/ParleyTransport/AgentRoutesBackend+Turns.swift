@@ -1,0 +1,96 @@
+import ParleyRealtime
+import ParleySpeech
+
+/// Turns on the agent routes relay until its WebRTC media lands: the turn's text (typed, or
+/// transcribed) goes to `POST /api/agent/chat/completions` with the recent exchanges as
+/// context; the answer is spoken on the device sentence by sentence.
+extension AgentRoutesBackend {
+    public func send(_ command: BackendCommand) async {
+        switch command {
+        case .append(let samples):
+            guard let transcriber else { return }
+            if !turnOpen {
+                turnOpen = true
+                await transcriber.begin()
+            }
+            await transcriber.append(samples)
+        case .clear:
+            turnOpen = false
+            await transcriber?.begin()
+        case .commit:
+            turnOpen = false
+            guard let transcriber else {
+                continuation.yield(.error(BackendError(.server, "agent_routes: a spoken turn needs a transcription key (backend.agent_routes.transcription_key_file); use parleyctl say for typed turns")))
+                continuation.yield(.responseDone)
+                return
+            }
+            let id = nextTurn()
+            do {
+                let text = try await transcriber.commit()
+                guard id == turnID else { return }
+                continuation.yield(.transcript(role: .user, text: text))
+                guard !text.isEmpty else {
+                    continuation.yield(.responseDone)
+                    return
+                }
+                answer(text, id)
+            } catch {
+                guard id == turnID else { return }
+                continuation.yield(.error(BackendError(.connection, "agent_routes: \(error)")))
+                continuation.yield(.responseDone)
+            }
+        case .text(let text):
+            continuation.yield(.transcript(role: .user, text: text))
+            answer(text, nextTurn())
+        case .cancelResponse:
+            // Stop the request or the speech; the conversation already ended the turn.
+            turnID += 1
+            turn?.cancel()
+            turn = nil
+            await speech.silence()
+        case .toolOutput:
+            break
+        case .handsFree(let kind):
+            if kind != nil && !warnedHandsFree {
+                warnedHandsFree = true
+                logger.warning("agent_routes: hands-free mode needs the relay's WebRTC media, which this build does not have; use hold or toggle")
+            }
+        }
+    }
+
+    private func nextTurn() -> Int {
+        turnID += 1
+        return turnID
+    }
+
+    private func answer(_ text: String, _ id: Int) {
+        turn?.cancel()
+        turn = Task { await self.ask(text, id) }
+    }
+
+    private func ask(_ text: String, _ id: Int) async {
+        defer { if id == turnID { turn = nil } }
+        let question: JSONValue = ["role": "user", "content": .string(text)]
+        let messages: [JSONValue] = [["role": "system", "content": .string(settings.instructions)]] + history + [question]
+        let reply: String
+        do {
+            reply = try await api.chat(model: settings.chatModel, messages: messages)
+        } catch {
+            guard id == turnID, !Task.isCancelled else { return }
+            logger.error("agent_routes: \(error.message)")
+            continuation.yield(.error(BackendError(error.kind, "agent_routes: \(error.message)", logged: true)))
+            continuation.yield(.responseDone)
+            return
+        }
+        guard id == turnID, !Task.isCancelled else { return }
+        history += [question, ["role": "assistant", "content": .string(reply)]]
+        history = Array(history.suffix(settings.historyTurns * 2))
+        continuation.yield(.responseStarted)
+        var splitter = SentenceSplitter()
+        for sentence in splitter.append(reply) { await speech.say(sentence) }
+        if let rest = splitter.finish() { await speech.say(rest) }
+        guard await speech.finished(), id == turnID else { return }
+        continuation.yield(.transcript(role: .assistant, text: reply))
+        continuation.yield(.responseDone)
+    }
+}

@@ -1,0 +1,337 @@
+import Foundation
+import Logging
+import ParleyHTTP
+import ParleyRealtime
+import ParleySpeech
+import ParleyWebSocket
+
+/// The agent routes relay (seed 000): a Socket.io connection for the relay's status plane and
+/// a realtime session created over REST and joined as a room, both identified by the user id.
+/// The relay's `session_status` and `webrtc_status` drive the link and session states (so the
+/// LEDs); a terminated or failed session is replaced. Its realtime media is WebRTC, which
+/// this build does not have: turns go through the relay's chat completions route instead —
+/// typed, or spoken and transcribed by an OpenAI transcription session — and the answer is
+/// spoken on the device with espeak-ng.
+public actor AgentRoutesBackend: VoiceBackend {
+    public struct Settings: Sendable {
+        public var baseURL: String
+        public var userID: String
+        /// Model of the realtime session.
+        public var model: String
+        /// Model of the chat completions that answer turns.
+        public var chatModel: String
+        public var instructions: String
+        public var reconnectInitialMilliseconds: Int
+        public var reconnectMaxMilliseconds: Int
+        /// Exchanges kept as context for the next turn.
+        public var historyTurns = 10
+        /// A session is replaced this long before it expires (at a quiet moment).
+        public var renewBefore: Duration = .seconds(60)
+        /// How often the session is checked against what the relay said.
+        public var checkInterval: Duration = .milliseconds(200)
+
+        public init(baseURL: String, userID: String, model: String, chatModel: String, instructions: String,
+                    reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int) {
+            self.baseURL = baseURL
+            self.userID = userID
+            self.model = model
+            self.chatModel = chatModel
+            self.instructions = instructions
+            self.reconnectInitialMilliseconds = reconnectInitialMilliseconds
+            self.reconnectMaxMilliseconds = reconnectMaxMilliseconds
+        }
+    }
+
+    public nonisolated let name = "agent_routes"
+    public nonisolated let events: AsyncStream<BackendEvent>
+    let continuation: AsyncStream<BackendEvent>.Continuation
+    let settings: Settings
+    let api: AgentRoutesAPI
+    let speech: AnswerVoice
+    let transcriber: SpeechTranscriber?
+    let logger: Logger
+    private let socket: SocketIOClient
+
+    /// The socket is connected (Socket.IO handshake done).
+    private var socketUp = false
+    /// The relay session we own, and whether this socket connection joined its room.
+    private var session: AgentRoutesAPI.Session?
+    private var joined = false
+    /// The relay failed the session's media (`webrtc_status` error): replace the session.
+    private var replaceSession = false
+    /// No session work before this (backoff after a failure).
+    private var sessionRetryAt = ContinuousClock.now
+    private var sessionBackoff: Int
+    private var sessionFailure: String?
+    private var reconnectNow = false
+    private var malformedLogged = false
+
+    // Turns (AgentRoutesBackend+Turns.swift).
+    var history: [JSONValue] = []
+    var turn: Task<Void, Never>?
+    var turnID = 0
+    var turnOpen = false
+    var warnedHandsFree = false
+
+    public init(settings: Settings, connector: any WebSocketConnector, http: HTTPClient, voice: SpeechSynthesizer,
+                transcription: (url: String, apiKey: String, model: String, language: String)?, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        api = AgentRoutesAPI(baseURL: settings.baseURL, userID: settings.userID, http: http)
+        socket = SocketIOClient(connector: connector)
+        sessionBackoff = settings.reconnectInitialMilliseconds
+        transcriber = transcription.map {
+            SpeechTranscriber(settings: .init(url: $0.url, apiKey: $0.apiKey, model: $0.model, language: $0.language,
+                                              label: "agent_routes"),
+                              connector: connector, logger: logger)
+        }
+        let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
+        (self.events, self.continuation) = (events, continuation)
+        speech = AnswerVoice(voice: voice) { continuation.yield(.audio($0)) }
+    }
+
+    public func run() async throws {
+        if transcriber == nil {
+            logger.notice("agent_routes: no transcription key (backend.agent_routes.transcription_key_file): typed turns only (parleyctl say)")
+        }
+        let transcription = Task { await transcriber?.run() }
+        // Detached: the WebSocket client closes on graceful shutdown (a task local that other
+        // tasks inherit), and the room must be left on the open socket first.
+        let connection = Task.detached { await self.keepConnected() }
+        let sessions = Task { await keepSession() }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+        // Stopping: leave the room while the socket is still up, end the session on the relay.
+        sessions.cancel()
+        turn?.cancel()
+        transcription.cancel()
+        await Task.detached { await self.goodbye() }.value
+        connection.cancel()
+        await socket.close()
+        await connection.value
+        continuation.yield(.link(.offline))
+    }
+
+    public func reconnect() async {
+        reconnectNow = true
+        await socket.close()
+    }
+
+    // MARK: the socket
+
+    private func keepConnected() async {
+        let url = SocketIOClient.url(base: settings.baseURL, query: [("userId", settings.userID)])
+        var backoff = settings.reconnectInitialMilliseconds
+        var lastFailure: String?
+        while !Task.isCancelled {
+            continuation.yield(.link(.connecting))
+            var failure: String
+            do {
+                failure = try await socket.run(url: url, handlers: .init(
+                    connected: { await self.socketConnected() },
+                    event: { name, arguments in await self.received(name, arguments) },
+                    malformed: { error in await self.malformed(error) }))
+            } catch {
+                failure = "\(error)"
+            }
+            let wasUp = socketUp
+            socketUp = false
+            joined = false
+            guard !Task.isCancelled else { return }
+            if wasUp { backoff = settings.reconnectInitialMilliseconds }
+            if reconnectNow {
+                reconnectNow = false
+                logger.notice("agent_routes: reconnecting the socket as asked")
+                continue
+            }
+            if failure != lastFailure {
+                logger.error("agent_routes: socket: \(failure); reconnecting in \(backoff) ms")
+            }
+            lastFailure = failure
+            continuation.yield(.error(BackendError(.connection, "agent_routes: socket: \(failure)", logged: true)))
+            continuation.yield(.link(.error))
+            try? await Task.sleep(for: .milliseconds(backoff + Int.random(in: 0...(backoff / 5))))
+            backoff = min(backoff * 2, settings.reconnectMaxMilliseconds)
+        }
+    }
+
+    private func socketConnected() {
+        logger.info("agent_routes: socket connected as user \(settings.userID)")
+        socketUp = true
+        malformedLogged = false
+        continuation.yield(.link(.connected))
+    }
+
+    private func malformed(_ error: String) {
+        if !malformedLogged { logger.warning("agent_routes: socket: \(error); skipped") }
+        malformedLogged = true
+        continuation.yield(.error(BackendError(.protocol, "agent_routes: socket: \(error)", logged: true)))
+    }
+
+    private func received(_ name: String, _ arguments: [JSONValue]) {
+        let data = arguments.first ?? .null
+        let status = data["status"]?.string ?? ""
+        switch name {
+        case "connection_status":
+            logger.debug("agent_routes: connection status \(status)")
+        case "session_status":
+            sessionStatus(data["sessionId"]?.string ?? "", status, data)
+        case "webrtc_status":
+            webRTCStatus(status, data)
+        case "error":
+            let message = data["message"]?.string ?? data.string ?? data.text()
+            logger.warning("agent_routes: the relay reports an error: \(message)")
+            continuation.yield(.error(BackendError(.server, "agent_routes: relay error: \(message)", logged: true)))
+        case "user_joined", "user_left":
+            let user = data["userId"]?.string ?? "?"
+            let room = data["sessionId"]?.string ?? "?"
+            logger.info("agent_routes: user \(user) \(name == "user_joined" ? "joined" : "left") session \(room)")
+        default:
+            logger.debug("agent_routes: event \(name) ignored")
+        }
+    }
+
+    private func sessionStatus(_ id: String, _ status: String, _ data: JSONValue) {
+        guard let session, id == session.id else {
+            logger.debug("agent_routes: session \(id) (not ours) is \(status)")
+            return
+        }
+        switch status {
+        case "creating", "created":
+            break  // the REST answer already said so
+        case "terminated":
+            logger.notice("agent_routes: the relay terminated session \(id); creating a new one")
+            dropSession(.terminated)
+        case "error":
+            let message = data["message"]?.string ?? data["error"]?.string ?? "no details"
+            logger.error("agent_routes: session \(id) failed on the relay: \(message); creating a new one")
+            continuation.yield(.error(BackendError(.server, "agent_routes: session error: \(message)", logged: true)))
+            dropSession(.error)
+            sessionRetryAt = .now + .milliseconds(sessionBackoff)
+        default:
+            malformed("session_status \(status.isEmpty ? "without a status" : "\"\(status)\"") for \(id)")
+        }
+    }
+
+    private func webRTCStatus(_ status: String, _ data: JSONValue) {
+        switch status {
+        case "connecting":
+            continuation.yield(.link(.connecting))
+        case "connected":
+            guard socketUp else { return }
+            continuation.yield(.link(.connected))
+            // A link that was not connected took the session state with it.
+            if session != nil && joined { continuation.yield(.session(.created)) }
+        case "error":
+            let message = data["message"]?.string ?? data["error"]?.string ?? "no details"
+            logger.error("agent_routes: the relay reports a WebRTC failure (model \(data["model"]?.string ?? "?")): \(message); replacing the session")
+            continuation.yield(.error(BackendError(.server, "agent_routes: webrtc error: \(message)", logged: true)))
+            continuation.yield(.link(.error))
+            replaceSession = true
+        default:
+            malformed("webrtc_status \(status.isEmpty ? "without a status" : "\"\(status)\"")")
+        }
+    }
+
+    private func dropSession(_ state: SessionState) {
+        session = nil
+        joined = false
+        continuation.yield(.session(state))
+    }
+
+    // MARK: the session
+
+    /// Brings the relay session in line with the socket: create one when there is none, join
+    /// its room on each new socket connection (after checking the relay still lists it),
+    /// replace it when it expires or its media failed.
+    private func keepSession() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.checkInterval)
+            guard socketUp, ContinuousClock.now >= sessionRetryAt else { continue }
+            do {
+                if session == nil {
+                    try await startSession()
+                } else if replaceSession || expiresSoon, turn == nil {
+                    try await renewSession()
+                } else if !joined {
+                    try await rejoinSession()
+                } else {
+                    continue
+                }
+                if sessionFailure != nil { logger.notice("agent_routes: session ready again") }
+                sessionFailure = nil
+                sessionBackoff = settings.reconnectInitialMilliseconds
+            } catch {
+                guard !Task.isCancelled else { return }
+                if error.message != sessionFailure {
+                    logger.error("agent_routes: \(error.message); retrying in \(sessionBackoff) ms")
+                }
+                sessionFailure = error.message
+                continuation.yield(.error(BackendError(error.kind, "agent_routes: \(error.message)", logged: true)))
+                if session == nil { continuation.yield(.session(.error)) }
+                sessionRetryAt = .now + .milliseconds(sessionBackoff)
+                sessionBackoff = min(sessionBackoff * 2, settings.reconnectMaxMilliseconds)
+            }
+        }
+    }
+
+    private var expiresSoon: Bool {
+        guard let expiry = session?.expiresAt else { return false }
+        return Date().addingTimeInterval(Double(settings.renewBefore.components.seconds)) >= expiry
+    }
+
+    private func startSession() async throws(RelayFailure) {
+        continuation.yield(.session(.creating))
+        let active = try await api.health()
+        let created = try await api.createSession(model: settings.model)
+        logger.info("agent_routes: session \(created.id) (\(created.model)) created\(active.map { "; the relay had \($0) active" } ?? "")")
+        try await join(created)
+    }
+
+    /// A new session first, then the old one left and ended: the device stays ready throughout.
+    private func renewSession() async throws(RelayFailure) {
+        let old = session
+        let why = replaceSession ? "its media failed" : "it expires soon"
+        replaceSession = false
+        let created = try await api.createSession(model: settings.model)
+        logger.info("agent_routes: session \(created.id) replaces \(old?.id ?? "none") (\(why))")
+        try await join(created)
+        if let old { await leave(old) }
+    }
+
+    private func rejoinSession() async throws(RelayFailure) {
+        guard let current = session else { return }
+        if try await api.sessions().contains(current.id) {
+            try await join(current)
+        } else {
+            logger.notice("agent_routes: session \(current.id) is gone from the relay; creating a new one")
+            dropSession(.terminated)
+        }
+    }
+
+    private func join(_ joining: AgentRoutesAPI.Session) async throws(RelayFailure) {
+        session = joining
+        guard await socket.emit("join_session", ["sessionId": .string(joining.id)]) else {
+            throw RelayFailure(.connection, "socket closed before join_session")
+        }
+        joined = true
+        continuation.yield(.link(.connected))
+        continuation.yield(.session(.created))
+    }
+
+    /// `leave_session` while connected, then `DELETE` (best effort: the relay ends it anyway).
+    private func leave(_ old: AgentRoutesAPI.Session) async {
+        _ = await socket.emit("leave_session", ["sessionId": .string(old.id)])
+        do { try await api.deleteSession(old.id) } catch {
+            logger.warning("agent_routes: ending session \(old.id): \(error.message)")
+        }
+    }
+
+    private func goodbye() async {
+        guard let current = session else { return }
+        session = nil
+        await leave(current)
+        logger.info("agent_routes: session \(current.id) ended")
+    }
+}
