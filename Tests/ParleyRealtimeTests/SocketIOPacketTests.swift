@@ -36,3 +36,61 @@ import Testing
         #expect(throws: SocketIOPacket.Malformed.self) { try SocketIOPacket.parse("2[broken") }
     }
 }
+
+@Suite struct SocketIOConnectionTests {
+    let start = ContinuousClock.now
+
+    func connected() throws -> SocketIOConnection {
+        var connection = SocketIOConnection()
+        _ = try connection.receive(#"0{"sid":"e1","pingInterval":1000,"pingTimeout":500}"#, at: start)
+        _ = try connection.receive(#"40{"sid":"s1"}"#, at: start)
+        return connection
+    }
+
+    @Test func handshakeConnectsTheDefaultNamespaceAndAnswersPings() throws {
+        var connection = SocketIOConnection()
+        #expect(connection.emit("join_session", ["sessionId": "x"]) == nil)  // not connected yet
+        let open = try connection.receive(#"0{"sid":"e1","upgrades":[],"pingInterval":1000,"pingTimeout":500}"#, at: start)
+        #expect(open == [.send("40")])
+        #expect(try connection.receive(#"42["session_status",{}]"#, at: start) == [])  // events before the connect are not ours
+        #expect(try connection.receive(#"40{"sid":"s1"}"#, at: start) == [.connected(sid: "s1")])
+        #expect(connection.phase == .connected(sid: "s1"))
+        #expect(try connection.receive("2", at: start) == [.send("3")])
+        #expect(connection.emit("join_session", ["sessionId": "x"]) == #"42["join_session",{"sessionId":"x"}]"#)
+    }
+
+    @Test func eventsAreHandedOverAndAcksAnswered() throws {
+        var connection = try connected()
+        #expect(try connection.receive(#"42["webrtc_status",{"status":"error"}]"#, at: start)
+                == [.event(name: "webrtc_status", arguments: [["status": "error"]])])
+        #expect(try connection.receive(#"427["error",{"message":"m"}]"#, at: start)
+                == [.event(name: "error", arguments: [["message": "m"]]), .send("437[]")])
+        #expect(try connection.receive(#"42/admin,["error",{}]"#, at: start) == [])  // another namespace
+        #expect(throws: EngineIOPacket.Malformed.self) { try connection.receive("42[oops", at: start) }
+        #expect(connection.isConnected)  // a bad frame changes nothing
+    }
+
+    @Test func aServerThatStopsPingingIsNoticed() throws {
+        var connection = try connected()
+        #expect(connection.checkAlive(at: start + .milliseconds(1400), openedAt: start) == [])
+        _ = try connection.receive("2", at: start + .milliseconds(1400))  // the deadline moves on
+        #expect(connection.checkAlive(at: start + .milliseconds(2800), openedAt: start) == [])
+        let late = connection.checkAlive(at: start + .milliseconds(3000), openedAt: start)
+        #expect(late == [.close(reason: "no ping from the server for 1.5 seconds")])
+        #expect(connection.checkAlive(at: start + .seconds(9), openedAt: start) == [])  // closed once
+    }
+
+    @Test func refusalsDisconnectsAndSilentServersClose() throws {
+        var refused = SocketIOConnection()
+        _ = try refused.receive(#"0{"sid":"e1"}"#, at: start)
+        #expect(try refused.receive(#"44{"message":"userId query parameter required"}"#, at: start)
+                == [.close(reason: "the server refused the Socket.IO connection: userId query parameter required")])
+        var dropped = try connected()
+        #expect(try dropped.receive("41", at: start) == [.close(reason: "the server disconnected the socket")])
+        var closed = try connected()
+        #expect(try closed.receive("1", at: start) == [.close(reason: "the server closed the Engine.IO session")])
+        var silent = SocketIOConnection()
+        #expect(silent.checkAlive(at: start + .seconds(11), openedAt: start)
+                == [.close(reason: "no Socket.IO handshake within 10.0 seconds")])
+    }
+}

@@ -189,9 +189,13 @@ def test_webrtc_and_relay_errors_drive_the_leds_and_malformed_statuses_are_survi
     say_and_wait(control, "ok", "You said ok. Anything else?")
 
 
-def test_pings_are_answered_so_the_socket_stays_up(daemon, tmp_path):
+def test_pings_are_answered_and_a_server_that_stops_pinging_is_left(daemon, tmp_path):
     fake = FakeAgentRoutes(ping_interval=1, ping_timeout=1).start()
     d, control = start(daemon, tmp_path, fake)
     time.sleep(4.5)  # four pings; an unanswered one closes the socket after 1 s
     assert (fake.connects, fake.disconnects) == (1, 0)
+    ready(control)
+    fake.sio.eio.ping_interval = 3600  # python-engineio reads it for each next ping: the pings stop
+    d.wait_log("no ping from the server for 2.0 seconds")
+    wait_for(lambda: fake.connects == 2 and len(joined(fake)) == 2, what="reconnect and rejoin")
     ready(control)
