@@ -99,6 +99,13 @@ class FakeAgentRoutes(ServerThread):
                 await self.sio.disconnect(sid[0] if isinstance(sid, tuple) else sid)
         self.call(drop())
 
+    def send_raw(self, text):
+        """An Engine.IO message that is not a Socket.IO packet, to every socket."""
+        async def send():
+            for eio_sid in list(self.sio.eio.sockets):
+                await self.sio.eio.send(eio_sid, text)
+        self.call(send())
+
     def stop(self):
         """Down: the port refuses connections until `restart`."""
         async def down():

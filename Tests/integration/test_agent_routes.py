@@ -182,8 +182,10 @@ def test_webrtc_and_relay_errors_drive_the_leds_and_malformed_statuses_are_survi
     d.wait_log("the relay reports an error: rate limited by OpenAI")
     fake.emit("session_status", {"sessionId": "sess_000002", "status": "exploded"})
     fake.emit("session_status", {"sessionId": "sess_000002"})
-    wait_for(lambda: metric(control, 'parley_backend_errors_total{kind="protocol"}') == 2, what="protocol errors")
-    assert d.log.count('session_status "exploded"') == 1
+    fake.send_raw("garbage")  # the frame "4garbage"
+    wait_for(lambda: metric(control, 'parley_backend_errors_total{kind="protocol"}') == 3, what="protocol errors")
+    assert d.log.count('session_status "exploded"') == 1  # logged once per connection, counted each time
+    assert "garbage" not in d.log
     fake.emit("user_joined", {"userId": "supervisor-7", "sessionId": "sess_000002"})
     d.wait_log("user supervisor-7 joined session sess_000002")
     say_and_wait(control, "ok", "You said ok. Anything else?")
