@@ -3,6 +3,7 @@ SWIFT      ?= swift
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 CONFIG     ?= release
+SWIFT_BUILD_FLAGS ?=
 BUILD_DIR  := .build/$(CONFIG)
 VENV       := .venv
 RUN_DIR    := run
@@ -10,7 +11,7 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all deps build run test test-swift test-integration bench install clean docs check-docs
+.PHONY: all deps build run test test-swift test-integration test-package bench install deb clean docs check-docs
 
 all: build
 
@@ -18,8 +19,8 @@ deps:
 	@./scripts/deps.sh
 
 build: deps
-	$(SWIFT) build -c $(CONFIG) --product parleyd
-	$(SWIFT) build -c $(CONFIG) --product parleyctl
+	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product parleyd
+	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product parleyctl
 
 # The daemon on the offline default (echo backend, simulated board, ALSA file devices),
 # with one push-to-talk turn on a spoken fixture: run/mic.raw in, run/speaker.wav out.
@@ -27,7 +28,7 @@ build: deps
 run: build
 	BUILD_DIR=$(BUILD_DIR) RUN_DIR=$(RUN_DIR) ./scripts/run.sh
 
-test: deps test-swift test-integration check-docs
+test: deps test-swift test-integration test-package check-docs
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -52,13 +53,28 @@ docs:
 bench: deps
 	@./scripts/bench.sh
 
+# Binaries, the unit (ExecStart under PREFIX), udev rules, board profiles, docs, and the
+# default configuration — never over an edited one.
 install: build
 	install -D -m 0755 $(BUILD_DIR)/parleyd $(DESTDIR)$(PREFIX)/bin/parleyd
 	install -D -m 0755 $(BUILD_DIR)/parleyctl $(DESTDIR)$(PREFIX)/bin/parleyctl
-	install -D -m 0644 systemd/parleyd.service $(DESTDIR)/lib/systemd/system/parleyd.service
-	install -D -m 0644 udev/60-parley-gpio.rules $(DESTDIR)/lib/udev/rules.d/60-parley-gpio.rules
+	install -d $(DESTDIR)/lib/systemd/system $(DESTDIR)/lib/udev/rules.d
+	sed 's|/usr/bin/parleyd|$(PREFIX)/bin/parleyd|' systemd/parleyd.service > $(DESTDIR)/lib/systemd/system/parleyd.service
+	chmod 0644 $(DESTDIR)/lib/systemd/system/parleyd.service
+	install -m 0644 udev/*.rules $(DESTDIR)/lib/udev/rules.d/
+	for b in board/*/; do install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/parley/$$b $$b*; done
+	install -D -m 0644 board/README.md $(DESTDIR)$(PREFIX)/share/parley/board/README.md
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/parley README.md docs/*.md
 	install -d -m 0755 $(DESTDIR)/etc/parley/conf.d
 	[ -f $(DESTDIR)/etc/parley/parley.toml ] || install -m 0644 board/parley.toml.example $(DESTDIR)/etc/parley/parley.toml
 
+# parley_<version>_<arch>.deb in build/ (release binaries, Swift runtime linked in).
+deb: deps
+	./scripts/deb.sh
+
+# Installs the package into a throwaway Debian root and checks it there.
+test-package: deb
+	.venv/bin/python -m pytest -q Tests/package
+
 clean:
-	rm -rf .build $(RUN_DIR) $(VENV)
+	rm -rf .build build $(RUN_DIR) $(VENV)

@@ -12,10 +12,11 @@ APT_PACKAGES=(
   libcurl4-openssl-dev                               # HTTP, SSE, SDP exchange
   libgpiod-dev gpiod                                 # GPIO, v1 API (1.6)
   libsqlite3-dev                                     # the transcript queue
-  libespeak-ng-dev                                   # on-device speech for text backends (agent_c)
+  libespeak-ng-dev                                   # on-device speech for text backends (agent_c, agent_routes)
   python3 python3-venv                               # test harness
   espeak-ng sox                                      # speech fixtures generated at test time
   pulseaudio                                         # a paced ALSA device that can vanish (pulse plugin)
+  dpkg-dev fakeroot debootstrap systemd              # make deb (dpkg-shlibdeps), its install test, unit checks
 )
 
 SUDO=""

@@ -1,0 +1,112 @@
+"""The .deb on a clean Debian: installed with apt into a throwaway bookworm root
+(debootstrap minbase, so the maintainer scripts run in a chroot against a real dpkg
+database), then checked from the installed paths — the daemon's check-config with every
+board profile, the user and its groups, the service enabled but not started, the unit's
+hardening, conffiles kept on reinstall, and everything gone on purge."""
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / "build" / "bookworm-minbase.tar"
+MIRROR = "http://deb.debian.org/debian"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, chroot)")
+
+
+def run(*args, check=True, **kwargs):
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def package():
+    debs = sorted(glob.glob(str(REPO / "build" / "parley_*.deb")))
+    assert debs, "no build/parley_*.deb: run `make deb` first (make test-package does)"
+    return Path(debs[-1])
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory, package):
+    """A bookworm root with the package installed by apt (dependencies from the archive)."""
+    root = tmp_path_factory.mktemp("debian-root")
+    if not CACHE.exists():
+        fresh = tmp_path_factory.mktemp("bootstrap")
+        run("debootstrap", "--variant=minbase", "bookworm", fresh, MIRROR, timeout=900)
+        run("tar", "-C", fresh, "-cf", CACHE, ".")
+        shutil.rmtree(fresh)
+    run("tar", "-C", root, "-xf", CACHE)
+    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    shutil.copy(package, root / "tmp" / "parley.deb")
+    # A device has /proc; the Swift runtime reads its arguments from /proc/self/cmdline.
+    run("mount", "-t", "proc", "proc", root / "proc")
+    try:
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        run("chroot", root, "apt-get", "update", "-qq", env=env, timeout=600)
+        run("chroot", root, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "/tmp/parley.deb",
+            env=env, timeout=900)
+        yield root
+    finally:
+        run("umount", root / "proc", check=False)
+
+
+def chroot(root, *args, check=True):
+    return run("chroot", root, *args, check=check, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"})
+
+
+def test_the_installed_daemon_checks_its_default_config_and_every_board_profile(root):
+    result = chroot(root, "parleyd", "check-config")
+    assert 'kind = "echo"' in result.stdout
+    chroot(root, "parleyctl", "--help")  # the Swift runtime is inside the binaries
+    for profile in ["respeaker-2mic", "usb-speakerphone"]:
+        dropin = root / "etc/parley/conf.d/50-board.toml"
+        shutil.copy(root / f"usr/share/parley/board/{profile}/50-board.toml", dropin)
+        result = chroot(root, "parleyd", "check-config")
+        assert 'kind = "gpio"' in result.stdout, profile
+        dropin.unlink()
+    assert (root / "usr/share/doc/parley/OPERATIONS.md").exists()
+    assert (root / "lib/udev/rules.d/61-parley-audio.rules").exists()
+
+
+def test_the_service_user_is_created_and_the_service_enabled_not_started(root):
+    groups = chroot(root, "id", "-nG", "parley").stdout.split()
+    assert {"parley", "audio", "gpio"} <= set(groups)
+    wants = root / "etc/systemd/system/multi-user.target.wants/parleyd.service"
+    assert wants.is_symlink() and os.readlink(wants) == "/lib/systemd/system/parleyd.service"
+    config_dir = os.stat(root / "etc/parley")
+    assert oct(config_dir.st_mode & 0o777) == "0o750"
+    assert chroot(root, "stat", "-c", "%U:%G", "/etc/parley").stdout.strip() == "root:parley"
+
+
+def test_the_installed_unit_verifies_and_its_exposure_is_at_most_2(root, tmp_path):
+    unit = root / "lib/systemd/system/parleyd.service"
+    assert "ExecStart=/usr/bin/parleyd" in unit.read_text()
+    # verify needs the executable on this machine's paths: the installed one, by its root path.
+    copy = tmp_path / "parleyd.service"
+    copy.write_text(unit.read_text().replace("ExecStart=/usr/bin/parleyd", f"ExecStart={root}/usr/bin/parleyd"))
+    verify = run("systemd-analyze", "verify", copy, check=False)
+    assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
+    security = run("systemd-analyze", "security", "--offline=true", "--no-pager", unit, check=False)
+    line = next(l for l in security.stdout.splitlines() if "Overall exposure level" in l)
+    exposure = float(line.split(":")[1].split()[0])
+    assert exposure <= 2.0, security.stdout
+
+
+def test_an_edited_config_survives_a_reinstall_and_purge_removes_everything(root):
+    config = root / "etc/parley/parley.toml"
+    config.write_text(config.read_text() + '\n[device]\nsite = "depot-7"\n')
+    chroot(root, "dpkg", "-i", "--force-confold", "/tmp/parley.deb")
+    assert 'site = "depot-7"' in config.read_text()
+    (root / "var/lib/parley").mkdir(exist_ok=True)
+    (root / "var/lib/parley/transcripts.db").write_text("queue")
+    chroot(root, "apt-get", "purge", "-y", "-qq", "parley")
+    assert not (root / "usr/bin/parleyd").exists()
+    assert not (root / "etc/parley").exists() and not (root / "var/lib/parley").exists()
+    assert chroot(root, "getent", "passwd", "parley", check=False).returncode == 2
+    assert not (root / "etc/systemd/system/multi-user.target.wants/parleyd.service").exists()
