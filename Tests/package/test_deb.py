@@ -3,10 +3,13 @@
 database), then checked from the installed paths — the daemon's check-config with every
 board profile, the user and its groups, the service enabled but not started, the unit's
 hardening, conffiles kept on reinstall, and everything gone on purge."""
+import ctypes
 import glob
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,37 @@ def test_the_installed_daemon_checks_its_default_config_and_every_board_profile(
         dropin.unlink()
     assert (root / "usr/share/doc/parley/OPERATIONS.md").exists()
     assert (root / "lib/udev/rules.d/61-parley-audio.rules").exists()
+
+
+def refuse_writable_executable_memory():
+    """What MemoryDenyWriteExecute=yes asks of the kernel (PR_SET_MDWE, inherited by exec)."""
+    PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_MDWE)")
+
+
+def test_the_installed_daemon_runs_a_turn_on_the_sim_board_without_writable_executable_memory(root):
+    shutil.copy(root / "usr/share/parley/board/sim/parley.toml", root / "etc/parley/conf.d/50-board.toml")
+    (root / "tmp/parley-sim").mkdir(exist_ok=True)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ALSA_CONFIG_PATH": "/usr/share/alsa/alsa.conf:/usr/share/parley/board/sim/asound.conf",
+           "PARLEY_CONTROL_SOCKET": "/tmp/parley-sim/control.sock"}
+    daemon = subprocess.Popen(["chroot", str(root), "parleyd"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, preexec_fn=refuse_writable_executable_memory)
+    try:
+        deadline = time.monotonic() + 20
+        status = ""
+        while time.monotonic() < deadline and "ready" not in status:
+            time.sleep(0.2)
+            status = run("chroot", root, "parleyctl", "status", check=False, env=env).stdout
+        assert "ready" in status, status
+        run("chroot", root, "parleyctl", "say", "hello from the package", env=env)
+        time.sleep(1.5)  # the echo backend says it back
+        assert "hello from the package" in run("chroot", root, "parleyctl", "status", env=env).stdout
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        output = daemon.communicate(timeout=20)[0]
+        (root / "etc/parley/conf.d/50-board.toml").unlink()
+    assert daemon.returncode == 0, output
 
 
 def test_the_service_user_is_created_and_the_service_enabled_not_started(root):
