@@ -58,7 +58,6 @@ public actor AgentCBackend: VoiceBackend {
     /// Bumped for each turn: the end of an older answer's speech is not this one's.
     private var answerID = 0
     private var lastActivity = ContinuousClock.now
-    private var turnOpen = false
     private var warnedHandsFree = false
     /// Which connection a setup timer belongs to.
     private var connection = 0
@@ -250,17 +249,10 @@ public actor AgentCBackend: VoiceBackend {
     public func send(_ command: BackendCommand) async {
         switch command {
         case .append(let samples):
-            guard let transcriber else { return }
-            if !turnOpen {
-                turnOpen = true
-                await transcriber.begin()
-            }
-            await transcriber.append(samples)
+            await transcriber?.append(samples)
         case .clear:
-            turnOpen = false
-            await transcriber?.begin()
+            await transcriber?.clear()
         case .commit:
-            turnOpen = false
             guard let transcriber else {
                 continuation.yield(.error(BackendError(.server, "agent_c: a spoken turn needs a transcription key (backend.agent_c.transcription_key_file); use parleyctl say for typed turns")))
                 continuation.yield(.responseDone)

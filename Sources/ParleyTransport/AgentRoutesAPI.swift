@@ -47,7 +47,7 @@ struct AgentRoutesAPI: Sendable {
 
     /// `GET /api/agent/sessions?userId=` → the ids of this user's active sessions.
     func sessions() async throws(RelayFailure) -> [String] {
-        let reply = try await call("GET", "/api/agent/sessions?userId=\(query(userID))", timeoutMilliseconds: 5000)
+        let reply = try await call("GET", "/api/agent/sessions?userId=\(userID.urlComponentEncoded)", timeoutMilliseconds: 5000)
         guard case .array(let sessions)? = reply["sessions"] else {
             throw RelayFailure(.protocol, "GET /api/agent/sessions: no sessions list in \(reply.text().prefix(200))")
         }
@@ -58,7 +58,7 @@ struct AgentRoutesAPI: Sendable {
     func deleteSession(_ id: String, timeoutMilliseconds: Int = 2000) async throws(RelayFailure) {
         var once = self
         once.tries = 1
-        _ = try await once.call("DELETE", "/api/agent/sessions/\(query(id))?userId=\(query(userID))",
+        _ = try await once.call("DELETE", "/api/agent/sessions/\(id.urlComponentEncoded)?userId=\(userID.urlComponentEncoded)",
                                 timeoutMilliseconds: timeoutMilliseconds)
     }
 
@@ -110,12 +110,6 @@ struct AgentRoutesAPI: Sendable {
             throw RelayFailure(.protocol, "\(request.method) \(path): HTTP \(response.status) body is not JSON: \(response.text.prefix(120))")
         }
         return json
-    }
-
-    private func query(_ value: String) -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/&=+?#")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
     static func date(_ text: String) -> Date? {

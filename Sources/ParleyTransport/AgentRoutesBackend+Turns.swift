@@ -8,17 +8,10 @@ extension AgentRoutesBackend {
     public func send(_ command: BackendCommand) async {
         switch command {
         case .append(let samples):
-            guard let transcriber else { return }
-            if !turnOpen {
-                turnOpen = true
-                await transcriber.begin()
-            }
-            await transcriber.append(samples)
+            await transcriber?.append(samples)
         case .clear:
-            turnOpen = false
-            await transcriber?.begin()
+            await transcriber?.clear()
         case .commit:
-            turnOpen = false
             guard let transcriber else {
                 continuation.yield(.error(BackendError(.server, "agent_routes: a spoken turn needs a transcription key (backend.agent_routes.transcription_key_file); use parleyctl say for typed turns")))
                 continuation.yield(.responseDone)

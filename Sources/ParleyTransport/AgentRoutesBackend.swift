@@ -70,7 +70,6 @@ public actor AgentRoutesBackend: VoiceBackend {
     var history: [JSONValue] = []
     var turn: Task<Void, Never>?
     var turnID = 0
-    var turnOpen = false
     var warnedHandsFree = false
 
     public init(settings: Settings, connector: any WebSocketConnector, http: HTTPClient, voice: SpeechSynthesizer,

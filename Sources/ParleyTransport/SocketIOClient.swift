@@ -1,4 +1,3 @@
-import Foundation
 import ParleyRealtime
 import ParleyWebSocket
 
@@ -27,9 +26,7 @@ actor SocketIOClient {
         var base = base.trimmingSuffix("/")
         if base.hasPrefix("https://") { base = "wss://" + base.dropFirst(8) }
         if base.hasPrefix("http://") { base = "ws://" + base.dropFirst(7) }
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&=+?#")
-        let extra = query.map { "&\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }
+        let extra = query.map { "&\($0.0)=\($0.1.urlComponentEncoded)" }
         return base + "/socket.io/?EIO=4&transport=websocket" + extra.joined()
     }
 

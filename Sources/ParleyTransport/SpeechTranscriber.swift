@@ -27,6 +27,8 @@ actor SpeechTranscriber {
     private var ready = false
     /// Audio of the turn not sent yet (the session is not ready).
     private var held: [Int16] = []
+    /// A turn's audio is arriving (appends since the last commit or clear).
+    private var turnOpen = false
     private var waiting: CheckedContinuation<String, any Error>?
     private var lastFailure: String?
 
@@ -95,18 +97,29 @@ actor SpeechTranscriber {
         }
     }
 
-    /// A new turn: anything left of the last one is dropped.
-    func begin() async {
+    /// Audio of the turn; the first append of a turn drops anything left of the last one.
+    func append(_ samples: [Int16]) async {
+        if !turnOpen {
+            turnOpen = true
+            await startTurn()
+        }
+        if ready { await sendAudio(samples) } else { held += samples }
+    }
+
+    /// The turn is dropped (too short, cancelled).
+    func clear() async {
+        turnOpen = false
+        await startTurn()
+    }
+
+    private func startTurn() async {
         held.removeAll()
         if ready { await transmit(.clearAudio) }
     }
 
-    func append(_ samples: [Int16]) async {
-        if ready { await sendAudio(samples) } else { held += samples }
-    }
-
     /// The turn's transcript; throws when the session is down or the server gives none in time.
     func commit(timeout: Duration = .seconds(15)) async throws -> String {
+        turnOpen = false
         let deadline = ContinuousClock.now + timeout
         while !ready {
             guard ContinuousClock.now < deadline else { throw Failure(description: lastFailure ?? "transcription session not ready") }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Link to the backend (seed 000's webrtc_status vocabulary, plus offline).
 public enum LinkState: String, Sendable, Equatable {
     case offline, connecting, connected, error
@@ -99,6 +101,13 @@ public protocol VoiceBackend: Sendable {
 }
 
 extension String {
+    /// Percent-encoded for a URL path segment or query value: only RFC 3986's unreserved
+    /// characters stay as they are.
+    var urlComponentEncoded: String {
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return addingPercentEncoding(withAllowedCharacters: unreserved) ?? self
+    }
+
     /// A base URL without its trailing "/", so relay routes can be appended.
     func trimmingSuffix(_ suffix: String) -> String {
         hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
