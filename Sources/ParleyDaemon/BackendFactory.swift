@@ -78,7 +78,7 @@ struct BackendFactory {
     }
 
     /// Spoken turns of the text backends, when a transcription key is configured.
-    private func transcription() -> (url: String, apiKey: String, model: String, language: String)? {
+    private func transcription() -> TranscriptionEndpoint? {
         let relay = settings.backend.relay
         return relay.transcriptionKey.map {
             (url: relay.transcriptionURL, apiKey: $0.reveal(), model: relay.transcriptionModel, language: relay.language)

@@ -63,15 +63,12 @@ public actor AgentCBackend: VoiceBackend {
     private var connection = 0
 
     public init(settings: Settings, connector: any WebSocketConnector, probe: HTTPClient?, voice: SpeechSynthesizer,
-                transcription: (url: String, apiKey: String, model: String, language: String)?, logger: Logger) {
+                transcription: TranscriptionEndpoint?, logger: Logger) {
         self.settings = settings
         self.connector = connector
         self.probe = probe
         self.logger = logger
-        transcriber = transcription.map {
-            SpeechTranscriber(settings: .init(url: $0.url, apiKey: $0.apiKey, model: $0.model, language: $0.language, label: "agent_c"),
-                              connector: connector, logger: logger)
-        }
+        transcriber = SpeechTranscriber(transcription, for: "agent_c", connector: connector, logger: logger)
         let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
         (self.events, self.continuation) = (events, continuation)
         speech = AnswerVoice(voice: voice) { continuation.yield(.audio($0)) }
@@ -253,22 +250,8 @@ public actor AgentCBackend: VoiceBackend {
         case .clear:
             await transcriber?.clear()
         case .commit:
-            guard let transcriber else {
-                continuation.yield(.error(BackendError(.server, "agent_c: a spoken turn needs a transcription key (backend.agent_c.transcription_key_file); use parleyctl say for typed turns")))
-                continuation.yield(.responseDone)
-                return
-            }
-            do {
-                let text = try await transcriber.commit()
-                continuation.yield(.transcript(role: .user, text: text))
-                guard !text.isEmpty else {
-                    continuation.yield(.responseDone)
-                    return
-                }
+            if let text = await SpeechTranscriber.spokenTurn(transcriber, for: name, report: { continuation.yield($0) }) {
                 await submit(text)
-            } catch {
-                continuation.yield(.error(BackendError(.connection, "agent_c: \(error)")))
-                continuation.yield(.responseDone)
             }
         case .text(let text):
             continuation.yield(.transcript(role: .user, text: text))

@@ -12,25 +12,10 @@ extension AgentRoutesBackend {
         case .clear:
             await transcriber?.clear()
         case .commit:
-            guard let transcriber else {
-                continuation.yield(.error(BackendError(.server, "agent_routes: a spoken turn needs a transcription key (backend.agent_routes.transcription_key_file); use parleyctl say for typed turns")))
-                continuation.yield(.responseDone)
-                return
-            }
             let id = nextTurn()
-            do {
-                let text = try await transcriber.commit()
-                guard id == turnID else { return }
-                continuation.yield(.transcript(role: .user, text: text))
-                guard !text.isEmpty else {
-                    continuation.yield(.responseDone)
-                    return
-                }
+            if let text = await SpeechTranscriber.spokenTurn(transcriber, for: name, report: { continuation.yield($0) },
+                                                             stillWanted: { id == turnID }) {
                 answer(text, id)
-            } catch {
-                guard id == turnID else { return }
-                continuation.yield(.error(BackendError(.connection, "agent_routes: \(error)")))
-                continuation.yield(.responseDone)
             }
         case .text(let text):
             continuation.yield(.transcript(role: .user, text: text))

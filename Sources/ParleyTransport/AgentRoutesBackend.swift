@@ -73,17 +73,13 @@ public actor AgentRoutesBackend: VoiceBackend {
     var warnedHandsFree = false
 
     public init(settings: Settings, connector: any WebSocketConnector, http: HTTPClient, voice: SpeechSynthesizer,
-                transcription: (url: String, apiKey: String, model: String, language: String)?, logger: Logger) {
+                transcription: TranscriptionEndpoint?, logger: Logger) {
         self.settings = settings
         self.logger = logger
         api = AgentRoutesAPI(baseURL: settings.baseURL, userID: settings.userID, http: http)
         socket = SocketIOClient(connector: connector)
         sessionBackoff = settings.reconnectInitialMilliseconds
-        transcriber = transcription.map {
-            SpeechTranscriber(settings: .init(url: $0.url, apiKey: $0.apiKey, model: $0.model, language: $0.language,
-                                              label: "agent_routes"),
-                              connector: connector, logger: logger)
-        }
+        transcriber = SpeechTranscriber(transcription, for: "agent_routes", connector: connector, logger: logger)
         let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
         (self.events, self.continuation) = (events, continuation)
         speech = AnswerVoice(voice: voice) { continuation.yield(.audio($0)) }

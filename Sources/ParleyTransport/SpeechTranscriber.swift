@@ -2,6 +2,9 @@ import Logging
 import ParleyRealtime
 import ParleyWebSocket
 
+/// Where spoken turns of a text backend are transcribed (an OpenAI key and its endpoint).
+public typealias TranscriptionEndpoint = (url: String, apiKey: String, model: String, language: String)
+
 /// The technician's speech → text, for backends that take text (Agent C, agent routes): an OpenAI
 /// transcription session (`?intent=transcription`, `session.type = transcription`, no turn
 /// detection) kept open beside the backend. A turn's audio streams while it is spoken (held
@@ -36,6 +39,39 @@ actor SpeechTranscriber {
         self.settings = settings
         self.connector = connector
         self.logger = logger
+    }
+
+    /// None without an endpoint: the backend then takes typed turns only.
+    init?(_ endpoint: TranscriptionEndpoint?, for backend: String, connector: any WebSocketConnector, logger: Logger) {
+        guard let endpoint else { return nil }
+        self.init(settings: .init(url: endpoint.url, apiKey: endpoint.apiKey, model: endpoint.model,
+                                  language: endpoint.language, label: backend),
+                  connector: connector, logger: logger)
+    }
+
+    /// A text backend's spoken turn at its commit: the transcript, reported as the user's
+    /// words; or nil when there is nothing to answer — no transcriber (no key), no words, or
+    /// a failure — reported, with the turn closed by `responseDone`. `stillWanted` says
+    /// whether the turn still stands after the wait (a barge-in may have dropped it).
+    static func spokenTurn(_ transcriber: SpeechTranscriber?, for backend: String,
+                           report: (BackendEvent) -> Void, stillWanted: () -> Bool = { true },
+                           isolation: isolated (any Actor)? = #isolation) async -> String? {
+        guard let transcriber else {
+            report(.error(BackendError(.server, "\(backend): a spoken turn needs a transcription key (backend.\(backend).transcription_key_file); use parleyctl say for typed turns")))
+            report(.responseDone)
+            return nil
+        }
+        do {
+            let text = try await transcriber.commit()
+            guard stillWanted() else { return nil }
+            report(.transcript(role: .user, text: text))
+            if !text.isEmpty { return text }
+        } catch {
+            guard stillWanted() else { return nil }
+            report(.error(BackendError(.connection, "\(backend): \(error)")))
+        }
+        report(.responseDone)
+        return nil
     }
 
     /// Keeps the session open until cancelled, reconnecting with backoff.

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from audio import best_correlation, envelope, samples_of_wav, spoken_fixture
-from conftest import BASE_CONFIG
+from conftest import start_on_backend
 from fake_agent_c import FakeAgentC
 from fake_openai import FakeRealtime
 from fake_transcripts import make_jwt
@@ -17,18 +17,8 @@ from test_openai_backend import ready, wait_for
 
 
 def start(daemon, tmp_path, fake, token=None, extra="", mic="/dev/zero", wait_ready=True):
-    token_file = tmp_path / "agentc.jwt"
-    token_file.write_text((token or make_jwt("tech-1")) + "\n")
-    token_file.chmod(0o600)
-    config = BASE_CONFIG.replace('kind = "echo"', 'kind = "agent_c"\nreconnect_max_ms = 2000') + f"""
-[backend.agent_c]
-url = "{fake.url}"
-token_file = "{token_file}"
-{extra}
-"""
-    d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
-                                   "PARLEY_SIM_MIC": str(mic)}).start()
-    d.notify.wait_for("READY=1")
+    d = start_on_backend(daemon, tmp_path, "agent_c", f'url = "{fake.url}"\n{extra}', token or make_jwt("tech-1"), mic,
+                         key_name="token_file")
     control = Control(tmp_path / "control.sock")
     if wait_ready:
         ready(control)

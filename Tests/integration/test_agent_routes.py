@@ -8,34 +8,20 @@ import signal
 import time
 
 from audio import best_correlation, envelope, samples_of_wav
-from conftest import BASE_CONFIG
+from conftest import start_on_backend
 from fake_agent_routes import FakeAgentRoutes
 from fake_openai import FakeRealtime
-from test_agent_c import espeak_envelope
+from test_agent_c import espeak_envelope, say_and_wait
 from test_control_socket import Control
 from test_openai_backend import ready, wait_for
 
 
 def start(daemon, tmp_path, fake, extra="", wait_ready=True, mic="/dev/zero"):
-    config = BASE_CONFIG.replace('kind = "echo"', 'kind = "agent_routes"\nreconnect_initial_ms = 200\nreconnect_max_ms = 1000') + f"""
-[backend.agent_routes]
-base_url = "{fake.url}"
-user_id = "tech-1"
-{extra}
-"""
-    d = daemon(config=config, env={"PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock"),
-                                   "PARLEY_SIM_MIC": str(mic)}).start()
-    d.notify.wait_for("READY=1")
+    d = start_on_backend(daemon, tmp_path, "agent_routes", f'base_url = "{fake.url}"\nuser_id = "tech-1"\n{extra}', mic=mic)
     control = Control(tmp_path / "control.sock")
     if wait_ready:
         ready(control)
     return d, control
-
-
-def say_and_wait(control, text, answer):
-    assert control.request({"command": "say", "text": text})["ok"]
-    wait_for(lambda: control.status().get("lastAssistantTranscript") == answer, timeout=15, what="the answer")
-    ready(control)
 
 
 def metric(control, name):
