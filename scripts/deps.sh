@@ -16,7 +16,7 @@ APT_PACKAGES=(
   python3 python3-venv                               # test harness
   espeak-ng sox                                      # speech fixtures generated at test time
   pulseaudio                                         # a paced ALSA device that can vanish (pulse plugin)
-  dpkg-dev fakeroot debootstrap systemd              # make deb (dpkg-shlibdeps), its install test, unit checks
+  dpkg-dev fakeroot binutils debootstrap systemd     # make deb (dpkg-shlibdeps, strip), its install test, unit checks
 )
 
 SUDO=""
