@@ -15,6 +15,8 @@ final class ALSAPCM {
     private(set) var periodFrames: Int
     private(set) var bufferFrames: Int
     private var handle: OpaquePointer?
+    /// For `position()`: allocated once, filled by snd_pcm_status without allocating.
+    private var status: OpaquePointer?
 
     init(device: String, direction: Direction, rate: Int, channels: Int, periodFrames: Int, bufferPeriods: Int)
         throws(AudioError)
@@ -44,6 +46,8 @@ final class ALSAPCM {
     func close() {
         if let handle { snd_pcm_close(handle) }
         handle = nil
+        if let status { snd_pcm_status_free(status) }
+        status = nil
     }
 
     private func configure(_ pcm: OpaquePointer) throws(AudioError) {
@@ -83,7 +87,12 @@ final class ALSAPCM {
         // (a capture start threshold of the buffer size would never trigger).
         let threshold: snd_pcm_uframes_t = direction == .playback ? period : buffer * 2
         try check(snd_pcm_sw_params_set_start_threshold(pcm, sw, threshold), "start threshold")
+        // Timestamps of the hardware pointer on the monotonic clock, for the drift estimate
+        // (a plugin without them reads 0 and `position()` falls back to the current time).
+        _ = snd_pcm_sw_params_set_tstamp_mode(pcm, sw, SND_PCM_TSTAMP_ENABLE)
+        _ = snd_pcm_sw_params_set_tstamp_type(pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC)
         try check(snd_pcm_sw_params(pcm, sw), "applying software parameters")
+        guard snd_pcm_status_malloc(&status) == 0 else { throw AudioError(.configure, device: device, "out of memory") }
         try check(snd_pcm_prepare(pcm), "prepare")
     }
 
@@ -111,6 +120,19 @@ final class ALSAPCM {
         guard let handle else { return 0 }
         var frames: snd_pcm_sframes_t = 0
         return snd_pcm_delay(handle, &frames) == 0 ? max(0, Int(frames)) : 0
+    }
+
+    /// The hardware pointer and when it was last updated (snd_pcm_status): frames the
+    /// application may read (capture) or has queued (playback) as of `nanoseconds`
+    /// (CLOCK_MONOTONIC). Nil when the status cannot be read.
+    @inline(__always) func position() -> (frames: Int, nanoseconds: Int)? {
+        guard let handle, let status, snd_pcm_status(handle, status) == 0 else { return nil }
+        var stamp = snd_htimestamp_t()
+        snd_pcm_status_get_htstamp(status, &stamp)
+        let nanoseconds = stamp.tv_sec == 0 && stamp.tv_nsec == 0
+            ? monotonicNanoseconds() : stamp.tv_sec * 1_000_000_000 + stamp.tv_nsec
+        let frames = direction == .capture ? Int(snd_pcm_status_get_avail(status)) : Int(snd_pcm_status_get_delay(status))
+        return (frames, nanoseconds)
     }
 
     /// Takes back up to `frames` written but not yet played (snd_pcm_rewind), leaving at least

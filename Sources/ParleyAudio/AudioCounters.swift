@@ -72,8 +72,20 @@ public final class AudioControls: Sendable {
     /// Mic gain and speaker volume, Q12 fixed point (4096 = unity).
     let micGainQ12 = Atomic<Int32>(4096)
     let volumeQ12 = Atomic<Int32>(4096)
-    /// Playback delay measured after each write, in 24 kHz samples (written by playback).
+    /// Playback delay measured after each write, in 24 kHz samples, and when (monotonic
+    /// nanoseconds; written by playback).
     let playbackDelay = Atomic<Int>(0)
+    let playbackDelayNanoseconds = Atomic<Int>(0)
+    /// Capture clock rate relative to playback's, from the clock comparison (set by the
+    /// control plane once a second; thousandths of a ppm, positive: the mic runs fast).
+    let referenceDriftMilliPPM = Atomic<Int>(0)
+    /// The rate the reference resampler runs at: drift less the alignment steering
+    /// (thousandths of a ppm; written by capture).
+    let referenceRateMilliPPM = Atomic<Int>(0)
+    /// Added to the reference lead after the echo-delay probe (24 kHz samples; control plane).
+    let echoDelayCorrection = Atomic<Int>(0)
+    /// What the canceller saw, recorded on request for the echo-delay probe (1.2 s).
+    let echoRecorder = EchoPathRecorder(samples: AudioFormat.wireRate * 6 / 5)
     /// How far the echo reference leads the capture, in 24 kHz samples (written by capture).
     let referenceLead = Atomic<Int>(0)
     /// Times the capture thread re-aligned the reference (start, xruns, drift).

@@ -1,6 +1,7 @@
 import CALSA
 import CParleyShims
 import ParleyConfig
+import ParleyDSP
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -181,10 +182,49 @@ public final class AudioEngine: @unchecked Sendable {
         return allStopped
     }
 
-    /// How far the echo reference leads the capture (ms), and how often it was re-aligned.
-    public var referenceAlignment: (leadMilliseconds: Int, realignments: Int) {
-        (controls.referenceLead.load(ordering: .relaxed) * 1000 / AudioFormat.wireRate,
-         controls.referenceRealignments.load(ordering: .relaxed))
+    /// How the echo reference is kept in line with the microphone (status and metrics).
+    public struct EchoReference: Sendable {
+        /// How far the reference leads the capture (ms).
+        public var leadMilliseconds: Double
+        /// Times it jumped into line (start, xruns, the delay probe).
+        public var realignments: Int
+        /// The reference resampler's rate offset: clock drift less alignment steering (ppm).
+        public var resamplerPPM: Double
+        /// The correction the echo-delay probe made to the lead (ms).
+        public var probeCorrectionMilliseconds: Double
+    }
+
+    public var echoReference: EchoReference {
+        EchoReference(
+            leadMilliseconds: Double(controls.referenceLead.load(ordering: .relaxed)) * 1000 / Double(AudioFormat.wireRate),
+            realignments: controls.referenceRealignments.load(ordering: .relaxed),
+            resamplerPPM: Double(controls.referenceRateMilliPPM.load(ordering: .relaxed)) / 1000,
+            probeCorrectionMilliseconds: Double(controls.echoDelayCorrection.load(ordering: .relaxed)) * 1000
+                / Double(AudioFormat.wireRate))
+    }
+
+    /// Measures the echo delay: plays `probe` as a cue while recording what the canceller
+    /// sees, then moves the reference so it leads the echo by `margin` samples. Returns
+    /// the echo's lag behind the reference before the correction (samples), or nil when
+    /// no echo stood out. Control plane; waits up to two seconds.
+    public func probeEchoDelay(probe: [Int16], margin: Int) async -> EchoDelayEstimator.Estimate? {
+        let recorder = controls.echoRecorder
+        recorder.arm()
+        cues.push(probe)
+        var recording: (mic: [Int16], reference: [Int16])?
+        for _ in 0..<40 {
+            try? await Task.sleep(for: .milliseconds(50))
+            recording = recorder.take()
+            if recording != nil { break }
+        }
+        guard let recording else { return nil }
+        return controls.correctEchoDelay(mic: recording.mic, reference: recording.reference, margin: margin)
+    }
+
+    /// The measured capture/playback clock drift (ppm, positive: the mic runs fast); the
+    /// capture thread resamples the echo reference by it.
+    public func setClockDrift(partsPerMillion ppm: Double) {
+        controls.referenceDriftMilliPPM.store(Int((ppm * 1000).rounded()), ordering: .relaxed)
     }
 
     /// Speaker volume in percent: on the playback mixer control if one is named, else in

@@ -55,9 +55,11 @@ final class CaptureLoop: @unchecked Sendable {
             guard n > 0 else { continue }
             let waiting = pcm.delay()
             read += n
-            clock.publish(frames: read + waiting)  // captured by the hardware so far
+            if let (avail, at) = pcm.position() {
+                clock.publish(frames: read + avail, at: at)  // captured by the hardware as of `at`
+            }
             let captureDelay = (waiting + n) * AudioFormat.wireRate / pcm.rate
-            processor.process(interleaved.baseAddress!, frames: n, captureDelay: captureDelay)
+            processor.process(interleaved.baseAddress!, frames: n, captureDelay: captureDelay, now: monotonicNanoseconds())
             counters.frames.add(UInt64(n), ordering: .relaxed)
         }
         finished.store(true, ordering: .releasing)

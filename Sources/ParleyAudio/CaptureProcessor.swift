@@ -17,8 +17,7 @@ public final class CaptureProcessor: @unchecked Sendable {
     private let channels: Int
     private let micChannel: Int
     private let micMix: Bool
-    /// Extra reference lead from config (dsp.aec_extra_delay_ms), in 24 kHz samples.
-    private let extraLead: Int
+    private let aligner: ReferenceAligner
     private let mono: UnsafeMutableBufferPointer<Int16>
     /// Resampled audio waiting to fill a whole DSP frame.
     private let staging: UnsafeMutableBufferPointer<Int16>
@@ -34,7 +33,8 @@ public final class CaptureProcessor: @unchecked Sendable {
         self.channels = channels
         self.micChannel = min(micChannel, channels - 1)
         self.micMix = micMix
-        extraLead = dsp.echoExtraDelayMilliseconds * AudioFormat.wireRate / 1000
+        aligner = ReferenceAligner(reference: reference, controls: controls,
+                                   extraLeadMilliseconds: dsp.echoExtraDelayMilliseconds)
         resampler = Resampler(from: rate, to: AudioFormat.wireRate, quality: dsp.resamplerQuality)
         chain = CaptureChain(frameSize: AudioFormat.frameSamples, rate: AudioFormat.wireRate, settings: dsp)
         mono = .allocate(capacity: periodFrames)
@@ -59,20 +59,24 @@ public final class CaptureProcessor: @unchecked Sendable {
     }
 
     /// One period as read from ALSA (interleaved, device rate). `captureDelay` is how long
-    /// ago its first frame was captured, in 24 kHz samples.
-    public func process(_ interleaved: UnsafePointer<Int16>, frames n: Int, captureDelay: Int) {
+    /// ago its first frame was captured, in 24 kHz samples; `now` is when it was read
+    /// (monotonic nanoseconds).
+    public func process(_ interleaved: UnsafePointer<Int16>, frames n: Int, captureDelay: Int, now: Int) {
         downmix(interleaved, frames: n)
+        // Staged samples from the last period are older than this period's first.
+        let oldestAge = captureDelay + staged
         let free = UnsafeMutableBufferPointer(rebasing: staging[staged...])
         staged += resampler.process(UnsafeBufferPointer(rebasing: mono[0..<n]), into: free)
-        processStagedFrames(captureDelay: captureDelay)
+        processStagedFrames(oldestAge: oldestAge, now: now)
     }
 
-    private func processStagedFrames(captureDelay: Int) {
+    private func processStagedFrames(oldestAge: Int, now: Int) {
         let frame = AudioFormat.frameSamples
         var offset = 0
         while staged - offset >= frame {
-            takeReferenceFrame(captureDelay: captureDelay)
+            aligner.take(into: referenceFrame, captureDelay: oldestAge - offset, now: now)
             let samples = staging.baseAddress! + offset
+            controls.echoRecorder.record(mic: samples, reference: referenceFrame.baseAddress!, count: frame)
             _ = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))
             let pushed = ring.push(UnsafeBufferPointer(start: samples, count: frame))
             if pushed < frame { counters.ringMisses.add(UInt64(frame - pushed), ordering: .relaxed) }
@@ -80,28 +84,6 @@ public final class CaptureProcessor: @unchecked Sendable {
         }
         staged -= offset
         if staged > 0 && offset > 0 { staging.baseAddress!.update(from: staging.baseAddress! + offset, count: staged) }
-    }
-
-    /// The reference frame that played when this mic frame was captured. The reference
-    /// ring holds what playback wrote and not yet heard-and-captured; its fill should equal
-    /// playback delay + capture delay (+ the configured extra lead). When it is off by more
-    /// than a frame (start, xruns), drop reference or hold it back with silence.
-    @inline(__always) private func takeReferenceFrame(captureDelay: Int) {
-        let frame = AudioFormat.frameSamples
-        let target = controls.playbackDelay.load(ordering: .relaxed) + captureDelay + extraLead
-        let lead = reference.availableToRead
-        controls.referenceLead.store(lead, ordering: .relaxed)
-        if lead > target + frame {
-            reference.discard(lead - target)
-            controls.referenceRealignments.add(1, ordering: .relaxed)
-        } else if lead + frame < target {
-            // Hold the reference back: this frame is compared with silence.
-            for i in 0..<frame { referenceFrame[i] = 0 }
-            controls.referenceRealignments.add(1, ordering: .relaxed)
-            return
-        }
-        let got = reference.pop(into: referenceFrame)
-        if got < frame { for i in got..<frame { referenceFrame[i] = 0 } }
     }
 
     @inline(__always) private func downmix(_ interleaved: UnsafePointer<Int16>, frames n: Int) {

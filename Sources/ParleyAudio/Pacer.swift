@@ -39,3 +39,10 @@ func sleepNanoseconds(_ ns: Int) {
     var remaining = timespec()
     while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
 }
+
+/// CLOCK_MONOTONIC in nanoseconds (vDSO: fine on an audio thread).
+@inline(__always) func monotonicNanoseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000_000 + now.tv_nsec
+}

@@ -143,8 +143,11 @@ final class PlaybackLoop: @unchecked Sendable {
                 }
             }
             let delay = pcm.delay()
-            clock.publish(frames: written - delay)  // played by the hardware so far
+            if let (queued, at) = pcm.position() {
+                clock.publish(frames: written - queued, at: at)  // played by the hardware as of `at`
+            }
             controls.playbackDelay.store(delay * AudioFormat.wireRate / pcm.rate, ordering: .relaxed)
+            controls.playbackDelayNanoseconds.store(monotonicNanoseconds(), ordering: .relaxed)
             counters.frames.add(UInt64(frames), ordering: .relaxed)
         }
         finished.store(true, ordering: .releasing)

@@ -29,11 +29,14 @@ public final class StreamClock: Sendable {
     }
 
     @inline(__always) func publish(frames value: Int) {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
+        publish(frames: value, at: monotonicNanoseconds())
+    }
+
+    /// The position at a time ALSA stamped (the hardware pointer's last update).
+    @inline(__always) func publish(frames value: Int, at time: Int) {
         sequence.add(1, ordering: .sequentiallyConsistent)  // odd: writing
         frames.store(value, ordering: .sequentiallyConsistent)
-        nanoseconds.store(now.tv_sec * 1_000_000_000 + now.tv_nsec, ordering: .sequentiallyConsistent)
+        nanoseconds.store(time, ordering: .sequentiallyConsistent)
         sequence.add(1, ordering: .sequentiallyConsistent)  // even: done
     }
 

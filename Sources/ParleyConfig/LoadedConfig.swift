@@ -95,6 +95,8 @@ extension ParleySettings {
             residualEchoSuppression: c.bool("dsp.residual_echo_suppression"),
             noiseSuppression: c.bool("dsp.noise_suppression"), noiseSuppressDecibels: c.int("dsp.noise_suppress_db"),
             automaticGain: c.bool("dsp.agc"), automaticGainLevel: c.int("dsp.agc_level"),
+            automaticGainMaximumDecibels: c.int("dsp.agc_max_gain_db"),
+            echoDelayProbe: c.bool("dsp.aec_delay_probe"), echoProbeMarginMilliseconds: c.int("dsp.aec_probe_margin_ms"),
             voiceActivity: c.bool("dsp.vad"))
         let kind = BackendSettings.Kind(rawValue: c.string("backend.kind")) ?? .echo
         let section = LoadedConfig.backendSection(kind.rawValue)

@@ -61,6 +61,9 @@ public struct DSPSettings: Sendable, Equatable {
     public var noiseSuppressDecibels: Int
     public var automaticGain: Bool
     public var automaticGainLevel: Int
+    public var automaticGainMaximumDecibels: Int
+    public var echoDelayProbe: Bool
+    public var echoProbeMarginMilliseconds: Int
     public var voiceActivity: Bool
 }
 

@@ -66,13 +66,13 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var playbackXruns: UInt64
         public var lastDeviceError: String
         public var clockDriftPPM: Double?
-        public var referenceLeadMilliseconds: Int
+        public var echoReference: EchoReference
         /// Share of one core each audio thread used since it started, in percent.
         public var captureCPUPercent: Double?
         public var playbackCPUPercent: Double?
         public init(captureDevice: String, playbackDevice: String, rate: Int, periodFrames: Int, scheduling: String,
                     volumePercent: Int, captureXruns: UInt64, playbackXruns: UInt64, lastDeviceError: String,
-                    clockDriftPPM: Double?, referenceLeadMilliseconds: Int,
+                    clockDriftPPM: Double?, echoReference: EchoReference,
                     captureCPUPercent: Double? = nil, playbackCPUPercent: Double? = nil) {
             self.captureCPUPercent = captureCPUPercent
             self.playbackCPUPercent = playbackCPUPercent
@@ -86,7 +86,25 @@ public struct StatusReport: Codable, Sendable, Equatable {
             self.playbackXruns = playbackXruns
             self.lastDeviceError = lastDeviceError
             self.clockDriftPPM = clockDriftPPM
-            self.referenceLeadMilliseconds = referenceLeadMilliseconds
+            self.echoReference = echoReference
+        }
+    }
+
+    /// How the echo canceller's reference is kept in line with the microphone.
+    public struct EchoReference: Codable, Sendable, Equatable {
+        /// How far the reference leads the capture (ms).
+        public var leadMilliseconds: Double
+        /// Times it jumped into line (start, xruns, the delay probe).
+        public var realignments: Int
+        /// The reference resampler's rate offset: clock drift less alignment steering (ppm).
+        public var resamplerPPM: Double
+        /// The lead correction the echo-delay probe made (ms; 0 without a probe).
+        public var probeCorrectionMilliseconds: Double
+        public init(leadMilliseconds: Double, realignments: Int, resamplerPPM: Double, probeCorrectionMilliseconds: Double) {
+            self.leadMilliseconds = leadMilliseconds
+            self.realignments = realignments
+            self.resamplerPPM = resamplerPPM
+            self.probeCorrectionMilliseconds = probeCorrectionMilliseconds
         }
     }
 

@@ -2,10 +2,11 @@ import CSpeexDSP
 import ParleyConfig
 
 /// The per-frame capture DSP at 24 kHz: echo cancellation (speexdsp MDF) against the
-/// samples that went to the speaker, then noise suppression / AGC / VAD (speex
-/// preprocessor, linked to the echo state for residual echo suppression), then voice
-/// activity on the result (`VoiceActivityDetector`). State is
-/// allocated in `init`; `process` does not allocate, lock or log.
+/// samples that went to the speaker, then noise suppression (speex preprocessor, linked to
+/// the echo state for residual echo suppression), then gain that never raises residual
+/// echo (`EchoAwareGain`, instead of speex's AGC), then voice activity on the result
+/// (`VoiceActivityDetector`). State is allocated in `init`; `process` does not allocate,
+/// lock or log.
 public final class CaptureChain: @unchecked Sendable {
     public let frameSize: Int
     private let echo: OpaquePointer?
@@ -13,6 +14,7 @@ public final class CaptureChain: @unchecked Sendable {
     private let cleaned: UnsafeMutablePointer<Int16>
     private let detectVoice: Bool
     private var voice = VoiceActivityDetector()
+    private var gain: EchoAwareGain?
 
     /// - Parameters:
     ///   - frameSize: samples per frame (240 = 10 ms at 24 kHz).
@@ -30,24 +32,26 @@ public final class CaptureChain: @unchecked Sendable {
         } else {
             echo = nil
         }
-        let needsPreprocess = settings.noiseSuppression || settings.automaticGain
-            || (echo != nil && settings.residualEchoSuppression)
+        let needsPreprocess = settings.noiseSuppression || (echo != nil && settings.residualEchoSuppression)
         if needsPreprocess {
             let st = speex_preprocess_state_init(Int32(frameSize), Int32(rate))
             var on: Int32 = settings.noiseSuppression ? 1 : 0
             speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_DENOISE, &on)
             var suppress = Int32(settings.noiseSuppressDecibels)
             speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &suppress)
-            var agc: Int32 = settings.automaticGain ? 1 : 0
+            var agc: Int32 = 0
             speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_AGC, &agc)
-            var level = Float(settings.automaticGainLevel)
-            speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_AGC_LEVEL, &level)
             if let echo, settings.residualEchoSuppression {
                 speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_ECHO_STATE, UnsafeMutableRawPointer(echo))
             }
             preprocess = st
         } else {
             preprocess = nil
+        }
+        if settings.automaticGain {
+            gain = EchoAwareGain(targetLevel: settings.automaticGainLevel,
+                                 maximumGainDecibels: settings.automaticGainMaximumDecibels,
+                                 tailMilliseconds: settings.echoTailMilliseconds)
         }
     }
 
@@ -67,11 +71,10 @@ public final class CaptureChain: @unchecked Sendable {
             frame.update(from: cleaned, count: frameSize)
         }
         if let preprocess { _ = speex_preprocess_run(preprocess, frame) }
+        if gain != nil { gain!.process(frame, reference: reference, count: frameSize) }
         return detectVoice ? voice.update(frame, count: frameSize) : true
     }
 
-    /// Forgets what the canceller learned (after a device reopen: the echo path changed).
-    public func reset() {
-        if let echo { speex_echo_state_reset(echo) }
-    }
+    /// The automatic gain applied to the last frame (linear; 1 without AGC).
+    public var automaticGain: Float { gain?.currentGain ?? 1 }
 }

@@ -3,10 +3,12 @@ import ParleyAudio
 import ServiceLifecycle
 import Synchronization
 
-/// Compares the capture and playback hardware clocks once a second and says so when they
-/// drift apart: speexdsp's echo canceller assumes one clock (mic and speaker on one card)
-/// and loses tens of dB of echo reduction at 10–100 ppm. Logs a warning once per excursion
-/// and a notice when it settles; the latest estimate is kept for status and metrics.
+/// Compares the capture and playback hardware clocks once a second (ALSA's hardware
+/// pointer timestamps) and hands the drift to the engine, whose capture thread resamples
+/// the echo reference by it: speexdsp's canceller assumes one clock and loses tens of dB at
+/// 10–100 ppm. Logs the first estimate, a warning once per excursion beyond
+/// `dsp.drift_warning_ppm` (a device that far off is suspect) and a notice when it settles;
+/// the latest estimate is kept for status and metrics.
 public final class ClockDriftMonitor: Service, Sendable {
     private let engine: AudioEngine
     private let rate: Int
@@ -34,16 +36,17 @@ public final class ClockDriftMonitor: Service, Sendable {
                 estimator.add(capture: engine.captureClock.read(), playback: engine.playbackClock.read())
                 guard let ppm = estimator.driftPPM else { continue }
                 latest.withLock { $0 = ppm }
+                engine.setClockDrift(partsPerMillion: ppm)
                 let text = ppm.formatted(decimals: 1)
                 if abs(ppm) > warningPPM && !warned {
                     warned = true
-                    logger.warning("capture and playback clocks drift apart by \(text) ppm: echo cancellation needs mic and speaker on one card (one clock)")
+                    logger.warning("capture and playback clocks drift apart by \(text) ppm: compensated up to ±2000 ppm, but a clock that far off suggests a faulty or misconfigured device")
                 } else if abs(ppm) <= warningPPM / 2 && warned {
                     warned = false
                     logger.notice("capture and playback clocks agree again (\(text) ppm)")
                 } else if !reported {
                     reported = true
-                    logger.info("capture/playback clock drift \(text) ppm")
+                    logger.info("capture/playback clock drift \(text) ppm; the echo reference follows it")
                 }
             }
         }

@@ -72,7 +72,7 @@ struct DaemonControl: Sendable {
                          captureXruns: engine.captureCounters.snapshot().xruns,
                          playbackXruns: engine.playbackCounters.snapshot().xruns,
                          lastDeviceError: engine.lastDeviceError, clockDriftPPM: drift.driftPPM,
-                         referenceLeadMilliseconds: engine.referenceAlignment.leadMilliseconds,
+                         echoReference: .init(engine.echoReference),
                          captureCPUPercent: engine.captureCounters.cpuPercent,
                          playbackCPUPercent: engine.playbackCounters.cpuPercent),
             board: board.summary,
@@ -100,7 +100,10 @@ struct DaemonControl: Sendable {
             "parley_audio_xruns_total{direction=\"playback\"}": Double(playback.xruns),
             "parley_audio_frames_total{direction=\"capture\"}": Double(capture.frames),
             "parley_audio_frames_total{direction=\"playback\"}": Double(playback.frames),
-            "parley_audio_reference_realignments_total": Double(engine.referenceAlignment.realignments),
+            "parley_audio_reference_realignments_total": Double(engine.echoReference.realignments),
+            "parley_audio_reference_lead_ms": engine.echoReference.leadMilliseconds,
+            "parley_audio_reference_resampler_ppm": engine.echoReference.resamplerPPM,
+            "parley_audio_echo_probe_correction_ms": engine.echoReference.probeCorrectionMilliseconds,
             "parley_volume_percent": Double(engine.volumePercent),
             "parley_ready": await controller.state.isReady ? 1 : 0,
         ]
@@ -132,5 +135,12 @@ extension ControlRequest.PTTAction {
         case .release: "released"
         case .tap: "tapped"
         }
+    }
+}
+
+extension StatusReport.EchoReference {
+    init(_ r: AudioEngine.EchoReference) {
+        self.init(leadMilliseconds: r.leadMilliseconds, realignments: r.realignments, resamplerPPM: r.resamplerPPM,
+                  probeCorrectionMilliseconds: r.probeCorrectionMilliseconds)
     }
 }

@@ -11,7 +11,7 @@ enum StatusText {
                 + (s.state.audioLost ? "  DEVICE LOST" : ""),
             "          \(s.audio.scheduling); volume \(s.audio.volumePercent)%; xruns capture \(s.audio.captureXruns), playback \(s.audio.playbackXruns)",
             "          clock drift " + (s.audio.clockDriftPPM.map { "\(number($0)) ppm" } ?? "not measured yet")
-                + "; echo reference lead \(s.audio.referenceLeadMilliseconds) ms; last device error: \(s.audio.lastDeviceError)",
+                + "; echo reference lead \(number(s.audio.echoReference.leadMilliseconds)) ms, resampled \(number(s.audio.echoReference.resamplerPPM)) ppm, probe correction \(number(s.audio.echoReference.probeCorrectionMilliseconds)) ms, \(s.audio.echoReference.realignments) realignment(s); last device error: \(s.audio.lastDeviceError)",
             "          audio thread CPU: capture " + (s.audio.captureCPUPercent.map { "\(number($0))%" } ?? "-")
                 + ", playback " + (s.audio.playbackCPUPercent.map { "\(number($0))%" } ?? "-"),
             "board     \(s.board)" + (s.leds.isEmpty ? "" : "; LEDs " + s.leds.map { "\($0.name) \($0.pattern)" }.joined(separator: ", ")),

@@ -1,4 +1,5 @@
 import Glibc
+import ParleyTestSupport
 import Testing
 @testable import ParleyConfig
 @testable import ParleyDSP
@@ -9,7 +10,8 @@ import Testing
     static func settings(aec: Bool = true, res: Bool = true, ns: Bool = true, agc: Bool = false) -> DSPSettings {
         DSPSettings(resamplerQuality: 5, echoCancellation: aec, echoTailMilliseconds: 200, echoExtraDelayMilliseconds: 0, driftWarningPPM: 20,
                     residualEchoSuppression: res, noiseSuppression: ns, noiseSuppressDecibels: -15,
-                    automaticGain: agc, automaticGainLevel: 8000, voiceActivity: false)
+                    automaticGain: agc, automaticGainLevel: 8000, automaticGainMaximumDecibels: 20,
+                    echoDelayProbe: false, echoProbeMarginMilliseconds: 5, voiceActivity: false)
     }
 
     /// Runs the chain over whole signals frame by frame.

@@ -47,7 +47,7 @@ public struct BenchInput {
                 for period in 0..<(100 * seconds) {
                     let p = period % (100 * Self.seconds)
                     ring.push(UnsafeBufferPointer(rebasing: refBuffer[(p * 240)..<(p * 240 + 240)]))
-                    processor.process(micBuffer.baseAddress! + p * 480, frames: 480, captureDelay: 0)
+                    processor.process(micBuffer.baseAddress! + p * 480, frames: 480, captureDelay: 0, now: 0)
                     output.pop(into: sink)
                 }
             }

@@ -1,16 +1,15 @@
-import ParleyTestSupport
 import Glibc
 
 /// Speech fixtures made at test time with espeak-ng and sox (24 kHz mono PCM16), and a
 /// simulated echo path: far-end speech through a room (bulk delay + decaying reflections)
 /// plus noise, near-end speech from another voice.
-enum EchoFixture {
-    static let rate = 24000
+public enum EchoFixture {
+    public static let rate = 24000
 
-    static func speech(voice: String, text: String) -> [Float] {
+    public static func speech(voice: String, text: String) -> [Float] {
         let dir = "/tmp/parley-fixture-\(getpid())"
         mkdir(dir, 0o755)
-        let wav = "\(dir)/\(voice.replacingOccurrences(of: "+", with: "_")).wav"
+        let wav = "\(dir)/\(String(voice.map { $0 == "+" ? "_" : $0 })).wav"
         let raw = wav + ".raw"
         let cmd = "espeak-ng -v '\(voice)' -s 160 -w '\(wav)' '\(text)' && sox '\(wav)' -r 24000 -c 1 -b 16 -e signed-integer -t raw '\(raw)'"
         precondition(system(cmd) == 0, "fixture generation failed: \(cmd)")
@@ -25,18 +24,18 @@ enum EchoFixture {
     }
 
     /// Loops `x` to `count` samples.
-    static func looped(_ x: [Float], count: Int) -> [Float] {
+    public static func looped(_ x: [Float], count: Int) -> [Float] {
         (0..<count).map { x[$0 % x.count] }
     }
 
-    static func scaled(_ x: [Float], toRMS target: Float) -> [Float] {
+    public static func scaled(_ x: [Float], toRMS target: Float) -> [Float] {
         let rms = (x.reduce(0) { $0 + $1 * $1 } / Float(max(1, x.count))).squareRoot()
         return x.map { $0 * target / max(rms, 1) }
     }
 
     /// A room: bulk delay, then 80 reflections decaying with RT60 `rt60` over `length`
     /// seconds (sparse, so the convolution stays cheap in a debug build).
-    static func room(delayMilliseconds: Int, rt60: Float = 0.15, length: Float = 0.12, seed: UInt64 = 1234)
+    public static func room(delayMilliseconds: Int, rt60: Float = 0.15, length: Float = 0.12, seed: UInt64 = 1234)
         -> [(offset: Int, gain: Float)]
     {
         var rng = SplitMix(seed: seed)
@@ -51,7 +50,7 @@ enum EchoFixture {
         return taps
     }
 
-    static func convolve(_ x: [Float], _ taps: [(offset: Int, gain: Float)]) -> [Float] {
+    public static func convolve(_ x: [Float], _ taps: [(offset: Int, gain: Float)]) -> [Float] {
         var y = [Float](repeating: 0, count: x.count)
         for (offset, gain) in taps where offset < x.count {
             for i in offset..<x.count { y[i] += gain * x[i - offset] }
@@ -59,10 +58,10 @@ enum EchoFixture {
         return y
     }
 
-    static func noise(count: Int, rms: Float, seed: UInt64 = 99) -> [Float] {
+    public static func noise(count: Int, rms: Float, seed: UInt64 = 99) -> [Float] {
         var rng = SplitMix(seed: seed)
         return (0..<count).map { _ in (Float(rng.next() % 20001) / 10000 - 1) * rms * 1.732 }
     }
 
-    static func pcm(_ x: [Float]) -> [Int16] { x.map { Int16(clamping: Int(max(-32768, min(32767, $0.rounded())))) } }
+    public static func pcm(_ x: [Float]) -> [Int16] { x.map { Int16(clamping: Int(max(-32768, min(32767, $0.rounded())))) } }
 }

@@ -1,0 +1,133 @@
+import ParleyDSP
+import Synchronization
+
+/// Hands the echo canceller, for each 10 ms mic frame, the speaker samples that were
+/// playing when that frame was captured — on the capture clock.
+///
+/// The reference ring holds what playback wrote and the capture side has not consumed.
+/// Its fill ("lead") should equal the playback delay + the frame's capture delay + the
+/// margin (`dsp.aec_extra_delay_ms`) + the probe's correction. Two clocks keep it there:
+/// - drift: a USB mic and a separate DAC run at slightly different rates, so the reference
+///   goes through a fractional resampler (`DriftResampler`) set to the measured clock ratio (fed forward from
+///   `ClockDriftEstimator` via `AudioControls.referenceDriftMilliPPM`);
+/// - what the estimate misses: the smoothed lead error steers the same ratio gently (a
+///   proportional term), so alignment holds over hours without a jump.
+/// Only errors beyond `hardLimit` (start, xruns, rewinds) and a new probe correction jump:
+/// drop reference, or compare that many samples with silence. Owned by the capture thread; nothing here allocates, locks or logs.
+final class ReferenceAligner {
+    private let reference: SampleRing
+    private let controls: AudioControls
+    private let resampler = DriftResampler()
+    /// Ring samples already taken out for the resampler.
+    private let pending: UnsafeMutableBufferPointer<Int16>
+    private var pendingCount = 0
+    private let extraLead: Int
+    private var smoothedError = 0.0
+    private var framesSinceRatio = 0
+    private var appliedPPM = 0.0
+    /// The probe's correction in force; a new one is jumped to, not steered to.
+    private var appliedCorrection = 0
+    /// Reference samples still to be replaced by silence after a jump back.
+    private var holdBack = 0
+
+    /// Beyond this the lead is wrong, not drifting: jump (40 ms).
+    let hardLimit = 960
+    /// Smoothed errors inside this are jitter (0.25 ms).
+    let deadband = 6.0
+    /// Proportional steering: ppm per sample of smoothed error (1 ms off → 20 ppm).
+    let steering = 20.0 / 24.0
+    let maximumSteeringPPM = 100.0
+
+    init(reference: SampleRing, controls: AudioControls, extraLeadMilliseconds: Int) {
+        self.reference = reference
+        self.controls = controls
+        extraLead = extraLeadMilliseconds * AudioFormat.wireRate / 1000
+        pending = .allocate(capacity: 2 * AudioFormat.frameSamples)
+        pending.initialize(repeating: 0)
+    }
+
+    deinit { pending.deallocate() }
+
+    /// Fills `frame` with the reference for a mic frame captured `captureDelay` samples
+    /// ago, at monotonic time `now` (nanoseconds).
+    @inline(__always) func take(into frame: UnsafeMutableBufferPointer<Int16>, captureDelay: Int, now: Int) {
+        let target = targetLead(captureDelay: captureDelay, now: now)
+        let lead = reference.availableToRead + pendingCount + resampler.bufferedInput
+        controls.referenceLead.store(lead, ordering: .relaxed)
+        let error = lead - target
+        let correction = controls.echoDelayCorrection.load(ordering: .relaxed)
+        if holdBack == 0 && (abs(error) > hardLimit || correction != appliedCorrection) {
+            appliedCorrection = correction
+            if error > 0 {
+                let dropped = min(error, pendingCount)
+                pending.baseAddress!.update(from: pending.baseAddress! + dropped, count: pendingCount - dropped)
+                pendingCount -= dropped
+                reference.discard(error - dropped)
+            } else {
+                holdBack = -error
+            }
+            smoothedError = 0
+            controls.referenceRealignments.add(1, ordering: .relaxed)
+        }
+        var start = 0
+        if holdBack > 0 {  // hold the reference back: these samples are compared with silence
+            start = min(holdBack, frame.count)
+            for i in 0..<start { frame[i] = 0 }
+            holdBack -= start
+        } else {
+            smoothedError += (Double(error) - smoothedError) * 0.01  // ~1 s at 100 frames/s
+        }
+        steer()
+        resample(into: UnsafeMutableBufferPointer(rebasing: frame[start...]))
+    }
+
+    /// Playback delay as measured after its last write, less the time since (the speaker
+    /// played on meanwhile), plus this frame's age, the margin and the probe's correction.
+    @inline(__always) private func targetLead(captureDelay: Int, now: Int) -> Int {
+        let measuredAt = controls.playbackDelayNanoseconds.load(ordering: .relaxed)
+        let since = measuredAt > 0 ? max(0, min(now - measuredAt, 100_000_000)) : 0
+        return controls.playbackDelay.load(ordering: .relaxed) - since * AudioFormat.wireRate / 1_000_000_000
+            + captureDelay + extraLead + controls.echoDelayCorrection.load(ordering: .relaxed)
+    }
+
+    /// Ratio = measured clock drift − steering, updated twice a second.
+    @inline(__always) private func steer() {
+        framesSinceRatio += 1
+        guard framesSinceRatio >= 50 else { return }
+        framesSinceRatio = 0
+        var steeringPPM = 0.0
+        if abs(smoothedError) > deadband {
+            let beyond = smoothedError > 0 ? smoothedError - deadband : smoothedError + deadband
+            steeringPPM = max(-maximumSteeringPPM, min(maximumSteeringPPM, beyond * steering))
+        }
+        let ppm = Double(controls.referenceDriftMilliPPM.load(ordering: .relaxed)) / 1000 - steeringPPM
+        guard abs(ppm - appliedPPM) >= 0.05 else { return }
+        appliedPPM = ppm
+        resampler.setDrift(partsPerMillion: ppm)
+        controls.referenceRateMilliPPM.store(Int(ppm * 1000), ordering: .relaxed)
+    }
+
+    /// One frame out of the resampler, topping up its input from the ring (zeros when the
+    /// ring runs dry: playback stopped).
+    @inline(__always) private func resample(into frame: UnsafeMutableBufferPointer<Int16>) {
+        var produced = 0
+        var attempts = 0
+        while produced < frame.count && attempts < 4 {
+            attempts += 1
+            let room = pending.count - pendingCount
+            if room > 0 {
+                let got = reference.pop(into: UnsafeMutableBufferPointer(rebasing: pending[pendingCount...]))
+                pendingCount += got
+            }
+            guard pendingCount > 0 else { break }
+            let (used, made) = resampler.process(
+                from: UnsafeBufferPointer(rebasing: pending[0..<pendingCount]),
+                into: UnsafeMutableBufferPointer(rebasing: frame[produced...]))
+            produced += made
+            pendingCount -= used
+            if pendingCount > 0 { pending.baseAddress!.update(from: pending.baseAddress! + used, count: pendingCount) }
+        }
+        if produced < frame.count { for i in produced..<frame.count { frame[i] = 0 } }
+    }
+
+}

@@ -1,0 +1,166 @@
+@testable import ParleyConfig
+import ParleyDSP
+import ParleyTestSupport
+@testable import ParleyAudio
+
+/// A van in a test: the real `CaptureProcessor` (reference alignment, drift resampling,
+/// canceller, noise suppression, gain) fed the way the audio threads feed it, with two
+/// simulated device clocks, a room, and the control plane's once-a-second drift estimate.
+///
+/// Playback writes 20 ms periods on its clock with 40 ms queued (the playback delay it
+/// reports); the speaker's sound reaches the mic through a room (40 ms bulk delay +
+/// reflections), optionally `echoEarlyMilliseconds` earlier than any delay reports (a
+/// converter delay ALSA does not know); the mic is sampled on a clock `driftPPM` faster.
+///
+/// Timeline (s): 0–1 probe sweep (when probing) · 1–7 near end alone (a quiet talker) ·
+/// 7–25 far end alone · 25–31 double talk · 31–39 far end alone.
+struct EchoRig {
+    struct Scenario {
+        var driftPPM = 0.0
+        var echoEarlyMilliseconds = 0
+        var probe = false
+        var agc = false
+        var residualEchoSuppression = true
+    }
+
+    struct Result {
+        /// Far-end-only ERLE after convergence: 17–25 s and 31.5–39 s.
+        var erle: Double
+        /// Near-end SDR in double talk (see `EchoMetrics.nearEndSDR`).
+        var doubleTalkSDR: Double
+        /// From far-end onset until every 1 s window of it reaches 20 dB ERLE.
+        var convergenceSeconds: Double
+        var resamplerPPM: Double
+        var probeCorrectionMilliseconds: Double
+        var realignments: Int
+        /// Output level of near-end speech alone (RMS), to see the gain act.
+        var nearEndOutputRMS: Double
+    }
+
+    static let rate = 24000
+    static let seconds = 39
+    static let period = 480
+    static let playbackQueued = 960
+
+    struct Signals {
+        let far: [Float]        // speech the far end sends (playback clock), without the probe
+        let near: [Float]       // near end (mic clock)
+        let noise: [Float]
+    }
+
+    static let signals: Signals = {
+        let count = seconds * rate
+        let farVoice = EchoFixture.speech(voice: "en-us",
+            text: "The compressor on unit four is short cycling. Check the low pressure switch and the capacitor before you replace the contactor. Then measure the superheat.")
+        let nearVoice = EchoFixture.speech(voice: "en-gb+f3",
+            text: "I already replaced the capacitor yesterday and the reading is still low on the suction side.")
+        let farSpeech = EchoFixture.scaled(EchoFixture.looped(farVoice, count: count), toRMS: 3300)  // about -20 dBFS
+        var far = [Float](repeating: 0, count: count)
+        for i in (7 * rate)..<count { far[i] = farSpeech[i] }
+        var near = [Float](repeating: 0, count: count)
+        let quiet = EchoFixture.scaled(EchoFixture.looped(nearVoice, count: 6 * rate), toRMS: 700)  // about -33 dBFS
+        let talk = EchoFixture.scaled(EchoFixture.looped(Array(nearVoice.reversed()), count: 6 * rate), toRMS: 1500)
+        for i in 0..<(6 * rate) {
+            near[1 * rate + i] = quiet[i]
+            near[25 * rate + i] = talk[i]
+        }
+        return Signals(far: far, near: near, noise: EchoFixture.noise(count: count, rms: 18))
+    }()
+
+    static func settings(_ s: Scenario) -> DSPSettings {
+        DSPSettings(resamplerQuality: 5, echoCancellation: true, echoTailMilliseconds: 200, echoExtraDelayMilliseconds: 0,
+                    driftWarningPPM: 500, residualEchoSuppression: s.residualEchoSuppression, noiseSuppression: true,
+                    noiseSuppressDecibels: -15, automaticGain: s.agc, automaticGainLevel: 8000,
+                    automaticGainMaximumDecibels: 20, echoDelayProbe: s.probe, echoProbeMarginMilliseconds: 5,
+                    voiceActivity: false)
+    }
+
+    /// What the mic hears, on its own clock.
+    static func mic(far: [Float], _ s: Scenario) -> [Int16] {
+        let signals = Self.signals
+        var echo = EchoFixture.convolve(far, EchoFixture.room(delayMilliseconds: 40))
+        let early = s.echoEarlyMilliseconds * rate / 1000
+        if early > 0 { echo = Array(echo[early...]) + [Float](repeating: 0, count: early) }
+        var echoPCM = EchoFixture.pcm(echo)
+        if s.driftPPM != 0 {  // sampled on a faster (or slower) clock
+            let drift = Resampler(rate: rate, partsPerMillion: s.driftPPM, quality: 10)
+            var out = [Int16](repeating: 0, count: echoPCM.count + 64)
+            let made = echoPCM.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { drift.process(i, into: $0) } }
+            echoPCM = Array(out.prefix(made)) + [Int16](repeating: 0, count: max(0, echoPCM.count - made))
+        }
+        return EchoFixture.pcm((0..<far.count).map { Float(echoPCM[$0]) + signals.near[$0] + signals.noise[$0] })
+    }
+
+    static func run(_ s: Scenario) -> Result {
+        var far = signals.far
+        let sweep = EchoDelayEstimator.sweep(rate: rate)
+        if s.probe { for (i, x) in sweep.enumerated() { far[rate / 10 + i] = Float(x) } }
+        let farPCM = EchoFixture.pcm(far) + [Int16](repeating: 0, count: rate)  // playback runs on past the mic
+        let mic = mic(far: far, s)
+
+        let controls = AudioControls()
+        let reference = SampleRing(minimumCapacity: rate)
+        let output = SampleRing(minimumCapacity: rate)
+        let processor = CaptureProcessor(rate: rate, channels: 1, periodFrames: period, ring: output, reference: reference,
+                                         counters: AudioCounters(), controls: controls, micChannel: 0, micMix: false,
+                                         dsp: settings(s))
+        var estimator = ClockDriftEstimator(captureRate: rate, playbackRate: rate)
+        var jitter = SplitMix(seed: 5)
+        var out = [Int16]()
+        out.reserveCapacity(mic.count)
+        var sink = [Int16](repeating: 0, count: 4 * period)
+
+        let captureRate = Double(rate) * (1 + s.driftPPM / 1e6)
+        var written = 0
+        var nextWrite = 0.0, nextCapture = Double(period) / captureRate + 0.0005, nextControl = 1.0
+        var captured = 0
+        if s.probe { controls.echoRecorder.arm() }
+        var probed = !s.probe
+        while captured + period <= mic.count {
+            if nextWrite <= nextCapture && nextWrite <= nextControl {  // playback writes a period
+                let upTo = min(farPCM.count, Int((nextWrite * Double(rate)).rounded()) + playbackQueued)
+                if upTo > written {
+                    farPCM.withUnsafeBufferPointer { _ = reference.push(UnsafeBufferPointer(rebasing: $0[written..<upTo])) }
+                    written = upTo
+                }
+                controls.playbackDelay.store(playbackQueued, ordering: .relaxed)
+                controls.playbackDelayNanoseconds.store(Int(nextWrite * 1e9), ordering: .relaxed)
+                nextWrite += Double(period) / Double(rate)
+            } else if nextCapture <= nextControl {  // capture reads a period, 0.5 ms after it was complete
+                mic.withUnsafeBufferPointer {
+                    processor.process($0.baseAddress! + captured, frames: period, captureDelay: period + 12,
+                                      now: Int(nextCapture * 1e9))
+                }
+                captured += period
+                let got = sink.withUnsafeMutableBufferPointer { output.pop(into: $0) }
+                out += sink[0..<got]
+                nextCapture += Double(period) / captureRate
+            } else {  // the control plane: clock readings, the probe's answer
+                let t = nextControl
+                estimator.add(
+                    capture: .init(frames: Int(t * captureRate) + Int.random(in: -2...2, using: &jitter),
+                                   nanoseconds: Int(t * 1e9), epoch: 1),
+                    playback: .init(frames: Int(t * Double(rate)) + Int.random(in: -2...2, using: &jitter),
+                                    nanoseconds: Int(t * 1e9), epoch: 1))
+                if let ppm = estimator.driftPPM {
+                    controls.referenceDriftMilliPPM.store(Int((ppm * 1000).rounded()), ordering: .relaxed)
+                }
+                if !probed, let recording = controls.echoRecorder.take() {
+                    probed = true
+                    _ = controls.correctEchoDelay(mic: recording.mic, reference: recording.reference, margin: 5 * rate / 1000)
+                }
+                nextControl += 0.25
+            }
+        }
+        let micAt = { (a: Double, b: Double) in Int(a * captureRate)..<Int(b * captureRate) }
+        let farOnly = [micAt(17, 25), micAt(31.5, 39)]
+        return Result(
+            erle: EchoMetrics.erle(mic: mic, out: out, farOnly),
+            doubleTalkSDR: EchoMetrics.nearEndSDR(out: out, near: EchoFixture.pcm(signals.near), micAt(25, 31)),
+            convergenceSeconds: EchoMetrics.convergence(mic: mic, out: out, micAt(7, 25), rate: Int(captureRate), decibels: 20),
+            resamplerPPM: Double(controls.referenceRateMilliPPM.load(ordering: .relaxed)) / 1000,
+            probeCorrectionMilliseconds: Double(controls.echoDelayCorrection.load(ordering: .relaxed)) * 1000 / Double(rate),
+            realignments: controls.referenceRealignments.load(ordering: .relaxed),
+            nearEndOutputRMS: EchoMetrics.rms(out, micAt(3, 7)))
+    }
+}
