@@ -6,6 +6,9 @@
 #   audio.dsp_cpu_c_percent_of_core the same speexdsp calls from plain C (Benchmarks/c/chain.c)
 #   audio.dsp_cpu_ratio_vs_c      Swift / C
 #   audio.erle_db, audio.erle_aec_only_db, audio.near_end_kept_correlation  from the echo test
+#   aec.*                         the echo scenarios (Tests/ParleyAudioTests/EchoRig.swift: drift,
+#                                 misalignment, AGC through the real CaptureProcessor; docs/AUDIO.md
+#                                 defines each measure)
 #   latency.*, memory.rss_steady_mb  parleyd (release) against the fake Realtime server, 60 turns
 #                                 (Tests/integration/bench_latency.py says what each figure spans)
 set -euo pipefail
@@ -31,6 +34,8 @@ echo "bench: allocations (package-benchmark)"
 echo "bench: echo cancellation quality (echo test)"
 swift build --build-tests >/dev/null
 swift test --skip-build --no-parallel --filter CaptureChainTests 2>&1 | grep -E "^(ERLE|near-end)" > "$out/erle.txt"
+echo "bench: echo scenarios (drift, misalignment, AGC)"
+swift test --skip-build --no-parallel --filter EchoScenarioTests 2>&1 | grep -E "^AEC scenario" > "$out/aec.txt"
 
 echo "bench: conversation latency (60 push-to-talk turns with barge-in, release parleyd)"
 swift build -c release --product parleyd >/dev/null
@@ -63,6 +68,20 @@ audio.update({
     "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
     "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
 })
+scenarios = {}
+for line in open(os.path.join(out, "aec.txt")):
+    m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s", line)
+    if m: scenarios[m.group(1)] = [float(m.group(i)) for i in (2, 3, 4)]
+results["aec"] = {
+    "erle_stable_db": round(scenarios["stable"][0], 2),
+    "erle_drift_100ppm_db": round(scenarios["drift_100ppm"][0], 2),
+    "erle_drift_minus_100ppm_db": round(scenarios["drift_minus_100ppm"][0], 2),
+    "erle_misaligned_plus_50ms_db": round(scenarios["misaligned_plus_50ms"][0], 2),
+    "erle_misaligned_plus_50ms_without_probe_db": round(scenarios["misaligned_plus_50ms_no_probe"][0], 2),
+    "erle_with_agc_db": round(scenarios["agc"][0], 2),
+    "near_end_sdr_double_talk_db": round(scenarios["stable"][1], 2),
+    "convergence_20db_s": scenarios["stable"][2],
+}
 results.update(json.load(open(os.path.join(out, "latency.json"))))
 json.dump(results, open(path, "w"), indent=2, sort_keys=True)
 open(path, "a").write("\n")

@@ -139,6 +139,9 @@ public struct Daemon {
             try? await eventLoops.shutdownGracefully()
             return ConfigError.exitCode
         }
+        let probe = settings.dsp.echoDelayProbe && settings.dsp.echoCancellation
+            ? EchoDelayProbe(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog)
+            : nil
         var services: [any Service] = [
             controlServer,
             TaskService(description: "backend") { try await backend.run() },
@@ -149,11 +152,13 @@ public struct Daemon {
                 notifier: notifier, logger: audioLog,
                 recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
                     await controller.audioDevice(lost: $0)
+                    if !$0 { probe?.request() }
                 }),
             drift,
             SystemdLifecycle(notifier: notifier, reloader: reloader,
                              readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
         ]
+        if let probe { services.append(probe) }
         if let transcripts {
             services.append(TaskService(description: "transcripts") { await transcripts.run() })
         }
