@@ -28,22 +28,43 @@ final class EchoDelayProbe: Service, Sendable {
     func run() async {
         await cancelWhenGracefulShutdown { [self] in
             for await _ in requests {
-                try? await Task.sleep(for: .milliseconds(300))  // let playback settle after a (re)start
-                if Task.isCancelled { return }
-                await probe()
+                // Up to three tries, once both directions are moving: devices that start
+                // slowly (a sound server) may swallow the first sweep.
+                for attempt in 1...3 {
+                    await waitForAudioFlowing()
+                    if Task.isCancelled { return }
+                    if await probe(lastAttempt: attempt == 3) { break }
+                    try? await Task.sleep(for: .seconds(1))
+                }
             }
         }
     }
 
-    private func probe() async {
+    /// Until both audio threads have moved frames for 300 ms (at most 5 s).
+    private func waitForAudioFlowing() async {
+        var flowing = 0
+        var last = (engine.captureCounters.snapshot().frames, engine.playbackCounters.snapshot().frames)
+        for _ in 0..<50 where flowing < 3 {
+            try? await Task.sleep(for: .milliseconds(100))
+            let now = (engine.captureCounters.snapshot().frames, engine.playbackCounters.snapshot().frames)
+            flowing = now.0 > last.0 && now.1 > last.1 ? flowing + 1 : 0
+            last = now
+        }
+    }
+
+    /// True when an echo was found and the reference moved.
+    private func probe(lastAttempt: Bool) async -> Bool {
         let sweep = EchoDelayEstimator.sweep(rate: AudioFormat.wireRate)
         let before = engine.echoReference.probeCorrectionMilliseconds
         guard let estimate = await engine.probeEchoDelay(probe: sweep, margin: marginSamples) else {
-            logger.warning("echo-delay probe: no clear echo of the sweep (speaker muted or at volume 0, mic away from it?); keeping the reference where the ALSA delays put it")
-            return
+            if lastAttempt {
+                logger.warning("echo-delay probe: no clear echo of the sweep in 3 tries (speaker muted or at volume 0, mic away from it?); keeping the reference where the ALSA delays put it")
+            }
+            return false
         }
         let lag = Double(estimate.lagSamples) * 1000 / Double(AudioFormat.wireRate)
         let after = engine.echoReference.probeCorrectionMilliseconds
         logger.notice("echo-delay probe: the echo followed the reference by \(lag.formatted(decimals: 1)) ms (clarity \(Int(estimate.clarity))); reference lead corrected by \((after - before).formatted(decimals: 1)) ms to keep it \(marginSamples * 1000 / AudioFormat.wireRate) ms ahead")
+        return true
     }
 }
