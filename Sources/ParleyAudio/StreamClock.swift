@@ -28,10 +28,6 @@ public final class StreamClock: Sendable {
         }
     }
 
-    @inline(__always) func publish(frames value: Int) {
-        publish(frames: value, at: monotonicNanoseconds())
-    }
-
     /// The position at a time ALSA stamped (the hardware pointer's last update).
     @inline(__always) func publish(frames value: Int, at time: Int) {
         sequence.add(1, ordering: .sequentiallyConsistent)  // odd: writing

@@ -74,7 +74,4 @@ public final class CaptureChain: @unchecked Sendable {
         if gain != nil { gain!.process(frame, reference: reference, count: frameSize) }
         return detectVoice ? voice.update(frame, count: frameSize) : true
     }
-
-    /// The automatic gain applied to the last frame (linear; 1 without AGC).
-    public var automaticGain: Float { gain?.currentGain ?? 1 }
 }

@@ -35,9 +35,6 @@ public struct EchoAwareGain: Sendable {
         holdFrames = (tailMilliseconds + 100) / 10
     }
 
-    /// The gain applied to the last frame (linear).
-    public var currentGain: Float { gain }
-
     /// Applies the gain to one cleaned frame in place; `reference` is the speaker frame
     /// the canceller used for it.
     public mutating func process(_ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>, count: Int) {

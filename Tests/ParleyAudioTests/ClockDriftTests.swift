@@ -47,9 +47,9 @@ import Testing
 
     @Test func readingsComeWholeFromTheSequenceLock() {
         let clock = StreamClock()
-        clock.publish(frames: 480)
+        clock.publish(frames: 480, at: 1_000)
         let first = clock.read()
-        clock.publish(frames: 960)
+        clock.publish(frames: 960, at: 2_000)
         let second = clock.read()
         #expect(first.frames == 480 && second.frames == 960 && second.nanoseconds >= first.nanoseconds)
     }
