@@ -8,12 +8,13 @@ import Synchronization
 /// Its fill ("lead") should equal the playback delay + the frame's capture delay + the
 /// margin (`dsp.aec_extra_delay_ms`) + the probe's correction. Two clocks keep it there:
 /// - drift: a USB mic and a separate DAC run at slightly different rates, so the reference
-///   goes through a fractional resampler (`DriftResampler`) set to the measured clock ratio (fed forward from
-///   `ClockDriftEstimator` via `AudioControls.referenceDriftMilliPPM`);
+///   goes through a fractional resampler (`DriftResampler`) set to the measured clock
+///   ratio (fed forward from `ClockDriftEstimator` via `AudioControls.referenceDriftMilliPPM`);
 /// - what the estimate misses: the smoothed lead error steers the same ratio gently (a
 ///   proportional term), so alignment holds over hours without a jump.
 /// Only errors beyond `hardLimit` (start, xruns, rewinds) and a new probe correction jump:
-/// drop reference, or compare that many samples with silence. Owned by the capture thread; nothing here allocates, locks or logs.
+/// drop reference, or compare that many samples with silence. Owned by the capture thread;
+/// nothing here allocates, locks or logs.
 final class ReferenceAligner {
     private let reference: SampleRing
     private let controls: AudioControls
@@ -51,11 +52,11 @@ final class ReferenceAligner {
     /// Fills `frame` with the reference for a mic frame captured `captureDelay` samples
     /// ago, at monotonic time `now` (nanoseconds).
     @inline(__always) func take(into frame: UnsafeMutableBufferPointer<Int16>, captureDelay: Int, now: Int) {
-        let target = targetLead(captureDelay: captureDelay, now: now)
+        let correction = controls.echoDelayCorrection.load(ordering: .relaxed)
+        let target = targetLead(captureDelay: captureDelay, now: now) + correction
         let lead = reference.availableToRead + pendingCount + resampler.bufferedInput
         controls.referenceLead.store(lead, ordering: .relaxed)
         let error = lead - target
-        let correction = controls.echoDelayCorrection.load(ordering: .relaxed)
         if holdBack == 0 && (abs(error) > hardLimit || correction != appliedCorrection) {
             appliedCorrection = correction
             if error > 0 {
@@ -82,12 +83,12 @@ final class ReferenceAligner {
     }
 
     /// Playback delay as measured after its last write, less the time since (the speaker
-    /// played on meanwhile), plus this frame's age, the margin and the probe's correction.
+    /// played on meanwhile), plus this frame's age and the margin.
     @inline(__always) private func targetLead(captureDelay: Int, now: Int) -> Int {
         let measuredAt = controls.playbackDelayNanoseconds.load(ordering: .relaxed)
         let since = measuredAt > 0 ? max(0, min(now - measuredAt, 100_000_000)) : 0
         return controls.playbackDelay.load(ordering: .relaxed) - since * AudioFormat.wireRate / 1_000_000_000
-            + captureDelay + extraLead + controls.echoDelayCorrection.load(ordering: .relaxed)
+            + captureDelay + extraLead
     }
 
     /// Ratio = measured clock drift − steering, updated twice a second.
@@ -129,5 +130,4 @@ final class ReferenceAligner {
         }
         if produced < frame.count { for i in produced..<frame.count { frame[i] = 0 } }
     }
-
 }

@@ -21,6 +21,8 @@ public struct EchoAwareGain: Sendable {
     public let holdFrames: Int
     /// A reference frame above this RMS (about -60 dBFS) is far-end activity.
     public var farEndThreshold: Float = 33
+    /// dBFS (how the VAD gives a frame's level) to dB of the RMS on the 16-bit scale.
+    private static let fullScaleDecibels: Float = 20 * log10f(32768)
 
     private var speechLevel: Float?  // RMS of near-end speech, tracked in dB
     private var gain: Float = 1
@@ -38,7 +40,7 @@ public struct EchoAwareGain: Sendable {
     /// Applies the gain to one cleaned frame in place; `reference` is the speaker frame
     /// the canceller used for it.
     public mutating func process(_ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>, count: Int) {
-        if Self.rms(reference, count: count) > farEndThreshold {
+        if VoiceActivityDetector.meanSquare(reference, count: count) > farEndThreshold * farEndThreshold {
             farEndHold = holdFrames
         } else if farEndHold > 0 {
             farEndHold -= 1
@@ -46,7 +48,7 @@ public struct EchoAwareGain: Sendable {
         let farEnd = farEndHold > 0
         let voiced = voice.update(UnsafePointer(frame), count: count)
         if !farEnd && voiced {
-            let level = 20 * log10f(max(Self.rms(UnsafePointer(frame), count: count), 1))
+            let level = voice.level + Self.fullScaleDecibels  // dB of the RMS, 16-bit scale
             speechLevel = speechLevel.map { $0 + (level - $0) * 0.05 } ?? level
         }
         var wanted: Float = 1
@@ -62,14 +64,5 @@ public struct EchoAwareGain: Sendable {
             let g = previous + step * Float(i + 1)
             frame[i] = Int16(clamping: Int((Float(frame[i]) * g).rounded()))
         }
-    }
-
-    @inline(__always) static func rms(_ x: UnsafePointer<Int16>, count: Int) -> Float {
-        var sum: Float = 0
-        for i in 0..<count {
-            let v = Float(x[i])
-            sum += v * v
-        }
-        return (sum / Float(max(1, count))).squareRoot()
     }
 }

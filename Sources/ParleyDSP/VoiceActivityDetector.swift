@@ -12,16 +12,13 @@ public struct VoiceActivityDetector: Sendable {
 
     private var noiseFloor: Float = -60
     private var hangover = 0
+    /// The last frame's level (dBFS).
+    public private(set) var level: Float = -120
 
     public init() {}
 
     public mutating func update(_ frame: UnsafePointer<Int16>, count: Int) -> Bool {
-        var sum: Float = 0
-        for i in 0..<count {
-            let x = Float(frame[i])
-            sum += x * x
-        }
-        let level = 10 * log10f(sum / Float(max(1, count)) / (32768 * 32768) + 1e-12)
+        level = 10 * log10f(Self.meanSquare(frame, count: count) / (32768 * 32768) + 1e-12)
         // The floor falls at once to quieter frames and rises slowly (~3 dB/s at 10 ms
         // frames), so it follows the road noise but not the speech.
         noiseFloor = level < noiseFloor ? level : noiseFloor + 0.03
@@ -34,6 +31,16 @@ public struct VoiceActivityDetector: Sendable {
             return true
         }
         return false
+    }
+
+    /// Mean of the squared samples (16-bit scale).
+    @inline(__always) public static func meanSquare(_ x: UnsafePointer<Int16>, count: Int) -> Float {
+        var sum: Float = 0
+        for i in 0..<count {
+            let v = Float(x[i])
+            sum += v * v
+        }
+        return sum / Float(max(1, count))
     }
 }
 

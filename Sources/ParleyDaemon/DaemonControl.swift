@@ -87,6 +87,7 @@ struct DaemonControl: Sendable {
     func metrics() async -> [String: Double] {
         let stats = await controller.stats
         let capture = engine.captureCounters.snapshot(), playback = engine.playbackCounters.snapshot()
+        let echoReference = engine.echoReference
         var metrics: [String: Double] = [
             "parley_turns_total": Double(stats.turns),
             "parley_typed_turns_total": Double(stats.typedTurns),
@@ -100,10 +101,10 @@ struct DaemonControl: Sendable {
             "parley_audio_xruns_total{direction=\"playback\"}": Double(playback.xruns),
             "parley_audio_frames_total{direction=\"capture\"}": Double(capture.frames),
             "parley_audio_frames_total{direction=\"playback\"}": Double(playback.frames),
-            "parley_audio_reference_realignments_total": Double(engine.echoReference.realignments),
-            "parley_audio_reference_lead_ms": engine.echoReference.leadMilliseconds,
-            "parley_audio_reference_resampler_ppm": engine.echoReference.resamplerPPM,
-            "parley_audio_echo_probe_correction_ms": engine.echoReference.probeCorrectionMilliseconds,
+            "parley_audio_reference_realignments_total": Double(echoReference.realignments),
+            "parley_audio_reference_lead_ms": echoReference.leadMilliseconds,
+            "parley_audio_reference_resampler_ppm": echoReference.resamplerPPM,
+            "parley_audio_echo_probe_correction_ms": echoReference.probeCorrectionMilliseconds,
             "parley_volume_percent": Double(engine.volumePercent),
             "parley_ready": await controller.state.isReady ? 1 : 0,
         ]

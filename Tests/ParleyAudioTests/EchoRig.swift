@@ -50,10 +50,8 @@ struct EchoRig {
 
     static let signals: Signals = {
         let count = seconds * rate
-        let farVoice = EchoFixture.speech(voice: "en-us",
-            text: "The compressor on unit four is short cycling. Check the low pressure switch and the capacitor before you replace the contactor. Then measure the superheat.")
-        let nearVoice = EchoFixture.speech(voice: "en-gb+f3",
-            text: "I already replaced the capacitor yesterday and the reading is still low on the suction side.")
+        let farVoice = EchoFixture.farSpeech()
+        let nearVoice = EchoFixture.nearSpeech()
         let farSpeech = EchoFixture.scaled(EchoFixture.looped(farVoice, count: count), toRMS: 3300)  // about -20 dBFS
         var far = [Float](repeating: 0, count: count)
         for i in (7 * rate)..<count { far[i] = farSpeech[i] }

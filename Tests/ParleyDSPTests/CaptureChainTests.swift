@@ -30,10 +30,6 @@ import Testing
         return out
     }
 
-    static func energy(_ x: ArraySlice<Int16>) -> Double { x.reduce(0.0) { $0 + Double($1) * Double($1) } }
-
-    static func decibels(_ a: Double, _ b: Double) -> Double { 10 * log10(a / max(b, 1e-9)) }
-
     struct Scene {
         let far: [Int16]       // what went to the speaker
         let mic: [Int16]       // echo + near-end + noise
@@ -46,10 +42,8 @@ import Testing
     static let scene: Scene = {
         let rate = EchoFixture.rate
         let count = 18 * rate
-        let farVoice = EchoFixture.speech(voice: "en-us",
-            text: "The compressor on unit four is short cycling. Check the low pressure switch and the capacitor before you replace the contactor. Then measure the superheat.")
-        let nearVoice = EchoFixture.speech(voice: "en-gb+f3",
-            text: "I already replaced the capacitor yesterday and the reading is still low on the suction side.")
+        let farVoice = EchoFixture.farSpeech()
+        let nearVoice = EchoFixture.nearSpeech()
         let far = EchoFixture.scaled(EchoFixture.looped(farVoice, count: count), toRMS: 3300)  // about -20 dBFS
         let echo = EchoFixture.convolve(far, EchoFixture.room(delayMilliseconds: 40))
         var near = [Float](repeating: 0, count: count)
@@ -65,7 +59,7 @@ import Testing
         let s = Self.scene
         let out = Self.run(CaptureChain(frameSize: Self.frame, rate: 24000, settings: Self.settings(res: false, ns: false)),
                            mic: s.mic, reference: s.far)
-        let erle = Self.decibels(Self.energy(s.mic[s.farOnly]), Self.energy(out[s.farOnly]))
+        let erle = EchoMetrics.erle(mic: s.mic, out: out, [s.farOnly])
         print("ERLE, AEC only, after convergence: \(erle) dB")
         #expect(erle >= 25)
     }
@@ -74,7 +68,7 @@ import Testing
         let s = Self.scene
         let out = Self.run(CaptureChain(frameSize: Self.frame, rate: 24000, settings: Self.settings()),
                            mic: s.mic, reference: s.far)
-        let erle = Self.decibels(Self.energy(s.mic[s.farOnly]), Self.energy(out[s.farOnly]))
+        let erle = EchoMetrics.erle(mic: s.mic, out: out, [s.farOnly])
         let correlation = Self.nearEndCorrelation(out, s)
         print("ERLE, full chain: \(erle) dB; near-end correlation in double talk: \(correlation)")
         #expect(erle >= 30)
@@ -112,7 +106,7 @@ import Testing
         let s = Self.scene
         let out = Self.run(CaptureChain(frameSize: Self.frame, rate: 24000, settings: Self.settings(res: false, ns: false)),
                            mic: s.mic, reference: [Int16](repeating: 0, count: s.far.count))
-        let erle = Self.decibels(Self.energy(s.mic[s.farOnly]), Self.energy(out[s.farOnly]))
+        let erle = EchoMetrics.erle(mic: s.mic, out: out, [s.farOnly])
         #expect(erle < 3)  // the canceller works from the reference, not by muting
     }
 }

@@ -23,6 +23,18 @@ public enum EchoFixture {
         }
     }
 
+    /// The far end: an assistant's instructions (en-us).
+    public static func farSpeech() -> [Float] {
+        speech(voice: "en-us",
+               text: "The compressor on unit four is short cycling. Check the low pressure switch and the capacitor before you replace the contactor. Then measure the superheat.")
+    }
+
+    /// The near end: a technician answering (en-gb, female).
+    public static func nearSpeech() -> [Float] {
+        speech(voice: "en-gb+f3",
+               text: "I already replaced the capacitor yesterday and the reading is still low on the suction side.")
+    }
+
     /// Loops `x` to `count` samples.
     public static func looped(_ x: [Float], count: Int) -> [Float] {
         (0..<count).map { x[$0 % x.count] }

@@ -2,26 +2,26 @@
 import Glibc
 #endif
 
-/// The echo measures, defined once for tests, the bench and docs/AUDIO.md.
-enum EchoMetrics {
-    static func energy(_ x: [Int16], _ range: Range<Int>) -> Double {
+/// The echo measures, defined once for the echo tests, the bench and docs/AUDIO.md.
+public enum EchoMetrics {
+    public static func energy(_ x: [Int16], _ range: Range<Int>) -> Double {
         var sum = 0.0
         for i in range where i < x.count { sum += Double(x[i]) * Double(x[i]) }
         return sum
     }
 
-    static func rms(_ x: [Int16], _ range: Range<Int>) -> Double { (energy(x, range) / Double(max(1, range.count))).squareRoot() }
+    public static func rms(_ x: [Int16], _ range: Range<Int>) -> Double { (energy(x, range) / Double(max(1, range.count))).squareRoot() }
 
-    static func decibels(_ a: Double, _ b: Double) -> Double { 10 * log10(a / max(b, 1e-9)) }
+    public static func decibels(_ a: Double, _ b: Double) -> Double { 10 * log10(a / max(b, 1e-9)) }
 
     /// ERLE: mic energy over output energy, in dB, over far-end-only stretches.
-    static func erle(mic: [Int16], out: [Int16], _ ranges: [Range<Int>]) -> Double {
+    public static func erle(mic: [Int16], out: [Int16], _ ranges: [Range<Int>]) -> Double {
         decibels(ranges.reduce(0) { $0 + energy(mic, $1) }, ranges.reduce(0) { $0 + energy(out, $1) })
     }
 
     /// Seconds from the start of `range` to the start of the first 1 s window after which
     /// every window with far-end speech in it (mic above -50 dBFS) reaches `decibels` ERLE.
-    static func convergence(mic: [Int16], out: [Int16], _ range: Range<Int>, rate: Int, decibels target: Double) -> Double {
+    public static func convergence(mic: [Int16], out: [Int16], _ range: Range<Int>, rate: Int, decibels target: Double) -> Double {
         let window = rate
         let starts = Array(stride(from: range.lowerBound, to: range.upperBound - window + 1, by: window))
         var firstGood: Int?
@@ -42,7 +42,7 @@ enum EchoMetrics {
     /// DC notch, the suppressor's smoothing): the output is projected onto the talker's
     /// speech delayed by the best lag (0–30 ms) and filtered by up to 128 taps (least
     /// squares, as BSS-Eval's SDR); SDR = projection energy / remainder energy.
-    static func nearEndSDR(out: [Int16], near: [Int16], _ range: Range<Int>, taps: Int = 128) -> Double {
+    public static func nearEndSDR(out: [Int16], near: [Int16], _ range: Range<Int>, taps: Int = 128) -> Double {
         let o = range.map { Double(out[$0]) }
         let whole = near.map(Double.init)
         let probe = min(o.count, 48000)
