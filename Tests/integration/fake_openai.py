@@ -68,6 +68,7 @@ class FakeRealtime(ServerThread):
         self.events: list[dict] = []        # every client event, in order
         self.event_times: list[float] = []  # time.monotonic() each of them arrived
         self.first_delta_times: list[float] = []  # when each response's first audio delta went out
+        self.committed: list[bytes] = []    # the audio of each committed turn (24 kHz PCM16)
         self.sent: list[str] = []           # the type of every server event sent, in order
         self.violations: list[str] = []     # client or server events the SDK models refuse
         self.connections = 0
@@ -218,6 +219,7 @@ class FakeRealtime(ServerThread):
         ms = len(state["buffer"]) / 48
         item = self._id("item")
         state["committed"] = bytes(state["buffer"])
+        self.committed.append(state["committed"])
         state["buffer"].clear()
         await self._send(ws, {"type": "input_audio_buffer.committed", "item_id": item, "previous_item_id": None})
         await self._send(ws, {"type": "conversation.item.input_audio_transcription.completed", "item_id": item,

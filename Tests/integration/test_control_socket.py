@@ -13,39 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from parleyd_process import PARLEYCTL, Control  # noqa: F401  (re-exported)
 from audio import best_correlation, envelope, samples_of_wav, spoken_fixture, tone_power
-
-PARLEYCTL = os.environ.get("PARLEYCTL", str(Path(__file__).resolve().parents[2] / ".build/debug/parleyctl"))
-
-
-class Control:
-    def __init__(self, path):
-        self.path = str(path)
-
-    def request(self, obj: dict | bytes) -> dict:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(self.path)
-            s.sendall(obj if isinstance(obj, bytes) else json.dumps(obj).encode() + b"\n")
-            return json.loads(s.makefile().readline())
-
-    def status(self) -> dict:
-        return self.request({"command": "status"})["status"]
-
-    def ctl(self, *args):
-        return subprocess.run([PARLEYCTL, *args, "--socket", self.path], capture_output=True, text=True, timeout=10)
-
-    def wait_turn(self, turn, timeout=15.0, seen=None):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.status()["state"]
-            if seen is not None and (not seen or seen[-1] != state["indicator"]):
-                seen.append(state["indicator"])
-            if state["turn"] == turn:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"turn never became {turn}")
-
 
 def start(daemon, tmp_path, mic=None, extra_env=None):
     env = {"PARLEY_CONTROL__SOCKET": str(tmp_path / "ctl" / "control.sock"),

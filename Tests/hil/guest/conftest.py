@@ -1,0 +1,287 @@
+"""Fixtures inside the HIL VM: the gpio-sim chip, the two sides of the snd-aloop card, the
+link to the host (its clock and what the fake Realtime server heard), and parleyd on all of
+it. Runs only in the guest (scripts/hil/run-in-vm.sh sets HIL_*); `make hil` starts it."""
+import base64
+import faulthandler
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():  # bookworm's Python is 3.11: audioop is there, and C-fast
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "Tests/integration"))
+os.environ.setdefault("PARLEYD", os.environ.get("HIL_PARLEYD", str(ROOT / ".build/release/parleyd")))
+from parleyd_process import Control, Daemon  # noqa: E402
+
+HOST = "10.0.2.2"       # qemu's user network: the host's loopback
+RATE = 48000
+MIC = "hw:CARD=Loopback,DEV=0,SUBDEV=0"       # we play here; parleyd captures DEV=1,SUBDEV=0
+SPEAKER = "hw:CARD=Loopback,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1; we record here
+LOUD = 300              # a sample above this (16-bit) is sound; parleyd's silence is 0
+
+
+def pytest_configure(config):
+    if "HIL_GPIO_SYSFS" not in os.environ:
+        raise pytest.UsageError("Tests/hil/guest runs inside the HIL VM: use `make hil`")
+
+
+class HostLink:
+    """The host's side of the story: its monotonic clock (offset estimated from the fastest
+    of many round trips, NTP-style) and what the fake Realtime server saw."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection((HOST, port), timeout=10)
+        self.file = self.sock.makefile("rwb")
+        self.offset = 0.0   # host monotonic − guest monotonic
+        self.rtt = 0.0
+        self.sync()
+
+    def ask(self, op: str, **fields) -> dict:
+        self.file.write(json.dumps({"op": op, **fields}).encode() + b"\n")
+        self.file.flush()
+        reply = json.loads(self.file.readline())
+        if "error" in reply:
+            raise RuntimeError(f"host link {op}: {reply['error']}")
+        return reply
+
+    def sync(self, rounds: int = 40):
+        samples = []
+        for _ in range(rounds):
+            g0 = time.monotonic()
+            t = self.ask("time")["t"]
+            g1 = time.monotonic()
+            samples.append((g1 - g0, t - (g0 + g1) / 2))
+        self.rtt, self.offset = min(samples)
+
+    def to_guest(self, host_time: float) -> float:
+        return host_time - self.offset
+
+    def event_after(self, kind: str, guest_time: float, timeout: float = 10.0) -> float:
+        """Guest time of the first `kind` client event the server received after `guest_time`."""
+        since = guest_time + self.offset - self.rtt  # clock uncertainty: look a round trip early
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, t in self.ask("events", since=since)["events"]:
+                if name == kind:
+                    return self.to_guest(t)
+            time.sleep(0.005)
+        raise AssertionError(f"the server received no {kind} within {timeout} s")
+
+    def events_since(self, guest_time: float) -> list[str]:
+        return [name for name, _ in self.ask("events", since=guest_time + self.offset - self.rtt)["events"]]
+
+    def first_delta_after(self, guest_time: float, timeout: float = 10.0) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            later = [self.to_guest(t) for t in self.ask("first_deltas")["times"] if self.to_guest(t) >= guest_time]
+            if later:
+                return later[0]
+            time.sleep(0.005)
+        raise AssertionError("the server sent no answer")
+
+    def committed(self, index: int = -1) -> tuple[int, bytes]:
+        reply = self.ask("committed", index=index)
+        return reply["count"], base64.b64decode(reply["audio"])
+
+    def configure(self, **settings):
+        self.ask("configure", set=settings)
+
+
+class GpioSim:
+    """The gpio-sim chip's lines by name: buttons pulled (active low: pressed = pulled down),
+    LEDs read back from what parleyd drives."""
+
+    def __init__(self):
+        self.sysfs = Path(os.environ["HIL_GPIO_SYSFS"])
+        self.names = os.environ["HIL_GPIO_LINES"].split()
+
+    def _line(self, name: str) -> Path:
+        return self.sysfs / f"sim_gpio{self.names.index(name)}"
+
+    def press(self, name: str = "ptt") -> float:
+        (self._line(name) / "pull").write_text("pull-down")
+        return time.monotonic()  # the edge is in the kernel once the write returns
+
+    def release(self, name: str = "ptt") -> float:
+        (self._line(name) / "pull").write_text("pull-up")
+        return time.monotonic()
+
+    def value(self, name: str) -> int:
+        return int((self._line(name) / "value").read_text())
+
+    def lit(self) -> set[str]:
+        return {n[4:] for n in self.names if n.startswith("led_") and self.value(n)}
+
+    def wait_lit(self, expected: set[str], timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.lit() == expected:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"LEDs lit {self.lit()}, expected {expected}")
+
+
+class Speaker:
+    """What parleyd plays, recorded from the loopback's other side in 5 ms blocks, with the
+    guest time each sound started and stopped."""
+
+    BLOCK = 240
+
+    def __init__(self, device: str = SPEAKER):
+        self.proc = subprocess.Popen(
+            ["arecord", "-q", "-D", device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw",
+             f"--period-size={self.BLOCK}", f"--buffer-size={self.BLOCK * 8}"], stdout=subprocess.PIPE)
+        self.starts: list[float] = []
+        self.stops: list[float] = []
+        self.audio = bytearray()
+        self.recording = False
+        self._sounding = False
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        fd, size, pending = self.proc.stdout.fileno(), self.BLOCK * 2, b""
+        while True:
+            data = os.read(fd, size - len(pending))
+            if not data:
+                return
+            pending += data
+            if len(pending) < size:
+                continue
+            block, pending, now = pending, b"", time.monotonic()
+            if self.recording:
+                self.audio += block
+            loud = audioop.max(block, 2) > LOUD
+            if loud and not self._sounding:
+                first = next(i for i in range(self.BLOCK) if abs(audioop.getsample(block, 2, i)) > LOUD)
+                self.starts.append(now - (self.BLOCK - first) / RATE)
+            elif not loud and self._sounding:
+                self.stops.append(now - self.BLOCK / RATE)  # the whole block was silent
+            self._sounding = loud
+
+    def first_after(self, times: list[float], t: float, timeout: float = 10.0) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            later = [x for x in times if x >= t]
+            if later:
+                return later[0]
+            time.sleep(0.002)
+        raise AssertionError("the speaker did not change within the time")
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def play_into_mic(raw: Path) -> subprocess.Popen:
+    """Plays raw S16_LE mono 48 kHz into the loopback parleyd captures from."""
+    return subprocess.Popen(["aplay", "-q", "-D", MIC, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw", str(raw)])
+
+
+def hil_config(tmp: Path, extra: str = "") -> str:
+    key = tmp / "openai.key"
+    key.write_text(os.environ["HIL_API_KEY"])
+    key.chmod(0o600)
+    return f"""
+[audio]
+capture_device = "hw:CARD=Loopback,DEV=1,SUBDEV=0"
+playback_device = "hw:CARD=Loopback,DEV=0,SUBDEV=1"
+rate = {RATE}
+pacing = "device"
+realtime_priority = 70
+reopen_max_ms = 500
+
+[board]
+kind = "gpio"
+chip = "hil-sim"
+ptt_line = "ptt"
+cancel_line = "cancel"
+[board.leds.ready]
+line = "led_ready"
+ready = "on"
+[board.leds.listen]
+line = "led_listen"
+listening = "on"
+[board.leds.think]
+line = "led_think"
+thinking = "on"
+[board.leds.speak]
+line = "led_speak"
+speaking = "on"
+[board.leds.error]
+line = "led_error"
+error = "on"
+offline = "on"
+[board.cues]
+enabled = false
+
+[backend]
+kind = "openai"
+reconnect_initial_ms = 200
+reconnect_max_ms = 1000
+
+[backend.openai]
+url = "ws://{HOST}:{os.environ['HIL_FAKE_PORT']}/v1/realtime"
+api_key_file = "{key}"
+
+[control]
+socket = "{tmp}/control.sock"
+{extra}"""
+
+
+@pytest.fixture(autouse=True)
+def hang_guard():
+    """A test stuck in the VM would hold the whole run until its timeout: after 180 s, print
+    every thread's stack and end the run."""
+    faulthandler.dump_traceback_later(180, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(scope="session")
+def host():
+    return HostLink(int(os.environ["HIL_LINK_PORT"]))
+
+
+@pytest.fixture
+def gpio():
+    chip = GpioSim()
+    for name in ("ptt", "cancel"):
+        chip.release(name)
+    return chip
+
+
+@pytest.fixture
+def speaker():
+    s = Speaker()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def parleyd(tmp_path, gpio, speaker, host):
+    """parleyd on the loopback card and the gpio-sim chip, READY and connected."""
+    started = []
+
+    def start(extra: str = "", env: dict | None = None):
+        host.configure(response_audio_seconds=None, speak_pace=0.5, drop_after_deltas=None)
+        d = Daemon(tmp_path, config=hil_config(tmp_path, extra), env=env).start()
+        started.append(d)
+        d.notify.wait_for("READY=1", timeout=30)
+        d.control = Control(tmp_path / "control.sock")
+        gpio.wait_lit({"ready"}, timeout=20)
+        return d
+
+    yield start
+    for d in started:
+        d.stop()

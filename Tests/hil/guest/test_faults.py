@@ -1,0 +1,103 @@
+"""Faults on the real kernel: the sound card unbound and bound again (a USB speakerphone
+unplugged and back), SIGTERM, and an audio thread that stops dead while the watchdog runs."""
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from conftest import Speaker
+
+ALOOP = Path("/sys/bus/platform/drivers/snd_aloop")
+
+
+def test_the_card_unbound_and_bound_again_is_recovered_without_a_restart(parleyd, gpio, speaker, host):
+    d = parleyd(env={"WATCHDOG_USEC": "2000000"})
+    pid = d.proc.pid
+    # Unbinding waits until every user of the card has closed it: parleyd must let go.
+    unbind = threading.Thread(target=lambda: (ALOOP / "unbind").write_text("snd_aloop.0"))
+    unbind.start()
+    d.wait_log("audio device lost", timeout=10)
+    gpio.wait_lit({"error"})
+    unbind.join(timeout=10)
+    assert not unbind.is_alive(), "the card could not go: something still holds it"
+    lost = time.monotonic()
+    time.sleep(1.5)
+    assert "WATCHDOG=1" in d.notify.since(lost), "reopening must not starve the watchdog"
+
+    (ALOOP / "bind").write_text("snd_aloop.0")
+    d.wait_log("audio device back", timeout=15)
+    gpio.wait_lit({"ready"})
+    assert d.proc.poll() is None and d.proc.pid == pid
+
+    # And it works: a turn, answered out of the (new) card.
+    after = Speaker()
+    try:
+        gpio.press()
+        gpio.wait_lit({"listen"})
+        time.sleep(0.4)
+        t_release = gpio.release()
+        host.event_after("input_audio_buffer.commit", t_release)
+        host.configure(response_audio_seconds=1.0)
+        gpio.wait_lit({"speak"}, timeout=10)
+    finally:
+        after.close()
+
+
+def test_sigterm_stops_cleanly_and_lets_go_of_the_lines(parleyd, gpio):
+    d = parleyd()
+    d.signal(signal.SIGTERM)
+    assert d.wait(timeout=5) == 0
+    d.notify.wait_for("STOPPING=1", timeout=1)
+    gpio.wait_lit(set())
+    info = subprocess.run(["gpioinfo", "hil-sim"], capture_output=True, text=True, check=True).stdout
+    assert all("unused" in line for line in info.splitlines()[1:]), info
+
+
+# Stops one thread of a process dead, the way a wedged driver would: ptrace stops only the
+# thread it is given, the rest of the process runs on. A process of its own is the tracer,
+# so it can reap the thread when the process exits (a tracee's exit waits for its tracer).
+FREEZE = r"""
+import ctypes, os, sys
+from pathlib import Path
+pid, name = int(sys.argv[1]), sys.argv[2]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+tid = next(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if (t / "comm").read_text().strip() == name)
+for request in (0x4206, 0x4207):  # PTRACE_SEIZE, PTRACE_INTERRUPT
+    if libc.ptrace(request, tid, None, None) != 0:
+        sys.exit(f"ptrace {request:#x} on {name} ({tid}): {os.strerror(ctypes.get_errno())}")
+os.waitpid(tid, 0x40000000)  # __WALL: the stop
+print("stopped", flush=True)
+while True:
+    _, status = os.waitpid(tid, 0x40000000)  # __WALL
+    if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+        break
+"""
+
+
+def stop_thread(pid: int, name: str) -> subprocess.Popen:
+    tracer = subprocess.Popen([sys.executable, "-c", FREEZE, str(pid), name], stdout=subprocess.PIPE, text=True)
+    assert tracer.stdout.readline().strip() == "stopped", f"could not stop {name}"
+    return tracer
+
+
+def test_a_hung_capture_thread_stops_the_watchdog(parleyd, gpio):
+    d = parleyd(env={"WATCHDOG_USEC": "400000"})
+    ready = time.monotonic()
+    time.sleep(1.0)
+    assert sum(m == "WATCHDOG=1" for m in d.notify.since(ready)) >= 3
+
+    tracer = stop_thread(d.proc.pid, "parley-capture")
+    d.wait_log("audio capture thread stalled", timeout=5)
+    hung = time.monotonic()
+    time.sleep(1.5)
+    assert "WATCHDOG=1" not in d.notify.since(hung), "the watchdog was fed while the capture thread hung"
+    assert d.proc.poll() is None  # systemd, not parleyd, decides: WatchdogSec= kills and restarts it
+
+    # Shutdown still completes: the stuck thread is left behind, not waited for forever.
+    d.signal(signal.SIGTERM)
+    d.wait(timeout=5)
+    assert "did not stop" in d.log
+    tracer.wait(timeout=5)

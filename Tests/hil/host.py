@@ -1,0 +1,116 @@
+"""`make hil`: the hardware-in-the-loop suite (docs/HIL.md).
+
+On the host: the validating fake Realtime server (Tests/integration/fake_openai.py) and a
+link the guest asks about it — the host clock, the events the server received and when, the
+audio of each committed turn, when each answer's first delta left. Then the VM boots
+(scripts/hil/run-in-vm.sh) and runs Tests/hil/guest under pytest: the real parleyd on the
+snd-aloop card and the gpio-sim chip, talking to the fake at 10.0.2.2. Exits with the suite's
+status; prints a summary with the latency figures the guest wrote to --results."""
+import argparse
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "Tests/integration"))
+from fake_openai import FakeRealtime  # noqa: E402
+from server_thread import ServerThread  # noqa: E402
+
+KEY = "sk-hil-fake-key-1234567890"
+GPIO_LINES = "ptt cancel led_ready led_listen led_think led_speak led_error"
+TUNABLE = {"response_audio_seconds", "speak_pace", "drop_after_deltas"}
+
+
+class HostLink(ServerThread):
+    """JSON lines on 127.0.0.1 (the guest's 10.0.2.2): one request, one reply."""
+
+    def __init__(self, fake: FakeRealtime):
+        super().__init__()
+        self.fake = fake
+        self.port = None
+
+    async def _serve(self):
+        server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        self._started.set()
+        async with server:
+            await server.serve_forever()
+
+    async def _client(self, reader, writer):
+        while line := await reader.readline():
+            try:
+                reply = self._answer(json.loads(line))
+            except Exception as e:  # a harness bug: tell the guest, keep serving
+                reply = {"error": repr(e)}
+            writer.write(json.dumps(reply).encode() + b"\n")
+            await writer.drain()
+
+    def _answer(self, request: dict) -> dict:
+        fake, op = self.fake, request["op"]
+        if op == "time":
+            return {"t": time.monotonic()}
+        if op == "events":  # [type, host time] of every client event since `since`
+            since = request.get("since", 0.0)
+            return {"events": [[e["type"], t] for e, t in zip(list(fake.events), list(fake.event_times)) if t >= since]}
+        if op == "first_deltas":
+            return {"times": list(fake.first_delta_times)}
+        if op == "committed":
+            turns = list(fake.committed)
+            audio = turns[request.get("index", -1)] if turns else b""
+            return {"count": len(turns), "audio": base64.b64encode(audio).decode()}
+        if op == "configure":
+            for key, value in request["set"].items():
+                if key not in TUNABLE:
+                    raise KeyError(key)
+                setattr(fake, key, value)
+            return {}
+        if op == "server":
+            return {"connections": fake.connections, "violations": list(fake.violations)}
+        raise ValueError(f"unknown op {op!r}")
+
+
+def summary(results: Path) -> str:
+    if not results.exists():
+        return "hil: no latency results (the latency scenario did not finish)"
+    figures = json.loads(results.read_text())["hil"]
+    rows = [f"  {name:32s} p50 {v['p50']:8.2f} ms   p99 {v['p99']:8.2f} ms"
+            for name, v in sorted(figures.items()) if isinstance(v, dict) and "p50" in v]
+    extra = [f"  {name:32s} {v}" for name, v in sorted(figures.items()) if not isinstance(v, dict)]
+    return "hil latency on the VM's kernel (snd-aloop, gpio-sim):\n" + "\n".join(rows + extra)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--parleyd", default=str(ROOT / ".build/release/parleyd"))
+    parser.add_argument("--results", default=str(ROOT / ".build/hil/results.json"))
+    parser.add_argument("--turns", type=int, default=60)
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest in the guest (e.g. -k barge)")
+    args = parser.parse_args()
+
+    results = Path(args.results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.unlink(missing_ok=True)
+    fake = FakeRealtime(api_key=KEY).start()
+    link = HostLink(fake).start()
+    env = dict(os.environ, HIL_FAKE_PORT=str(fake.port), HIL_LINK_PORT=str(link.port), HIL_API_KEY=KEY,
+               HIL_PARLEYD=args.parleyd, HIL_RESULTS=str(results), HIL_TURNS=str(args.turns),
+               HIL_GPIO_LINES=GPIO_LINES)
+    started = time.monotonic()
+    status = subprocess.call(
+        [str(ROOT / "scripts/hil/run-in-vm.sh"), str(ROOT / ".venv/bin/python"), "-m", "pytest", "-p", "no:cacheprovider",
+         "-v", "-rfE", str(ROOT / "Tests/hil/guest"), *args.pytest_args], env=env, cwd=ROOT)
+    print(f"hil: VM and suite took {time.monotonic() - started:.1f} s; exit status {status}")
+    if fake.violations:
+        print("hil: events the OpenAI SDK models refuse:\n  " + "\n  ".join(fake.violations))
+        status = status or 1
+    print(summary(results))
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
