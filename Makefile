@@ -11,7 +11,7 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all deps build run test test-swift test-integration test-package bench install deb clean docs check-docs
+.PHONY: all deps build run test test-swift test-integration test-package test-hil hil bench install deb clean docs check-docs
 
 all: build
 
@@ -28,7 +28,7 @@ build: deps
 run: build
 	BUILD_DIR=$(BUILD_DIR) RUN_DIR=$(RUN_DIR) ./scripts/run.sh
 
-test: deps test-swift test-integration test-package check-docs
+test: deps test-swift test-integration test-package test-hil check-docs
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -40,6 +40,16 @@ test-integration:
 	$(SWIFT) build --product parleyctl
 	PARLEYD=$(CURDIR)/.build/debug/parleyd PARLEYCTL=$(CURDIR)/.build/debug/parleyctl SIM_ALSA=$(SIM_ALSA) \
 	  $(VENV)/bin/python -m pytest -q Tests/integration
+
+# The hardware-in-the-loop suite (docs/HIL.md): the release parleyd in a qemu VM on a real
+# kernel's snd-aloop card and gpio-sim chip, against the fake Realtime server on the host.
+HIL_TURNS ?= 60
+hil: deps
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS) --product parleyd
+	$(VENV)/bin/python Tests/hil/host.py --turns $(HIL_TURNS)
+
+test-hil:
+	@if ./scripts/hil/available.sh; then $(MAKE) --no-print-directory hil; else echo "test-hil: skipped (this machine cannot run the VM)"; fi
 
 # docs/CONFIG.md's key reference is generated from the schema; fail when it is stale.
 check-docs:

@@ -9,6 +9,8 @@
 #   aec.*                         the echo scenarios (Tests/ParleyAudioTests/EchoRig.swift: drift,
 #                                 misalignment, AGC through the real CaptureProcessor; docs/AUDIO.md
 #                                 defines each measure)
+#   hil.*                         the same turns on a real kernel path: the HIL VM's snd-aloop card
+#                                 and gpio-sim chip, 60 turns (Tests/hil/guest/test_latency.py)
 #   latency.*, memory.rss_steady_mb  parleyd (release) against the fake Realtime server, 60 turns
 #                                 (Tests/integration/bench_latency.py says what each figure spans)
 set -euo pipefail
@@ -40,6 +42,9 @@ swift test --skip-build --no-parallel --filter EchoScenarioTests 2>&1 | grep -E 
 echo "bench: conversation latency (60 push-to-talk turns with barge-in, release parleyd)"
 swift build -c release --product parleyd >/dev/null
 .venv/bin/python Tests/integration/bench_latency.py --parleyd .build/release/parleyd --turns 60 > "$out/latency.json"
+
+echo "bench: hardware-in-the-loop latency (60 turns in the VM)"
+.venv/bin/python Tests/hil/host.py --turns 60 --parleyd .build/release/parleyd --results "$out/hil.json"
 
 mkdir -p bench
 python3 - "$out" <<'PY'
@@ -83,6 +88,7 @@ results["aec"] = {
     "convergence_20db_s": scenarios["stable"][2],
 }
 results.update(json.load(open(os.path.join(out, "latency.json"))))
+results.update(json.load(open(os.path.join(out, "hil.json"))))
 json.dump(results, open(path, "w"), indent=2, sort_keys=True)
 open(path, "a").write("\n")
 print(json.dumps(results, indent=2, sort_keys=True))

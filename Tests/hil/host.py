@@ -76,8 +76,10 @@ class HostLink(ServerThread):
 
 def summary(results: Path) -> str:
     if not results.exists():
-        return "hil: no latency results (the latency scenario did not finish)"
+        return "hil: no results came back from the guest"
     figures = json.loads(results.read_text())["hil"]
+    if "turns" not in figures:
+        return "hil: no latency figures (the latency scenario did not finish)"
     rows = [f"  {name:32s} p50 {v['p50']:8.2f} ms   p99 {v['p99']:8.2f} ms"
             for name, v in sorted(figures.items()) if isinstance(v, dict) and "p50" in v]
     extra = [f"  {name:32s} {v}" for name, v in sorted(figures.items()) if not isinstance(v, dict)]
@@ -103,7 +105,7 @@ def main():
     started = time.monotonic()
     status = subprocess.call(
         [str(ROOT / "scripts/hil/run-in-vm.sh"), str(ROOT / ".venv/bin/python"), "-m", "pytest", "-p", "no:cacheprovider",
-         "-v", "-rfE", str(ROOT / "Tests/hil/guest"), *args.pytest_args], env=env, cwd=ROOT)
+         "-v", "-rfE", "--color=no", str(ROOT / "Tests/hil/guest"), *args.pytest_args], env=env, cwd=ROOT)
     print(f"hil: VM and suite took {time.monotonic() - started:.1f} s; exit status {status}")
     if fake.violations:
         print("hil: events the OpenAI SDK models refuse:\n  " + "\n  ".join(fake.violations))

@@ -31,9 +31,18 @@ SPEAKER = "hw:CARD=Loopback,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1;
 LOUD = 300              # a sample above this (16-bit) is sound; parleyd's silence is 0
 
 
+MEASURED: dict = {}      # figures the scenarios measured; written to $HIL_RESULTS under "hil"
+
+
 def pytest_configure(config):
     if "HIL_GPIO_SYSFS" not in os.environ:
         raise pytest.UsageError("Tests/hil/guest runs inside the HIL VM: use `make hil`")
+
+
+def pytest_sessionfinish(session):
+    MEASURED.update(scenarios=session.testscollected, scenarios_failed=session.testsfailed)
+    with open(os.environ["HIL_RESULTS"], "w") as f:
+        json.dump({"hil": MEASURED}, f, indent=2, sort_keys=True)
 
 
 class HostLink:
@@ -246,6 +255,11 @@ def hang_guard():
     faulthandler.dump_traceback_later(180, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def measured():
+    return MEASURED
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """Latency on the VM's real kernel path, over many push-to-talk turns with barge-in; written
-to $HIL_RESULTS under `hil.` (bench/results.json takes them from `make bench`):
+to $HIL_RESULTS under `hil.` (with the other scenarios' measures) (bench/results.json takes them from `make bench`):
 
   ptt_edge_to_first_audio_ms  the PTT line pulled → the first input_audio_buffer.append at the
                               server (on the host)
@@ -10,7 +10,6 @@ to $HIL_RESULTS under `hil.` (bench/results.json takes them from `make bench`):
 
 Host times become guest times through the host link's clock offset (best of 40 round trips,
 re-estimated every 10 turns); its uncertainty, half the fastest round trip, is reported too."""
-import json
 import math
 import os
 import time
@@ -22,7 +21,7 @@ def percentiles(values):
     return {"p50": round(rank(0.50) * 1000, 2), "p99": round(rank(0.99) * 1000, 2)}
 
 
-def test_latency_over_many_turns(parleyd, gpio, speaker, host):
+def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured):
     turns = int(os.environ.get("HIL_TURNS", "60"))
     parleyd()
     host.configure(response_audio_seconds=2.0)
@@ -45,14 +44,11 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host):
             break
         time.sleep(0.3)  # let it speak, then interrupt
     assert host.ask("server")["violations"] == []
-    results = {"hil": {
+    measured.update({
         "ptt_edge_to_first_audio_ms": percentiles(figures["press"]),
         "release_to_commit_ms": percentiles(figures["commit"]),
         "audio_in_to_loopback_ms": percentiles(figures["audio"]),
         "barge_in_to_silence_ms": percentiles(figures["barge"]),
         "clock_offset_uncertainty_ms": round(max(uncertainty) * 1000, 3),
         "turns": turns,
-    }}
-    with open(os.environ["HIL_RESULTS"], "w") as f:
-        json.dump(results, f, indent=2, sort_keys=True)
-    print(json.dumps(results, indent=2, sort_keys=True))
+    })

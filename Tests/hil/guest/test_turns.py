@@ -15,7 +15,8 @@ def speech_envelope(samples, rate):
     return env[loud[0]:loud[-1] + 1]
 
 
-def test_a_spoken_turn_reaches_the_backend_intact_and_its_answer_the_speaker(parleyd, gpio, speaker, host, tmp_path):
+def test_a_spoken_turn_reaches_the_backend_intact_and_its_answer_the_speaker(parleyd, gpio, speaker, host, tmp_path,
+                                                                             measured):
     said = spoken_fixture(tmp_path / "said.raw", "Check the compressor on unit nine.", rate=RATE, lead=0.2, tail=0.4)
     d = parleyd()
     before, _ = host.committed()
@@ -33,6 +34,7 @@ def test_a_spoken_turn_reaches_the_backend_intact_and_its_answer_the_speaker(par
     # What the server heard is what was played into the card (24 kHz after parleyd's DSP).
     words = speech_envelope(said, RATE)
     correlation, _ = best_correlation(words, envelope(array.array("h", heard), 24000))
+    measured["speech_in_envelope_correlation"] = round(correlation, 3)
     assert correlation > 0.9, f"the words arrived changed (envelope correlation {correlation:.3f})"
 
     # The fake speaks the turn back: it comes out of the other side of the card.
@@ -41,11 +43,12 @@ def test_a_spoken_turn_reaches_the_backend_intact_and_its_answer_the_speaker(par
     speaker.recording = False
     out = array.array("h", bytes(speaker.audio))
     correlation, _ = best_correlation(words, envelope(out, RATE))
+    measured["speech_out_envelope_correlation"] = round(correlation, 3)
     assert correlation > 0.9, f"the answer came out changed (envelope correlation {correlation:.3f})"
     assert "session=created turn=idle" in d.log
 
 
-def test_barge_in_silences_the_answer_at_once_and_cancels_it(parleyd, gpio, speaker, host):
+def test_barge_in_silences_the_answer_at_once_and_cancels_it(parleyd, gpio, speaker, host, measured):
     parleyd()
     host.configure(response_audio_seconds=6.0)
     gpio.press()
@@ -58,6 +61,7 @@ def test_barge_in_silences_the_answer_at_once_and_cancels_it(parleyd, gpio, spea
 
     t_press = gpio.press()
     silent = speaker.first_after(speaker.stops, t_press, timeout=3)
+    measured["barge_in_scenario_ms"] = round(1000 * (silent - t_press), 2)
     assert silent - t_press < 0.3, f"the answer went on for {1000 * (silent - t_press):.0f} ms"
     gpio.wait_lit({"listen"})
     cancelled = host.event_after("response.cancel", t_press)
