@@ -11,7 +11,7 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all deps build run test test-swift test-integration test-package test-hil hil bench install deb clean docs check-docs
+.PHONY: all deps build run test test-swift test-integration test-package test-hil hil fuzz fuzz-seeds bench install deb clean docs check-docs
 
 all: build
 
@@ -62,6 +62,15 @@ docs:
 
 bench: deps
 	@./scripts/bench.sh
+
+# libFuzzer + ASan on every parser fed by the network or the operator (FUZZ_SECONDS each);
+# crashers land in Fuzz/crashers/ and are replayed by make test. fuzz-seeds re-records the
+# seed corpora from the fakes.
+fuzz: deps
+	@./scripts/fuzz.sh
+
+fuzz-seeds: deps
+	$(VENV)/bin/python scripts/fuzz-seeds.py
 
 # Binaries, the unit (ExecStart under PREFIX), udev rules, board profiles, docs, and the
 # default configuration — never over an edited one.

@@ -21,6 +21,8 @@ let package = Package(
         // For Benchmarks/ (a package of its own).
         .library(name: "ParleyAudio", targets: ["ParleyAudio"]),
         .library(name: "ParleyConfig", targets: ["ParleyConfig"]),
+        // For Fuzz/ (libFuzzer, a package of its own).
+        .library(name: "ParleyFuzzing", targets: ["ParleyFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
@@ -106,6 +108,9 @@ let package = Package(
         ),
         // The control socket's requests and replies (line-delimited JSON), shared by parleyd and parleyctl.
         .target(name: "ParleyControlProtocol", swiftSettings: swiftSettings),
+        // The parsers fed by the network or the operator, as fuzz targets (Fuzz/, make fuzz).
+        .target(name: "ParleyFuzzing", dependencies: ["ParleyConfig", "ParleyControlProtocol", "ParleyRealtime",
+                                                      "ParleyTransport"], swiftSettings: swiftSettings),
         // The daemon: services, systemd notify and watchdog, logging, signals, CLI.
         .target(
             name: "ParleyDaemon",
@@ -144,6 +149,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "ParleySpeechTests", dependencies: ["ParleySpeech"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyFuzzingTests", dependencies: ["ParleyFuzzing"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig", "ParleyRealtime"], swiftSettings: swiftSettings),
         // Helpers shared by test targets (deterministic noise).
         .target(name: "ParleyTestSupport", path: "Tests/ParleyTestSupport", swiftSettings: swiftSettings),

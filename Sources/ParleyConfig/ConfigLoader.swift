@@ -41,6 +41,8 @@ public struct ConfigLoader: Sendable {
         public var entries: [String: ConfigEntry] = [:]
         public var files: [String] = []
         public var problems: [ConfigProblem] = []
+
+        public init() {}
     }
 
     public func load(_ paths: ConfigPaths) -> Layers {
@@ -61,6 +63,13 @@ public struct ConfigLoader: Sendable {
 
     /// Parses one TOML text as a layer (also what tests use).
     public func loadText(_ text: String, path: String, into layers: inout Layers) {
+        if let bad = TOMLHeaderCheck.firstBadHeader(in: text) {
+            layers.problems.append(ConfigProblem(
+                .syntax, source: .file(path: path, line: bad.line), key: "",
+                "TOML syntax error at column \(bad.column): a table header must start with a key, saw '\(bad.found)'",
+                hint: "write the table name after '[' (letters, digits, _ or -, or a quoted name)"))
+            return
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -60,7 +60,7 @@ public struct LoadedConfig: Sendable {
 }
 
 extension EffectiveConfig {
-    func setting(_ key: String, to value: String) -> EffectiveConfig {
+    package func setting(_ key: String, to value: String) -> EffectiveConfig {
         var items = self.items
         if let item = items[key] {
             items[key] = Item(key: key, value: .string(value), source: item.source, spec: item.spec)
@@ -70,7 +70,7 @@ extension EffectiveConfig {
 }
 
 extension ParleySettings {
-    init(_ c: EffectiveConfig, secrets: [String: Secret]) {
+    package init(_ c: EffectiveConfig, secrets: [String: Secret]) {
         device = DeviceSettings(
             id: c.string("device.id"), fleet: c.string("device.fleet"), site: c.string("device.site"),
             technicianID: c.string("device.technician_id"), technicianName: c.string("device.technician_name"))

@@ -2,7 +2,7 @@ import ParleyRealtime
 
 /// Agent C's WebSocket events (seed 004), read and built. Pure: tested without a server.
 /// The seed names the fields it uses; anything else in an event is ignored.
-enum AgentCEvent: Equatable {
+package enum AgentCEvent: Equatable {
     /// `agent_list`: the agents' keys, in the server's order.
     case agentList([String])
     case avatarList
@@ -19,11 +19,11 @@ enum AgentCEvent: Equatable {
     /// Any other type (avatar events, the server's additions): ignored, never fatal.
     case other(String)
 
-    struct Malformed: Error, Equatable, CustomStringConvertible {
-        let description: String
+    package struct Malformed: Error, Equatable, CustomStringConvertible {
+        package let description: String
     }
 
-    static func parse(_ text: String) throws(Malformed) -> AgentCEvent {
+    package static func parse(_ text: String) throws(Malformed) -> AgentCEvent {
         guard let event = JSONValue.parse(text), case .object = event, let type = event["type"]?.string else {
             throw Malformed(description: "not a JSON object with a type: \(text.prefix(80))")
         }

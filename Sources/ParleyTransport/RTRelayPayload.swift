@@ -4,7 +4,7 @@ import ParleyRealtime
 /// What the rt session relay's SSE messages (seed 001) mean, read leniently: the seed names
 /// the streams but not their JSON, so a message is understood by its fields, not by an
 /// exact shape. Pure: tested without a server.
-enum RTRelayPayload: Equatable {
+package enum RTRelayPayload: Equatable {
     /// The stream's opening message ("always send an initial message"), keep-alives.
     case hello
     case audio([Int16])
@@ -15,14 +15,14 @@ enum RTRelayPayload: Equatable {
     /// `{error, sessionId}` on a stream.
     case error(String)
 
-    enum Stream: String, CaseIterable {
+    package enum Stream: String, CaseIterable {
         case audio
         case transcripts
         case userTranscripts = "user-transcripts"
     }
 
-    struct Malformed: Error, Equatable, CustomStringConvertible {
-        let description: String
+    package struct Malformed: Error, Equatable, CustomStringConvertible {
+        package let description: String
     }
 
     private static let helloTypes: Set<String> = ["connected", "ready", "ping", "heartbeat", "open", "start", "started"]
@@ -31,7 +31,7 @@ enum RTRelayPayload: Equatable {
 
     /// One SSE event of `stream`. Audio: base64 PCM16 24 kHz, bare or in `audio`/`delta`/`data`/`chunk`.
     /// Text: `delta` (a piece), `text`/`transcript` (whole), a done type (the end).
-    static func parse(_ event: SSEParser.Event, stream: Stream) throws(Malformed) -> RTRelayPayload {
+    package static func parse(_ event: SSEParser.Event, stream: Stream) throws(Malformed) -> RTRelayPayload {
         let trimmed = event.data.trimmingCharacters(in: .whitespacesAndNewlines)
         let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any]
         let type = (object?["type"] as? String ?? (event.type == "message" ? "" : event.type)).lowercased()

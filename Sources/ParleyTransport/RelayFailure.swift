@@ -1,9 +1,9 @@
 import ParleyRealtime
 
 /// A failed relay request, classified for the metric, the retry and its pace.
-struct RelayFailure: Error {
+package struct RelayFailure: Error {
     var kind: BackendError.Kind
-    var message: String
+    package var message: String
     /// The HTTP status, when there was a response.
     var status: Int?
     /// 503 from the rt relay: the session is not active; start a new one.
@@ -16,7 +16,7 @@ struct RelayFailure: Error {
 
     /// From an HTTP status and the relay's error JSON: seed 001's `{error, sessionId}` or
     /// seed 000's `{error, message, details}`; any other body is quoted (shortened).
-    init(status: Int, method: String, url: String, body: String) {
+    package init(status: Int, method: String, url: String, body: String) {
         self.status = status
         let json = JSONValue.parse(body)
         var words = json?["error"]?.string ?? String(body.prefix(200))

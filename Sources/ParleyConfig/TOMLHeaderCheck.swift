@@ -1,0 +1,73 @@
+/// toml++ 3.x (inside TOMLKit) stops the process on an assertion — in release builds too —
+/// when a table header's name starts with a character that cannot start a key: `[.a]`,
+/// `[[[`, `[ =`, `[é]`. Found by fuzzing. An operator's typo must be a config error (and a
+/// reload must not kill the daemon), so such a header is found here, before toml++ sees it.
+enum TOMLHeaderCheck {
+    struct Problem: Equatable {
+        let line: Int
+        let column: Int
+        let found: Character
+    }
+
+    /// The first header whose name does not start with a bare-key character or a quote.
+    /// Skips strings, comments and the insides of array and inline-table values, where a
+    /// `[` at the start of a line is a value, not a header.
+    static func firstBadHeader(in text: String) -> Problem? {
+        let s = Array(text.unicodeScalars)
+        var i = 0, line = 1, lineStart = 0
+        var depth = 0              // [ and { open in a value
+        var atLineStart = true     // only whitespace so far on this line
+
+        func at(_ k: Int) -> Unicode.Scalar? { k < s.count ? s[k] : nil }
+        func starts(_ triple: String, _ k: Int) -> Bool {
+            Array(triple.unicodeScalars).enumerated().allSatisfy { at(k + $0.offset) == $0.element }
+        }
+
+        while i < s.count {
+            let c = s[i]
+            switch c {
+            case "\n":
+                line += 1; lineStart = i + 1; atLineStart = true; i += 1
+            case " ", "\t", "\r":
+                i += 1
+            case "#":
+                while i < s.count && s[i] != "\n" { i += 1 }
+            case "\"", "'":
+                atLineStart = false
+                let triple = String(repeating: String(c), count: 3)
+                let multiline = starts(triple, i)
+                i += multiline ? 3 : 1
+                while i < s.count {
+                    if c == "\"" && s[i] == "\\" { i += 2; continue }
+                    if multiline ? starts(triple, i) : s[i] == c { i += multiline ? 3 : 1; break }
+                    if s[i] == "\n" {
+                        if !multiline { break }  // unterminated: toml++ reports it
+                        line += 1; lineStart = i + 1
+                    }
+                    i += 1
+                }
+            case "[" where depth == 0 && atLineStart:
+                atLineStart = false
+                i += at(i + 1) == "[" ? 2 : 1
+                while let next = at(i), next == " " || next == "\t" { i += 1 }
+                if let next = at(i), !isKeyStart(next) {
+                    return Problem(line: line, column: i - lineStart + 1, found: Character(next))
+                }
+            case "[", "{":
+                atLineStart = false; depth += 1; i += 1
+            case "]", "}":
+                atLineStart = false; depth = max(0, depth - 1); i += 1
+            default:
+                atLineStart = false; i += 1
+            }
+        }
+        return nil
+    }
+
+    private static func isKeyStart(_ c: Unicode.Scalar) -> Bool {
+        switch c {
+        case "A"..."Z", "a"..."z", "0"..."9", "_", "-", "\"", "'", "\n", "\r": true  // a line end: toml++ reports it
+        default: false
+        }
+    }
+}
