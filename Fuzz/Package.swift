@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // The libFuzzer driver for Parley's parsers (`make fuzz`). A package of its own so the
 // daemon's build never carries -sanitize=fuzzer; scripts/fuzz.sh builds it with
-// `-sanitize=fuzzer,address -parse-as-library`. The targets live in ParleyFuzzing.
+// `-sanitize=fuzzer,address`. The targets live in ParleyFuzzing.
 import PackageDescription
 
 let package = Package(
@@ -9,9 +9,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "Parley", path: "..")],
     targets: [
+        .target(name: "CFuzzer", path: "Sources/CFuzzer"),
         .executableTarget(
             name: "ParleyFuzz",
-            dependencies: [.product(name: "ParleyFuzzing", package: "Parley")],
+            dependencies: ["CFuzzer", .product(name: "ParleyFuzzing", package: "Parley")],
             path: "Sources/ParleyFuzz"
         ),
     ]

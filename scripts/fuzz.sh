@@ -11,7 +11,7 @@ seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-"realtime sse engineio relay_json config control"}
 
 echo "fuzz: building (libFuzzer + AddressSanitizer)"
-(cd Fuzz && swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >/dev/null)
+(cd Fuzz && swift build -c debug -Xswiftc -sanitize=fuzzer,address >/dev/null)
 binary=Fuzz/.build/debug/ParleyFuzz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
