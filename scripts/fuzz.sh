@@ -20,10 +20,15 @@ for target in $targets; do
   mkdir -p "$work/$target" "Fuzz/crashers/$target"
   before=$(ls "Fuzz/crashers/$target" | wc -l)
   echo "fuzz: $target for ${seconds}s"
+  extra=() leaks=1
+  # TOMLKit 0.6.0 leaks about 1 KB per parse (its C++ strings and key lists are never freed;
+  # found here, LeakSanitizer stacks in TOMLTable.swift:221, Node.cpp:200, Table.cpp:154).
+  # Not ours to fix; with leak checks on, the config target stops after its first input.
+  if [ "$target" = config ]; then extra=(-detect_leaks=0); leaks=0; fi
   # New inputs go to the scratch corpus; the committed seeds are read, not grown.
-  PARLEY_FUZZ_TARGET=$target "$binary" "$work/$target" "Fuzz/corpus/$target" \
+  ASAN_OPTIONS=detect_leaks=$leaks PARLEY_FUZZ_TARGET=$target "$binary" "$work/$target" "Fuzz/corpus/$target" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="Fuzz/crashers/$target/" > "$work/$target.log" 2>&1 || true
+    -artifact_prefix="Fuzz/crashers/$target/" "${extra[@]}" > "$work/$target.log" 2>&1 || true
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$target.log" | tail -1)
   after=$(ls "Fuzz/crashers/$target" | wc -l)
   echo "{\"target\": \"$target\", \"executions\": ${runs:-0}, \"crashes\": $((after - before)), \"seconds\": $seconds}" >> "$work/stats.jsonl"

@@ -66,7 +66,7 @@ public struct ConfigLoader: Sendable {
         if let bad = TOMLHeaderCheck.firstBadHeader(in: text) {
             layers.problems.append(ConfigProblem(
                 .syntax, source: .file(path: path, line: bad.line), key: "",
-                "TOML syntax error at column \(bad.column): a table header must start with a key, saw '\(bad.found)'",
+                "TOML syntax error at column \(bad.column): a table header must start with a key, saw \(bad.found)",
                 hint: "write the table name after '[' (letters, digits, _ or -, or a quoted name)"))
             return
         }

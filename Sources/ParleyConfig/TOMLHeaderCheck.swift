@@ -1,12 +1,13 @@
 /// toml++ 3.x (inside TOMLKit) stops the process on an assertion — in release builds too —
 /// when a table header's name starts with a character that cannot start a key: `[.a]`,
-/// `[[[`, `[ =`, `[é]`. Found by fuzzing. An operator's typo must be a config error (and a
+/// `[[[`, `[ =`, `[é]`, a lone `[`. Found by fuzzing. An operator's typo must be a config error (and a
 /// reload must not kill the daemon), so such a header is found here, before toml++ sees it.
 enum TOMLHeaderCheck {
     struct Problem: Equatable {
         let line: Int
         let column: Int
-        let found: Character
+        /// What stands where the name should start: `'.'`, `the end of the line`.
+        let found: String
     }
 
     /// The first header whose name does not start with a bare-key character or a quote.
@@ -50,8 +51,12 @@ enum TOMLHeaderCheck {
                 atLineStart = false
                 i += at(i + 1) == "[" ? 2 : 1
                 while let next = at(i), next == " " || next == "\t" { i += 1 }
-                if let next = at(i), !isKeyStart(next) {
-                    return Problem(line: line, column: i - lineStart + 1, found: Character(next))
+                guard let next = at(i) else {
+                    return Problem(line: line, column: i - lineStart + 1, found: "the end of the file")
+                }
+                if !isKeyStart(next) {
+                    let found = next == "\n" || next == "\r" ? "the end of the line" : "'\(Character(next))'"
+                    return Problem(line: line, column: i - lineStart + 1, found: found)
                 }
             case "[", "{":
                 atLineStart = false; depth += 1; i += 1
@@ -66,7 +71,7 @@ enum TOMLHeaderCheck {
 
     private static func isKeyStart(_ c: Unicode.Scalar) -> Bool {
         switch c {
-        case "A"..."Z", "a"..."z", "0"..."9", "_", "-", "\"", "'", "\n", "\r": true  // a line end: toml++ reports it
+        case "A"..."Z", "a"..."z", "0"..."9", "_", "-", "\"", "'": true
         default: false
         }
     }

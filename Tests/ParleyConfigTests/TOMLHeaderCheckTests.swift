@@ -10,7 +10,8 @@ import Testing
         return layers.problems
     }
 
-    @Test(arguments: ["[[[", "[[ {", "[.a]", "[ =", "[é]", "x = 1\n\n  [[!b]]\n", "[[a]]\n[ #"])
+    @Test(arguments: ["[[[", "[[ {", "[.a]", "[ =", "[é]", "x = 1\n\n  [[!b]]\n", "[[a]]\n[ #",
+                               "[a]\n[\n", "[ ", "[[", "x = 1\n["])
     func headersThatCrashedTomlPlusPlusAreSyntaxErrors(_ text: String) {
         let found = problems(text)
         #expect(found.count == 1)
@@ -20,7 +21,8 @@ import Testing
 
     @Test func lineAndColumnPointAtTheCharacter() {
         #expect(TOMLHeaderCheck.firstBadHeader(in: "[audio]\nrate = 48000\n\n[[ .x]]") ==
-                TOMLHeaderCheck.Problem(line: 4, column: 4, found: "."))
+                TOMLHeaderCheck.Problem(line: 4, column: 4, found: "'.'"))
+        #expect(TOMLHeaderCheck.firstBadHeader(in: "[a]\n[\nb = 1")?.found == "the end of the line")
     }
 
     @Test(arguments: [
