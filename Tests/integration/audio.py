@@ -3,6 +3,7 @@ correlation and tone detection (numpy-free: pure Python on short signals)."""
 import array
 import math
 import subprocess
+import time
 import wave
 
 
@@ -61,3 +62,21 @@ def tone_power(samples, rate, hz):
     power = s1 * s1 + s2 * s2 - k * s1 * s2
     energy = sum(x * x for x in samples) or 1
     return power / (energy * len(samples) / 2)
+
+
+class SoundEdges:
+    """When a played signal, read in blocks by a thread of the subclass, started and stopped
+    sounding (time.monotonic() seconds)."""
+
+    def __init__(self):
+        self.starts: list[float] = []
+        self.stops: list[float] = []
+
+    def first_after(self, times: list[float], t: float, timeout: float = 10.0) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            later = [x for x in times if x >= t]
+            if later:
+                return later[0]
+            time.sleep(0.001)
+        raise AssertionError(f"the sound did not start or stop within {timeout} s")

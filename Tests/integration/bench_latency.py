@@ -25,19 +25,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from audio import SoundEdges  # noqa: E402
 from fake_openai import FakeRealtime  # noqa: E402
 
 KEY = "sk-bench-fake-key-1234567890"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Speaker:
+class Speaker(SoundEdges):
     """Reads the playback FIFO (S16_LE mono 48 kHz) and records when sound starts and stops."""
 
     def __init__(self, path: Path):
+        super().__init__()
         self.path = path
-        self.starts: list[float] = []
-        self.stops: list[float] = []
         self._sounding = False
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -55,15 +55,6 @@ class Speaker:
                 elif not loud and self._sounding:
                     self.stops.append(now)
                 self._sounding = loud
-
-    def first_after(self, times: list[float], t: float, timeout=5.0) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            later = [x for x in times if x >= t]
-            if later:
-                return later[0]
-            time.sleep(0.001)
-        raise TimeoutError("no speaker transition")
 
 
 def control(path, obj):
@@ -155,7 +146,7 @@ socket = "{sock}"
             t_press = time.monotonic()
             control(sock, {"command": "ptt", "action": "press"})
             if turn > 0:  # the previous answer is playing: this press is a barge-in
-                figures["barge"].append(speaker.first_after(speaker.stops, t_press) - t_press)
+                figures["barge"].append(speaker.first_after(speaker.stops, t_press, timeout=5.0) - t_press)
             figures["press"].append(wait_event(fake, "input_audio_buffer.append", t_press) - t_press)
             time.sleep(0.3)
             t_release = time.monotonic()
@@ -163,7 +154,7 @@ socket = "{sock}"
             figures["commit"].append(wait_event(fake, "input_audio_buffer.commit", t_release) - t_release)
             wait_until(lambda: fake.first_delta_times and fake.first_delta_times[-1] >= t_release)
             t_delta = fake.first_delta_times[-1]
-            figures["delta"].append(speaker.first_after(speaker.starts, t_delta) - t_delta)
+            figures["delta"].append(speaker.first_after(speaker.starts, t_delta, timeout=5.0) - t_delta)
             if turn == args.turns:
                 break
             time.sleep(0.3)  # let it speak, then interrupt

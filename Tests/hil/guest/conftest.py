@@ -22,6 +22,7 @@ with warnings.catch_warnings():  # bookworm's Python is 3.11: audioop is there, 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/integration"))
 os.environ.setdefault("PARLEYD", os.environ.get("HIL_PARLEYD", str(ROOT / ".build/release/parleyd")))
+from audio import SoundEdges  # noqa: E402
 from parleyd_process import Control, Daemon  # noqa: E402
 
 HOST = "10.0.2.2"       # qemu's user network: the host's loopback
@@ -141,18 +142,17 @@ class GpioSim:
         raise AssertionError(f"LEDs lit {self.lit()}, expected {expected}")
 
 
-class Speaker:
+class Speaker(SoundEdges):
     """What parleyd plays, recorded from the loopback's other side in 5 ms blocks, with the
     guest time each sound started and stopped."""
 
     BLOCK = 240
 
     def __init__(self, device: str = SPEAKER):
+        super().__init__()
         self.proc = subprocess.Popen(
             ["arecord", "-q", "-D", device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw",
              f"--period-size={self.BLOCK}", f"--buffer-size={self.BLOCK * 8}"], stdout=subprocess.PIPE)
-        self.starts: list[float] = []
-        self.stops: list[float] = []
         self.audio = bytearray()
         self.recording = False
         self._sounding = False
@@ -177,15 +177,6 @@ class Speaker:
             elif not loud and self._sounding:
                 self.stops.append(now - self.BLOCK / RATE)  # the whole block was silent
             self._sounding = loud
-
-    def first_after(self, times: list[float], t: float, timeout: float = 10.0) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            later = [x for x in times if x >= t]
-            if later:
-                return later[0]
-            time.sleep(0.002)
-        raise AssertionError("the speaker did not change within the time")
 
     def close(self):
         self.proc.kill()
