@@ -20,9 +20,7 @@ enum TOMLHeaderCheck {
         var atLineStart = true     // only whitespace so far on this line
 
         func at(_ k: Int) -> Unicode.Scalar? { k < s.count ? s[k] : nil }
-        func starts(_ triple: String, _ k: Int) -> Bool {
-            Array(triple.unicodeScalars).enumerated().allSatisfy { at(k + $0.offset) == $0.element }
-        }
+        func tripled(_ quote: Unicode.Scalar, _ k: Int) -> Bool { at(k) == quote && at(k + 1) == quote && at(k + 2) == quote }
 
         while i < s.count {
             let c = s[i]
@@ -35,12 +33,11 @@ enum TOMLHeaderCheck {
                 while i < s.count && s[i] != "\n" { i += 1 }
             case "\"", "'":
                 atLineStart = false
-                let triple = String(repeating: String(c), count: 3)
-                let multiline = starts(triple, i)
+                let multiline = tripled(c, i)
                 i += multiline ? 3 : 1
                 while i < s.count {
                     if c == "\"" && s[i] == "\\" { i += 2; continue }
-                    if multiline ? starts(triple, i) : s[i] == c { i += multiline ? 3 : 1; break }
+                    if multiline ? tripled(c, i) : s[i] == c { i += multiline ? 3 : 1; break }
                     if s[i] == "\n" {
                         if !multiline { break }  // unterminated: toml++ reports it
                         line += 1; lineStart = i + 1

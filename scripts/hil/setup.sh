@@ -76,7 +76,7 @@ fi
 
 # 3. initramfs: static busybox, the modules that reach the host root (virtio, 9p, overlay)
 #    and our /init. Rebuilt when /init changes.
-stamp=$(cat "$here/init" | sha256sum | cut -c1-16)
+stamp=$(sha256sum < "$here/init" | cut -c1-16)
 if [ ! -s "$cache/initrd.cpio.gz" ] || [ "$(cat "$cache/initrd.stamp" 2>/dev/null)" != "$stamp" ]; then
   root=$(mktemp -d)
   mkdir -p "$root"/{bin,dev,proc,sys,mnt,modules}
