@@ -104,6 +104,7 @@ extension ParleySettings {
         backend = BackendSettings(
             kind: kind, reconnectInitialMilliseconds: c.int("backend.reconnect_initial_ms"),
             reconnectMaxMilliseconds: c.int("backend.reconnect_max_ms"),
+            stallTimeoutMilliseconds: c.int("backend.stall_timeout_ms"), tlsVerify: c.bool("backend.tls_verify"),
             echoDelayMilliseconds: c.int("backend.echo.delay_ms"),
             openAI: .init(
                 url: c.string("backend.openai.url"), callsURL: c.string("backend.openai.calls_url"),

@@ -112,6 +112,9 @@ public struct BackendSettings: Sendable {
     public var kind: Kind
     public var reconnectInitialMilliseconds: Int
     public var reconnectMaxMilliseconds: Int
+    public var stallTimeoutMilliseconds: Int
+    /// false only by an explicit config flag: certificates unchecked, a warning per connection.
+    public var tlsVerify: Bool
     public var echoDelayMilliseconds: Int
     public var openAI: OpenAI
     /// Settings of the chosen relay (seed backends); empty for echo and openai.

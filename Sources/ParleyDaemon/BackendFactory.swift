@@ -20,7 +20,6 @@ struct BackendFactory {
     }
 
     let settings: ParleySettings
-    let eventLoopGroup: any EventLoopGroup
     let logger: Logger
 
     func make() throws(Failure) -> any VoiceBackend {
@@ -36,9 +35,9 @@ struct BackendFactory {
                                 appendChunkMilliseconds: openAI.appendChunkMilliseconds,
                                 reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds,
-                                sessionRefreshSeconds: openAI.sessionRefreshSeconds),
-                connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: openAI.caFile, logger: logger),
-                probe: HTTPClient(caFile: openAI.caFile),
+                                sessionRefreshSeconds: openAI.sessionRefreshSeconds,
+                                stallTimeoutMilliseconds: backend.stallTimeoutMilliseconds),
+                connector: connector(caFile: openAI.caFile), probe: http(caFile: openAI.caFile),
                 logger: logger)
         case .rtRelay:
             let relay = backend.relay
@@ -48,14 +47,13 @@ struct BackendFactory {
                                 responseIdleMilliseconds: relay.responseIdleMilliseconds,
                                 reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
-                logger: logger)
+                http: http(), logger: logger)
         case .agentC:
             let relay = backend.relay
             return AgentCBackend(
                 settings: .init(url: relay.baseURL, token: relay.credential?.reveal() ?? "", agent: relay.agent,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
-                connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: nil, logger: logger),
-                probe: HTTPClient(), voice: try voice(), transcription: transcription(), logger: logger)
+                connector: connector(), probe: http(), voice: try voice(), transcription: transcription(), logger: logger)
         case .agentRoutes:
             let relay = backend.relay
             return AgentRoutesBackend(
@@ -63,8 +61,7 @@ struct BackendFactory {
                                 instructions: relay.instructions + "\n\nContext: " + deviceContext() + ".",
                                 reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
-                connector: NIOWebSocketConnector(eventLoopGroup: eventLoopGroup, caFile: nil, logger: logger),
-                http: HTTPClient(), voice: try voice(), transcription: transcription(), logger: logger)
+                connector: connector(), http: http(), voice: try voice(), transcription: transcription(), logger: logger)
         default:
             throw Failure(description: "backend.kind = \"\(backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.available.map(\.rawValue).sorted().joined(separator: ", ")))")
         }
@@ -75,6 +72,21 @@ struct BackendFactory {
         do { return try SpeechSynthesizer(voice: settings.speech.voice, wordsPerMinute: settings.speech.wordsPerMinute) } catch {
             throw Failure(description: "speech.voice: \(error)")
         }
+    }
+
+    /// The backend's WebSocket connections: TLS checked unless backend.tls_verify = false,
+    /// which the connector warns about on every connect.
+    private func connector(caFile: String? = nil) -> NIOWebSocketConnector {
+        NIOWebSocketConnector(caFile: caFile, verifyTLS: settings.backend.tlsVerify,
+                              handshakeTimeout: .milliseconds(settings.backend.stallTimeoutMilliseconds), logger: logger)
+    }
+
+    /// The backend's HTTP requests. Each is its own connection, many a second for a relay's
+    /// audio uploads: with TLS unchecked the warning is one line a minute with the count.
+    private func http(caFile: String? = nil) -> HTTPClient {
+        guard !settings.backend.tlsVerify else { return HTTPClient(caFile: caFile) }
+        let warning = InsecureConnectionWarning(logger: logger)
+        return HTTPClient(caFile: caFile, verifyTLS: false) { warning.connected(to: $0) }
     }
 
     /// Spoken turns of the text backends, when a transcription key is configured.

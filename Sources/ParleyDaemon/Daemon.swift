@@ -42,7 +42,7 @@ public struct Daemon {
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let backend: any VoiceBackend
         do {
-            backend = try BackendFactory(settings: settings, eventLoopGroup: eventLoops, logger: logger("parley.backend")).make()
+            backend = try BackendFactory(settings: settings, logger: logger("parley.backend")).make()
         } catch {
             log.critical("\(error)")
             try? await eventLoops.shutdownGracefully()

@@ -45,6 +45,14 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
     public let kind: Kind
     public let description: String
+    /// Why, without the request: curl's own words ("SSL certificate problem: certificate has expired").
+    public let reason: String
+
+    init(kind: Kind, description: String, reason: String? = nil) {
+        self.kind = kind
+        self.description = description
+        self.reason = reason ?? description
+    }
 }
 
 /// HTTP(S) through libcurl (system trust store, HTTP/1.1 and HTTP/2). Each transfer runs
@@ -52,17 +60,31 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct HTTPClient: Sendable {
     /// Extra CA certificate (PEM) trusted beside the system store, for TLS-intercepting proxies.
     public var caFile: String?
+    /// false: certificates and host names are not checked (an explicit config flag only);
+    /// `onInsecureConnection` hears the origin of each such https transfer, to warn.
+    public var verifyTLS: Bool
+    public var onInsecureConnection: (@Sendable (String) -> Void)?
 
-    public init(caFile: String? = nil) {
+    public init(caFile: String? = nil, verifyTLS: Bool = true, onInsecureConnection: (@Sendable (String) -> Void)? = nil) {
         self.caFile = caFile
+        self.verifyTLS = verifyTLS
+        self.onInsecureConnection = onInsecureConnection
         HTTPClient.globalInit
+    }
+
+    private func transfer(_ request: HTTPRequest, sink: (@Sendable (HTTPStreamPart) -> Void)? = nil) -> Transfer {
+        if !verifyTLS, request.url.hasPrefix("https:") {
+            onInsecureConnection?(String(request.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+                .prefix(3).joined(separator: "/")))
+        }
+        return Transfer(request: request, caFile: caFile, verifyTLS: verifyTLS, sink: sink)
     }
 
     /// libcurl wants its global setup once per process, before any thread uses it.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public func perform(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
-        let transfer = Transfer(request: request, caFile: caFile)
+        let transfer = transfer(request)
         let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 DispatchQueue.global(qos: .userInitiated).async {
@@ -81,7 +103,7 @@ public struct HTTPClient: Sendable {
     /// overall limit, as a stream that stays open should.
     public func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: HTTPStreamPart.self, throwing: (any Error).self)
-        let transfer = Transfer(request: request, caFile: caFile) { continuation.yield($0) }
+        let transfer = transfer(request) { continuation.yield($0) }
         continuation.onTermination = { _ in transfer.cancel() }
         DispatchQueue.global(qos: .userInitiated).async {
             switch transfer.run() {
@@ -103,6 +125,7 @@ private final class Transfer: @unchecked Sendable {
     // Only touched by the transfer's thread, except `cancelled`.
     private let request: HTTPRequest
     private let caFile: String?
+    private let verifyTLS: Bool
     private var body: [UInt8] = []
     private var headers: [(name: String, value: String)] = []
     private var overflow = false
@@ -112,9 +135,10 @@ private final class Transfer: @unchecked Sendable {
     private var handle: UnsafeMutableRawPointer?
     private var headSent = false
 
-    init(request: HTTPRequest, caFile: String?, sink: (@Sendable (HTTPStreamPart) -> Void)? = nil) {
+    init(request: HTTPRequest, caFile: String?, verifyTLS: Bool, sink: (@Sendable (HTTPStreamPart) -> Void)?) {
         self.request = request
         self.caFile = caFile
+        self.verifyTLS = verifyTLS
         self.sink = sink
     }
 
@@ -126,6 +150,11 @@ private final class Transfer: @unchecked Sendable {
         self.handle = handle
         var list: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(list) }
+        // curl's detailed message (which certificate check failed, and why) lands here.
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer[0] = 0
+        defer { errorBuffer.deallocate() }
+        CParley_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         for (name, value) in request.headers { list = curl_slist_append(list, "\(name): \(value)") }
         // Without this, curl sends "Expect: 100-continue" on larger bodies and waits for it.
         list = curl_slist_append(list, "Expect:")
@@ -142,6 +171,10 @@ private final class Transfer: @unchecked Sendable {
         if let caFile {
             CParley_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)
             CParley_curl_setopt_string(handle, CURLOPT_CAPATH, "/etc/ssl/certs")
+        }
+        if !verifyTLS {
+            CParley_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
+            CParley_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
         }
         if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
             CParley_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, request.body.count)
@@ -169,7 +202,7 @@ private final class Transfer: @unchecked Sendable {
         CParley_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
 
         let code = curl_easy_perform(handle)
-        guard code == CURLE_OK else { return .failure(error(code)) }
+        guard code == CURLE_OK else { return .failure(error(code, detail: String(cString: errorBuffer))) }
         var status = 0
         CParley_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         sendHead()  // a response without a body
@@ -207,8 +240,8 @@ private final class Transfer: @unchecked Sendable {
         headers.append((name, value))
     }
 
-    private func error(_ code: CURLcode) -> HTTPError {
-        let what = String(cString: curl_easy_strerror(code))
+    private func error(_ code: CURLcode, detail curlDetail: String) -> HTTPError {
+        let what = curlDetail.isEmpty ? String(cString: curl_easy_strerror(code)) : curlDetail
         let kind: HTTPError.Kind = switch code {
         case CURLE_OPERATION_TIMEDOUT: .timedOut
         case CURLE_COULDNT_CONNECT: .cannotConnect
@@ -223,7 +256,7 @@ private final class Transfer: @unchecked Sendable {
         case .timedOut: "no answer within \(request.timeoutMilliseconds) ms"
         default: what
         }
-        return HTTPError(kind: kind, description: "\(request.method) \(request.url): \(detail)")
+        return HTTPError(kind: kind, description: "\(request.method) \(request.url): \(detail)", reason: detail)
     }
 }
 

@@ -17,10 +17,13 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         public var reconnectMaxMilliseconds: Int
         /// Sessions end at 60 minutes: a session this old is renewed at the next quiet moment.
         public var sessionRefreshSeconds: Int
+        /// A connection without a session this long after it opened, or an answer the server
+        /// went quiet on this long, is given up and the link reconnected.
+        public var stallTimeoutMilliseconds: Int
 
         public init(url: String, model: String, apiKey: String, session: RealtimeSessionConfig,
                     appendChunkMilliseconds: Int, reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int,
-                    sessionRefreshSeconds: Int = 3300) {
+                    sessionRefreshSeconds: Int = 3300, stallTimeoutMilliseconds: Int = 15000) {
             self.url = url
             self.model = model
             self.apiKey = apiKey
@@ -29,6 +32,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             self.reconnectInitialMilliseconds = reconnectInitialMilliseconds
             self.reconnectMaxMilliseconds = reconnectMaxMilliseconds
             self.sessionRefreshSeconds = sessionRefreshSeconds
+            self.stallTimeoutMilliseconds = stallTimeoutMilliseconds
         }
     }
 
@@ -59,6 +63,14 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private var speechActive = false
     private var held: [BackendCommand] = []
     private var heldSamples = 0
+    /// When the socket opened, and when the server last said anything (or we last asked it
+    /// for an answer): what the stall check measures.
+    private var openedAt: ContinuousClock.Instant?
+    private var lastProgress = ContinuousClock.now
+    /// Why the stall check closed the socket: the run loop reports it as the failure.
+    private var stalled: String?
+    /// Malformed server events on this connection: the first is logged, all are counted.
+    private var malformedEvents = 0
 
     public init(settings: Settings, connector: any WebSocketConnector, probe: HTTPClient? = nil, logger: Logger) {
         self.settings = settings
@@ -73,8 +85,9 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         var backoff = settings.reconnectInitialMilliseconds
         let ticker = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: .milliseconds(250))
                 await self?.renewIfDue()
+                await self?.closeIfStalled()
             }
         }
         defer {
@@ -91,16 +104,21 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                     onOpen: { sender in await self.opened(sender) },
                     onText: { text in await self.received(text) })
                 if close.code == 4000 { failure = "server refused the API shape (\(close)): this build speaks GA only" }
-                logger.notice("openai: socket \(close)")
+                else if stalled == nil && close.code != 1000 && !reconnectNow { failure = "socket \(close)" }
+                else { logger.notice("openai: socket \(close)") }
             } catch let error as WebSocketConnectError where error.kind == .upgradeRefused {
                 let (why, auth) = await explainRefusal(url: url)
                 authFailed = authFailed || auth
                 failure = "\(error): \(why)"
+            } catch let error as WebSocketConnectError where error.kind == .tls {
+                failure = "\(error)" + (await UpgradeRefusal.tlsReason(url, with: probe).map { " (\($0))" } ?? "")
             } catch let error as WebSocketConnectError {
                 failure = "\(error)"
             } catch {
                 failure = "\(error)"
             }
+            if let stalled { failure = stalled }
+            self.stalled = nil
             let wasReady = sessionReady
             disconnected()
             guard !Task.isCancelled else { return }
@@ -158,6 +176,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
 
     private func opened(_ sender: any WebSocketSender) {
         self.sender = sender
+        openedAt = .now
         guard !refreshing else { return }
         continuation.yield(.link(.connected))
         continuation.yield(.session(.creating))
@@ -165,6 +184,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
 
     private func disconnected() {
         sender = nil
+        openedAt = nil
+        malformedEvents = 0
         sessionReady = false
         sessionStarted = nil
         speechActive = false
@@ -181,6 +202,23 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         logger.notice("openai: renewing the session after \(settings.sessionRefreshSeconds) s, between turns")
         refreshing = true
         reconnectNow = true
+        await sender?.close()
+    }
+
+    /// A server can keep the TCP connection (and its pongs) alive and still stop talking:
+    /// no session after the upgrade, or an answer that stops midway. Either is given up on so
+    /// the technician is told and the next turn gets a fresh connection.
+    private func closeIfStalled() async {
+        guard let opened = openedAt, stalled == nil else { return }
+        let limit = Duration.milliseconds(settings.stallTimeoutMilliseconds)
+        let now = ContinuousClock.now
+        if !sessionReady && !refreshing && now - opened > limit {
+            stalled = "no session within \(settings.stallTimeoutMilliseconds) ms of connecting"
+        } else if sessionReady && turn.awaitsServer && now - lastProgress > limit {
+            stalled = "the answer stalled: nothing from the server for \(settings.stallTimeoutMilliseconds) ms"
+        } else {
+            return
+        }
         await sender?.close()
     }
 
@@ -219,6 +257,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
 
     private func transmit(_ event: RealtimeClientEvent) async {
         guard let sender else { return }
+        if case .createResponse = event { lastProgress = .now }  // the wait for an answer starts here
         do {
             try await sender.send(event.text())
         } catch {
@@ -229,11 +268,17 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     // MARK: events from the server
 
     private func received(_ text: String) async {
+        lastProgress = .now
         let event: RealtimeServerEvent
         do {
             event = try RealtimeServerEvent.parse(text)
         } catch {
-            logger.warning("openai: ignoring a malformed server event: \(error)")
+            malformedEvents += 1
+            if malformedEvents == 1 {
+                logger.warning("openai: ignoring a malformed server event (more on this connection are counted, not logged): \(error)")
+            } else {
+                logger.debug("openai: malformed server event \(malformedEvents): \(error)")
+            }
             continuation.yield(.error(BackendError(.protocol, "openai: malformed server event", logged: true)))
             return
         }

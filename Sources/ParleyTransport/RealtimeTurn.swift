@@ -22,6 +22,9 @@ struct RealtimeTurn {
     /// the microphone streams all the time: the server's speech events tell turns apart.
     func isIdle(handsFree: Bool) -> Bool { (handsFree || !turnOpen) && activeResponse == nil && !responseQueued }
 
+    /// An answer was asked for and has not finished: the server owes us events.
+    var awaitsServer: Bool { activeResponse != nil }
+
     mutating func handle(_ command: BackendCommand, chunkSamples: Int) -> [RealtimeClientEvent] {
         switch command {
         case .append(let samples):

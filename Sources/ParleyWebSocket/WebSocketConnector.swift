@@ -31,7 +31,7 @@ public struct WebSocketClose: Sendable, Equatable, CustomStringConvertible {
 }
 
 public struct WebSocketConnectError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case upgradeRefused, tls, network, invalidURL }
+    public enum Kind: Sendable { case upgradeRefused, tls, network, invalidURL, timedOut }
     public let kind: Kind
     public let description: String
 

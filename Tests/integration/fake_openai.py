@@ -61,9 +61,10 @@ def validate(adapter, event: dict, strict=True) -> str | None:
 
 
 class FakeRealtime(ServerThread):
-    def __init__(self, api_key="sk-test-fake-key-1234567890", ssl=None):
+    def __init__(self, api_key="sk-test-fake-key-1234567890", ssl=None, port=0):
         super().__init__()
         self.api_key = api_key
+        self.listen_port = port             # 0: any free port
         self.ssl = ssl                      # an ssl.SSLContext: serve wss:// (as https://localhost)
         self.events: list[dict] = []        # every client event, in order
         self.event_times: list[float] = []  # time.monotonic() each of them arrived
@@ -79,6 +80,8 @@ class FakeRealtime(ServerThread):
         self.response_audio_seconds = None  # None: speak the committed audio back; else a 440 Hz tone this long
         self.error_after_deltas = None      # send an `error` event after N deltas of the next response
         self.drop_after_deltas = None       # cut the TCP connection after N deltas of the next response
+        self.misbehave_after_deltas = None  # (N, how): see _misbehave
+        self.refuse_upgrades: list[tuple[int, dict]] = []  # (status, JSON body) for the next upgrades
         self.function_call = None           # (name, arguments JSON): the next response calls it instead of speaking
         self.function_outputs: list[dict] = []  # function_call_output items received
         self.port = None
@@ -87,7 +90,7 @@ class FakeRealtime(ServerThread):
 
     # -- lifecycle
     async def _serve(self):
-        async with websockets.serve(self._connection, "127.0.0.1", 0, process_request=self._check_request,
+        async with websockets.serve(self._connection, "127.0.0.1", self.listen_port, process_request=self._check_request,
                                     max_size=None, ssl=self.ssl) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._started.set()
@@ -113,6 +116,9 @@ class FakeRealtime(ServerThread):
             body = json.dumps({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
                                          "code": "invalid_api_key", "param": None}}).encode()
             return Response(401, "Unauthorized", Headers([("Content-Type", "application/json")]), body)
+        if self.refuse_upgrades:
+            status, body = self.refuse_upgrades.pop(0)
+            return Response(status, "Refused", Headers([("Content-Type", "application/json")]), json.dumps(body).encode())
         return None
 
     def _id(self, prefix):
@@ -302,6 +308,11 @@ class FakeRealtime(ServerThread):
                     self.drop_after_deltas = None
                     ws.transport.abort()  # the uplink dies mid-frame, no close handshake
                     return
+                if self.misbehave_after_deltas is not None and n == self.misbehave_after_deltas[0]:
+                    how = self.misbehave_after_deltas[1]
+                    self.misbehave_after_deltas = None
+                    if await self._misbehave(ws, how):
+                        return
                 if self.error_after_deltas is not None and n == self.error_after_deltas:
                     self.error_after_deltas = None
                     await self._send(ws, {"type": "error", "error": {
@@ -326,3 +337,34 @@ class FakeRealtime(ServerThread):
                 "id": response, "object": "realtime.response", "status": status, "output": []}})
         except websockets.ConnectionClosed:
             pass
+
+    async def _misbehave(self, ws, how: str) -> bool:
+        """Faults a real server or the path to it produces; True when the response ends there.
+        cut_mid_frame: half a text frame, then the TCP connection dies; close:<code>: a close
+        frame with that code; stall: the connection stays up and nothing more is said;
+        garbage: frames no GA server sends (then the answer goes on); oversized: one 17 MB
+        text message, past the client's 16 MB limit."""
+        if how == "cut_mid_frame":
+            payload = json.dumps({"type": "response.output_audio.delta", "delta": "AAAA" * 1000}).encode()
+            frame = b"\x81\x7e" + len(payload).to_bytes(2, "big") + payload
+            ws.transport.write(frame[:len(frame) // 2])
+            await asyncio.sleep(0.05)
+            ws.transport.abort()
+            return True
+        if how.startswith("close:"):
+            await ws.close(int(how[6:]), "fault injected")
+            return True
+        if how == "stall":
+            await asyncio.sleep(3600)  # cancelled when the client goes away
+            return True
+        if how == "garbage":
+            for text in ["not json at all", '{"type":', '{"no_type": true}', '["a", "list"]',
+                         '{"type": "response.output_audio.delta", "delta": "@@not base64@@"}',
+                         '{"type": "session.created"}', '{"type": "error", "error": "a string"}']:
+                await ws.send(text)
+            await ws.send(b"\x00\x01binary")
+            return False
+        if how == "oversized":
+            await ws.send(json.dumps({"type": "response.output_audio.delta", "delta": "A" * (17 << 20)}))
+            return False
+        raise ValueError(how)

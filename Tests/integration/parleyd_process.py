@@ -2,6 +2,7 @@
 socket. Shared by the integration tests and the hardware-in-the-loop suite (Tests/hil)."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -114,7 +115,20 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def wait(self, timeout: float = 5.0) -> int:
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"parleyd did not exit within {timeout} s; log:\n{self.log}\nits threads:\n{self.stacks()}") from None
+
+    def stacks(self) -> str:
+        """Every thread's backtrace, for a process that hangs (gdb, when installed)."""
+        if not shutil.which("gdb"):
+            return "(install gdb for the backtraces)"
+        try:
+            return subprocess.run(["gdb", "-p", str(self.proc.pid), "--batch", "-ex", "thread apply all bt"],
+                                  capture_output=True, text=True, timeout=60).stdout
+        except subprocess.TimeoutExpired as error:
+            return f"(no backtrace: {error})"
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -3,6 +3,7 @@ link to the host (its clock and what the fake Realtime server heard), and parley
 it. Runs only in the guest (scripts/hil/run-in-vm.sh sets HIL_*); `make hil` starts it."""
 import base64
 import faulthandler
+import itertools
 import json
 import os
 import socket
@@ -55,6 +56,7 @@ class HostLink:
         self.file = self.sock.makefile("rwb")
         self.offset = 0.0   # host monotonic − guest monotonic
         self.rtt = 0.0
+        self.synced: list[tuple[float, float]] = []  # (guest time, offset) of each sync
         self.sync()
 
     def ask(self, op: str, **fields) -> dict:
@@ -73,6 +75,14 @@ class HostLink:
             g1 = time.monotonic()
             samples.append((g1 - g0, t - (g0 + g1) / 2))
         self.rtt, self.offset = min(samples)
+        self.synced.append((time.monotonic(), self.offset))
+
+    def wander_ms(self) -> float:
+        """The largest change of the offset between two syncs: the guest's clock under TCG
+        does not keep a steady offset to the host's, so a turn's times need an offset
+        estimated just before it."""
+        offsets = [o for _, o in self.synced]
+        return max((abs(b - a) for a, b in zip(offsets, offsets[1:])), default=0.0) * 1000
 
     def to_guest(self, host_time: float) -> float:
         return host_time - self.offset
@@ -86,7 +96,9 @@ class HostLink:
                 if name == kind:
                     return self.to_guest(t)
             time.sleep(0.005)
-        raise AssertionError(f"the server received no {kind} within {timeout} s")
+        seen = [f"{name} ×{len(list(run))}" for name, run in itertools.groupby(
+            name for name, _ in self.ask("events", since=since)["events"])]
+        raise AssertionError(f"the server received no {kind} within {timeout} s; it received {seen}")
 
     def events_since(self, guest_time: float) -> list[str]:
         return [name for name, _ in self.ask("events", since=guest_time + self.offset - self.rtt)["events"]]
@@ -144,22 +156,40 @@ class GpioSim:
 
 class Speaker(SoundEdges):
     """What parleyd plays, recorded from the loopback's other side in 5 ms blocks, with the
-    guest time each sound started and stopped."""
+    guest time each sound started and stopped.
+
+    Under TCG arecord sometimes overruns and then fails its read with EIO (snd-aloop's
+    capture side, seen around parleyd's own playback xrun recoveries); it is started again at
+    once and the time noted in `restarts`, so a measurement across that gap can be set aside
+    instead of waiting for an edge that was never seen."""
 
     BLOCK = 240
 
     def __init__(self, device: str = SPEAKER):
         super().__init__()
-        self.proc = subprocess.Popen(
-            ["arecord", "-q", "-D", device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw",
-             f"--period-size={self.BLOCK}", f"--buffer-size={self.BLOCK * 8}"], stdout=subprocess.PIPE)
+        self.device = device
         self.audio = bytearray()
         self.recording = False
-        self._sounding = False
+        self.restarts: list[float] = []
+        self._closing = False
+        self._spawn()
         threading.Thread(target=self._read, daemon=True).start()
 
+    def _spawn(self):
+        self.proc = subprocess.Popen(
+            ["arecord", "-q", "-D", self.device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw",
+             f"--period-size={self.BLOCK}", f"--buffer-size={self.BLOCK * 8}"], stdout=subprocess.PIPE)
+
     def _read(self):
-        fd, size, pending = self.proc.stdout.fileno(), self.BLOCK * 2, b""
+        while not self._closing:
+            self._record(self.proc)
+            if not self._closing:
+                self.proc.wait()
+                self.restarts.append(time.monotonic())
+                self._spawn()
+
+    def _record(self, proc):
+        fd, size, pending, sounding = proc.stdout.fileno(), self.BLOCK * 2, b"", False
         while True:
             data = os.read(fd, size - len(pending))
             if not data:
@@ -171,14 +201,18 @@ class Speaker(SoundEdges):
             if self.recording:
                 self.audio += block
             loud = audioop.max(block, 2) > LOUD
-            if loud and not self._sounding:
+            if loud and not sounding:
                 first = next(i for i in range(self.BLOCK) if abs(audioop.getsample(block, 2, i)) > LOUD)
                 self.starts.append(now - (self.BLOCK - first) / RATE)
-            elif not loud and self._sounding:
+            elif not loud and sounding:
                 self.stops.append(now - self.BLOCK / RATE)  # the whole block was silent
-            self._sounding = loud
+            sounding = loud
+
+    def restarted_since(self, t: float) -> bool:
+        return any(r >= t for r in self.restarts)
 
     def close(self):
+        self._closing = True
         self.proc.kill()
         self.proc.wait()
 
@@ -290,3 +324,4 @@ def parleyd(tmp_path, gpio, speaker, host):
     yield start
     for d in started:
         d.stop()
+        print(f"parleyd log (pid {d.proc.pid}):\n{d.log}")  # pytest shows it when the test failed
