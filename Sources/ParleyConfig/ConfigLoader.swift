@@ -92,6 +92,15 @@ public struct ConfigLoader: Sendable {
 
     private func loadFile(_ path: String, required: Bool, into layers: inout Layers) {
         do {
+            // Anyone who can write the config can point the daemon (and its keys) at their own
+            // server: a file others may write is refused, not read.
+            if let status = try? SystemFiles.status(path), status.permissions & 0o002 != 0 {
+                layers.problems.append(ConfigProblem(
+                    .unreadable, source: .file(path: path, line: nil), key: "",
+                    "writable by every user (mode 0\(String(status.permissions, radix: 8)))",
+                    hint: "`chmod o-w \(path)` (root owns the config; parley only reads it)"))
+                return
+            }
             loadText(try SystemFiles.read(path), path: path, into: &layers)
         } catch where error.isMissing && !required {
             return

@@ -6,13 +6,15 @@ import ParleyControlProtocol
 import ServiceLifecycle
 
 /// The local control socket: a Unix stream socket with line-delimited JSON requests and
-/// replies (`parleyctl`, fleet scripts, tests). Access is the socket file's mode and group.
+/// replies (`parleyctl`, fleet scripts, tests). Access is the socket file's mode and group,
+/// and each peer's credentials (`ControlAccess`).
 /// It listens before the daemon says READY (`listen`), and serves while the group runs.
 public struct ControlServer: Service {
     let path: String
     let mode: mode_t
     let group: String?
     let logger: Logger
+    let access: ControlAccess
     let handle: @Sendable (ControlRequest) async -> ControlReply
     private var server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
 
@@ -22,6 +24,7 @@ public struct ControlServer: Service {
         self.mode = mode_t(mode)
         self.group = group
         self.logger = logger
+        access = ControlAccess(group: group)
         self.handle = handle
     }
 
@@ -59,6 +62,22 @@ public struct ControlServer: Service {
 
     /// One client: a reply per request line until it hangs up.
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let refusal: String?
+        do {
+            let peer = try await ControlAccess.peer(of: connection.channel)
+            refusal = access.refusal(uid: peer.uid, gid: peer.gid)
+        } catch {
+            refusal = "no peer credentials: \(error)"
+        }
+        if let refusal {
+            logger.warning("control socket: refused a client: \(refusal)")
+            try? await connection.executeThenClose { _, outbound in
+                var bytes = ControlReply.failed("refused: \(refusal)").encoded()
+                bytes.append(0x0A)
+                try await outbound.write(ByteBuffer(bytes: bytes))
+            }
+            return
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 do {

@@ -56,6 +56,20 @@ def test_world_readable_secret_is_refused(tmp_path):
     assert SECRET not in result.stderr + result.stdout
 
 
+def test_a_config_file_anyone_may_write_is_refused(tmp_path):
+    path = write(tmp_path, '[backend]\nkind = "echo"\n')
+    dropin = tmp_path / "conf.d" / "60-fleet.toml"
+    dropin.parent.mkdir(exist_ok=True)
+    dropin.write_text('[ptt]\nmode = "toggle"\n')
+    dropin.chmod(0o666)
+    result = run_parleyd("check-config", "--config", path)
+    assert result.returncode == 78
+    assert f"{dropin}: writable by every user (mode 0666)" in result.stderr
+    assert f"chmod o-w {dropin}" in result.stderr
+    dropin.chmod(0o664)  # group-writable (a fleet tool's group) is the operator's call
+    assert run_parleyd("check-config", "--config", path).returncode == 0
+
+
 def test_missing_config_file_named_on_the_command_line(tmp_path):
     result = run_parleyd("check-config", "--config", str(tmp_path / "absent.toml"))
     assert result.returncode == 78

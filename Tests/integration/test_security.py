@@ -1,0 +1,100 @@
+"""Security checks on the running daemon: the control socket refuses users who are not root,
+the daemon's user or in its group, even when its file mode lets them connect; TLS
+verification is off only by backend.tls_verify = false, which warns on every connect."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import start_on_backend
+from fake_openai import FakeRealtime
+from parleyd_process import BASE_CONFIG, Control
+from test_openai_backend import ready, wait_for
+from tls_certs import make_ca_and_server
+
+KEY = "sk-test-security-key-0123456789abcdef"
+NOBODY = 65534
+
+ASK_STATUS = """
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print(json.dumps({"connect": e.strerror})); sys.exit()
+s.sendall(b'{"command": "status"}\\n')
+print(s.makefile().readline().strip() or "{}")
+"""
+
+
+def as_user(uid: int, gid: int, socket_path: Path) -> dict:
+    """The status request from another user: setpriv drops to uid/gid with no other groups."""
+    result = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                             sys.executable, "-c", ASK_STATUS, str(socket_path)],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def open_dir():
+    """A directory every user can traverse (pytest's own are 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="parley-sec-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_the_control_socket_refuses_other_users_even_when_its_mode_lets_them_in(daemon, tmp_path, open_dir):
+    sock = open_dir / "control.sock"
+    d = daemon(config=BASE_CONFIG, env={"PARLEY_CONTROL__SOCKET": str(sock), "PARLEY_CONTROL__MODE": "0666"}).start()
+    d.notify.wait_for("READY=1")
+    assert Control(sock).status()["backend"] == "echo"        # root
+    reply = as_user(NOBODY, NOBODY, sock)                      # the mode lets nobody connect
+    assert reply["ok"] is False and reply["error"].startswith("refused: uid 65534"), reply
+    assert "status" not in reply
+    assert d.log.count("control socket: refused a client: uid 65534") == 1
+    # Someone in the socket's group (here the daemon's, root's gid 0) is let in.
+    assert as_user(NOBODY, 0, sock)["ok"] is True
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_with_its_default_mode_other_users_cannot_even_connect(daemon, tmp_path, open_dir):
+    sock = open_dir / "control.sock"
+    d = daemon(config=BASE_CONFIG, env={"PARLEY_CONTROL__SOCKET": str(sock)}).start()
+    d.notify.wait_for("READY=1")
+    assert oct(sock.stat().st_mode & 0o777) == "0o660"
+    assert as_user(NOBODY, NOBODY, sock) == {"connect": "Permission denied"}
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_tls_verification_off_only_by_the_flag_and_every_connect_says_so(daemon, tmp_path):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    _, context = make_ca_and_server(certs, expired=True)   # and its CA is not trusted either
+    fake = FakeRealtime(api_key=KEY, ssl=context).start()
+    fake.response_audio_seconds = 1.0
+    d = start_on_backend(daemon, tmp_path, "openai", f'url = "{fake.url}"', KEY,
+                         dropins_extra="[backend]\ntls_verify = false\n")
+    control = Control(tmp_path / "control.sock")
+    ready(control)
+    warning = "TLS certificate verification is OFF (backend.tls_verify = false): wss://localhost"
+    assert d.log.count(warning) == 1
+    fake.drop_after_deltas = 1  # a reconnect: the second connect warns again
+    control.ctl("say", "hello")
+    wait_for(lambda: fake.connections == 2 and d.log.count(warning) == 2, what="a second warned connect")
+    ready(control)
+    assert KEY not in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert fake.violations == []
