@@ -13,6 +13,11 @@
 #                                 and gpio-sim chip, 60 turns (Tests/hil/guest/test_latency.py)
 #   latency.*, memory.rss_steady_mb  parleyd (release) against the fake Realtime server, 60 turns
 #                                 (Tests/integration/bench_latency.py says what each figure spans)
+#   soak.*                        1,000 turns with random faults (Tests/integration/test_soak.py):
+#                                 fd/thread/RSS growth after the warm-up, secrets found in the log
+#   faults.scenarios, faults.survived  the fault-injection scenarios (test_faults.py and the
+#                                 audio device loss) run against the release parleyd, and how many passed
+#   fuzz.* come from `make fuzz` (scripts/fuzz.sh), not from here
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -45,6 +50,16 @@ swift build -c release --product parleyd >/dev/null
 
 echo "bench: hardware-in-the-loop latency (60 turns in the VM)"
 .venv/bin/python Tests/hil/host.py --turns 60 --parleyd .build/release/parleyd --results "$out/hil.json"
+
+echo "bench: fault injection (release parleyd)"
+release_env="PARLEYD=$PWD/.build/release/parleyd PARLEYCTL=$PWD/.build/debug/parleyctl SIM_ALSA=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf"
+swift build --product parleyctl >/dev/null
+env $release_env .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$out/faults.xml" \
+  Tests/integration/test_faults.py Tests/integration/test_audio_device_loss.py || true  # counted, not fatal
+
+echo "bench: soak (1,000 turns with random faults, release parleyd)"
+env $release_env SOAK_TURNS=1000 SOAK_RESULTS="$out/soak.json" .venv/bin/python -m pytest -q -s \
+  -p no:cacheprovider Tests/integration/test_soak.py | grep -E "^soak:|passed|failed" || true  # figures kept either way
 
 mkdir -p bench
 python3 - "$out" <<'PY'
@@ -89,6 +104,12 @@ results["aec"] = {
 }
 results.update(json.load(open(os.path.join(out, "latency.json"))))
 results.update(json.load(open(os.path.join(out, "hil.json"))))
+results.update(json.load(open(os.path.join(out, "soak.json"))))
+import xml.etree.ElementTree as ET
+suite = ET.parse(os.path.join(out, "faults.xml")).getroot().find("testsuite")
+scenarios = int(suite.get("tests"))
+results["faults"] = {"scenarios": scenarios,
+                     "survived": scenarios - int(suite.get("failures")) - int(suite.get("errors"))}
 json.dump(results, open(path, "w"), indent=2, sort_keys=True)
 open(path, "a").write("\n")
 print(json.dumps(results, indent=2, sort_keys=True))

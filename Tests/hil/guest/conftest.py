@@ -78,9 +78,7 @@ class HostLink:
         self.synced.append((time.monotonic(), self.offset))
 
     def wander_ms(self) -> float:
-        """The largest change of the offset between two syncs: the guest's clock under TCG
-        does not keep a steady offset to the host's, so a turn's times need an offset
-        estimated just before it."""
+        """The largest change of the offset between two syncs (each turn gets a fresh one)."""
         offsets = [o for _, o in self.synced]
         return max((abs(b - a) for a, b in zip(offsets, offsets[1:])), default=0.0) * 1000
 
@@ -132,12 +130,20 @@ class GpioSim:
         return self.sysfs / f"sim_gpio{self.names.index(name)}"
 
     def press(self, name: str = "ptt") -> float:
-        (self._line(name) / "pull").write_text("pull-down")
-        return time.monotonic()  # the edge is in the kernel once the write returns
+        return self._pull(name, "pull-down")
 
     def release(self, name: str = "ptt") -> float:
-        (self._line(name) / "pull").write_text("pull-up")
-        return time.monotonic()
+        return self._pull(name, "pull-up")
+
+    def _pull(self, name: str, pull: str) -> float:
+        """The time just before the edge. Not after the write: the edge wakes parleyd's
+        SCHED_FIFO threads, which on the VM's one CPU can run — and send the commit — before
+        this process gets the CPU back to read the clock."""
+        path = self._line(name) / "pull"
+        with open(path, "w") as f:
+            t = time.monotonic()
+            f.write(pull)
+        return t
 
     def value(self, name: str) -> int:
         return int((self._line(name) / "value").read_text())
