@@ -11,7 +11,7 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all deps build run test test-swift test-integration test-package test-hil hil fuzz fuzz-seeds bench install deb clean docs check-docs
+.PHONY: all deps build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
 
 all: build
 
@@ -62,6 +62,17 @@ docs:
 
 bench: deps
 	@./scripts/bench.sh
+
+# The soak (Tests/integration/test_soak.py) at full length; make test runs 100 turns.
+SOAK_TURNS ?= 1000
+soak: deps
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS) --product parleyd
+	SOAK_TURNS=$(SOAK_TURNS) PARLEYD=$(CURDIR)/.build/release/parleyd SIM_ALSA=$(SIM_ALSA) \
+	  $(VENV)/bin/python -m pytest -q -s Tests/integration/test_soak.py
+
+# The Swift unit tests under AddressSanitizer, then ThreadSanitizer (own build dirs).
+sanitize: deps
+	@./scripts/sanitize.sh
 
 # libFuzzer + ASan on every parser fed by the network or the operator (FUZZ_SECONDS each);
 # crashers land in Fuzz/crashers/ and are replayed by make test. fuzz-seeds re-records the
