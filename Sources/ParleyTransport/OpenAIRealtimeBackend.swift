@@ -212,7 +212,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         guard let opened = openedAt, stalled == nil else { return }
         let limit = Duration.milliseconds(settings.stallTimeoutMilliseconds)
         let now = ContinuousClock.now
-        if !sessionReady && !refreshing && now - opened > limit {
+        if !sessionReady && now - opened > limit {  // a renewal that stalls is an outage too
             stalled = "no session within \(settings.stallTimeoutMilliseconds) ms of connecting"
         } else if sessionReady && turn.awaitsServer && now - lastProgress > limit {
             stalled = "the answer stalled: nothing from the server for \(settings.stallTimeoutMilliseconds) ms"
