@@ -6,12 +6,19 @@ import Synchronization
 /// Buttons and LEDs on libgpiod lines. One thread waits in poll() on the buttons' edge
 /// events (no polling of levels) and on the debounce/long-press deadlines; the LEDs run
 /// on the `LEDDriver` thread. Neither is an audio thread.
+///
+/// A chip that goes away (a HAT's I2C expander unplugged, a driver unbound) is noticed by the
+/// button thread within a second — on Linux 6.1 its line fds report nothing, but its device
+/// node goes — told once through `onHealth`, and claimed again by label when it is back.
 public final class GPIOBoard: Board {
     public let events: AsyncStream<BoardEvent>
     private let continuation: AsyncStream<BoardEvent>.Continuation
-    private let chip: GPIOChip?
-    private let buttons: [ClaimedLine]
-    private let ledLines: [ClaimedLine]
+    private let settings: BoardSettings
+    /// (what happened, whether it is a problem): the chip gone, or back.
+    private let onHealth: @Sendable (String, Bool) -> Void
+    /// The claimed chip: the button thread swaps it; `summary` reads it.
+    private let current: Mutex<Claimed?>
+    private let ledLines: LEDLines
     private let tracker: Mutex<ButtonTracker>
     private let ledDriver: LEDDriver
     private let wakeFD: Int32
@@ -25,63 +32,78 @@ public final class GPIOBoard: Board {
         var button: Button?
     }
 
+    /// A chip and what this board holds on it.
+    struct Claimed: @unchecked Sendable {
+        let chip: GPIOChip
+        let buttons: [ClaimedLine]
+        let leds: [ClaimedLine]
+
+        func release() { for claimed in buttons + leds { gpiod_line_release(claimed.line) } }
+    }
+
     /// Opens what exists and claims it. `problems` lists what was configured but missing
-    /// or busy; the caller decides whether that is fatal (`board.required`).
-    public static func open(_ settings: BoardSettings, longPressMilliseconds: Int) -> (GPIOBoard, problems: [GPIOError]) {
-        var problems: [GPIOError] = []
-        let chip: GPIOChip?
-        do { chip = try GPIOChip(lookup: settings.chip) } catch {
-            chip = nil
-            problems.append(error)
-        }
-        var buttons: [ClaimedLine] = []
-        var leds: [ClaimedLine] = []
-        var ledProfile: [(name: String, states: [String: String])] = []
-        if let chip {
-            let bias = GPIOChip.Bias(rawValue: settings.bias) ?? .asIs
-            let wanted: [(Button, String?)] = [(.ptt, settings.pttLine), (.volumeUp, settings.volumeUpLine),
-                                               (.volumeDown, settings.volumeDownLine), (.cancel, settings.cancelLine)]
-            for case let (button, spec?) in wanted {
-                let role = button.rawValue.replacingOccurrences(of: "_", with: " ") + " button"
-                do {
-                    let line = try chip.requestButton(spec, role: role, activeLow: settings.activeLow, bias: bias)
-                    buttons.append(ClaimedLine(line: line, button: button))
-                } catch { problems.append(error) }
-            }
-            for led in settings.leds {
-                do {
-                    let line = try chip.requestLED(led.line, role: "\(led.name) LED", activeLow: led.activeLow)
-                    leds.append(ClaimedLine(line: line, button: nil))
-                    ledProfile.append((led.name, led.patterns))
-                } catch { problems.append(error) }
-            }
-        }
-        let board = GPIOBoard(chip: chip, buttons: buttons, leds: leds, profile: LEDProfile(patterns: ledProfile),
-                              debounceMilliseconds: settings.debounceMilliseconds,
+    /// or busy; the caller decides whether that is fatal (`board.required`). `onHealth`
+    /// hears the chip go and come back (one line each).
+    public static func open(_ settings: BoardSettings, longPressMilliseconds: Int,
+                            onHealth: @escaping @Sendable (String, Bool) -> Void = { _, _ in }) -> (GPIOBoard, problems: [GPIOError]) {
+        let (claimed, profile, problems) = claim(settings)
+        let board = GPIOBoard(settings: settings, claimed: claimed, profile: profile, onHealth: onHealth,
                               longPressMilliseconds: longPressMilliseconds)
         return (board, problems)
     }
 
-    private init(chip: GPIOChip?, buttons: [ClaimedLine], leds: [ClaimedLine], profile: LEDProfile,
-                 debounceMilliseconds: Int, longPressMilliseconds: Int) {
-        self.chip = chip
-        self.buttons = buttons
-        ledLines = leds
-        tracker = Mutex(ButtonTracker(debounceMilliseconds: debounceMilliseconds,
+    /// The configured chip and lines; with problems, what could be claimed.
+    private static func claim(_ settings: BoardSettings) -> (Claimed?, LEDProfile, [GPIOError]) {
+        var problems: [GPIOError] = []
+        let chip: GPIOChip
+        do { chip = try GPIOChip(lookup: settings.chip) } catch {
+            return (nil, LEDProfile(patterns: []), [error])
+        }
+        var buttons: [ClaimedLine] = []
+        var leds: [ClaimedLine] = []
+        var ledProfile: [(name: String, states: [String: String])] = []
+        let bias = GPIOChip.Bias(rawValue: settings.bias) ?? .asIs
+        let wanted: [(Button, String?)] = [(.ptt, settings.pttLine), (.volumeUp, settings.volumeUpLine),
+                                           (.volumeDown, settings.volumeDownLine), (.cancel, settings.cancelLine)]
+        for case let (button, spec?) in wanted {
+            let role = button.rawValue.replacingOccurrences(of: "_", with: " ") + " button"
+            do {
+                let line = try chip.requestButton(spec, role: role, activeLow: settings.activeLow, bias: bias)
+                buttons.append(ClaimedLine(line: line, button: button))
+            } catch { problems.append(error) }
+        }
+        for led in settings.leds {
+            do {
+                let line = try chip.requestLED(led.line, role: "\(led.name) LED", activeLow: led.activeLow)
+                leds.append(ClaimedLine(line: line, button: nil))
+                ledProfile.append((led.name, led.patterns))
+            } catch { problems.append(error) }
+        }
+        return (Claimed(chip: chip, buttons: buttons, leds: leds), LEDProfile(patterns: ledProfile), problems)
+    }
+
+    private init(settings: BoardSettings, claimed: Claimed?, profile: LEDProfile,
+                 onHealth: @escaping @Sendable (String, Bool) -> Void, longPressMilliseconds: Int) {
+        self.settings = settings
+        self.onHealth = onHealth
+        current = Mutex(claimed)
+        tracker = Mutex(ButtonTracker(debounceMilliseconds: settings.debounceMilliseconds,
                                       longPressMilliseconds: longPressMilliseconds))
-        ledDriver = LEDDriver(profile: profile, outputs: GPIOLEDOutputs(lines: leds))
+        ledLines = LEDLines(claimed?.leds.map(\.line) ?? [])
+        ledDriver = LEDDriver(profile: profile, outputs: GPIOLEDOutputs(lines: ledLines))
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         (events, continuation) = AsyncStream.makeStream(of: BoardEvent.self)
-        let thread = Thread { [self] in watchButtons() }
+        let thread = Thread { [self] in watchButtons(claimed?.buttons ?? []) }
         thread.name = "parley-buttons"
         thread.start()
     }
 
     /// What was claimed, for the start-up log.
     public var summary: String {
-        guard let chip else { return "gpio: no chip" }
-        let names = buttons.compactMap(\.button?.rawValue) + ledDriver.readings().map { "\($0.name) LED" }
-        return "gpio \(chip.name) [\(chip.label)]: " + (names.isEmpty ? "nothing claimed" : names.joined(separator: ", "))
+        guard let claimed = current.withLock({ $0 }) else { return "gpio: chip \(settings.chip) gone" }
+        let names = claimed.buttons.compactMap(\.button?.rawValue) + ledDriver.readings().map { "\($0.name) LED" }
+        return "gpio \(claimed.chip.name) [\(claimed.chip.label)]: "
+            + (names.isEmpty ? "nothing claimed" : names.joined(separator: ", "))
     }
 
     public func show(_ indicator: Indicator) { ledDriver.show(indicator) }
@@ -104,7 +126,7 @@ public final class GPIOBoard: Board {
         wakeWatcher()
         _ = stopped.wait(timeout: .now() + .seconds(1))
         ledDriver.stop()
-        for claimed in buttons + ledLines { gpiod_line_release(claimed.line) }
+        current.withLock { $0 }?.release()
         continuation.finish()
         close(wakeFD)
     }
@@ -120,29 +142,31 @@ public final class GPIOBoard: Board {
         return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
     }
 
-    /// The button thread: edges and deadlines in, board events out.
-    private func watchButtons() {
+    /// The button thread: edges and deadlines in, board events out; once a second, whether
+    /// the chip is still there (or back).
+    private func watchButtons(_ claimedButtons: [ClaimedLine]) {
         defer { stopped.signal() }
-        var watched = buttons
+        var watched = claimedButtons
         var events = [gpiod_line_event](repeating: gpiod_line_event(), count: 16)
+        var nextCheck = Self.milliseconds() + 1000
         while running.load(ordering: .acquiring) {
             var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
                 + watched.map { pollfd(fd: gpiod_line_event_get_fd($0.line), events: Int16(POLLIN), revents: 0) }
-            let deadline = tracker.withLock { $0.nextDeadline }
-            let timeout = deadline.map { Int32(clamping: max(0, $0 - Self.milliseconds())) } ?? -1
+            let deadline = min(tracker.withLock { $0.nextDeadline } ?? nextCheck, nextCheck)
+            let timeout = Int32(clamping: max(0, deadline - Self.milliseconds()))
             guard poll(&fds, nfds_t(fds.count), timeout) >= 0 || errno == EINTR else { return }
             if fds[0].revents != 0 {
                 var count: UInt64 = 0
                 _ = read(wakeFD, &count, 8)
             }
-            var gone: [Int] = []
+            var gone = false
             for (index, claimed) in watched.enumerated() {
                 guard let button = claimed.button else { continue }
                 let revents = fds[index + 1].revents
-                if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { gone.append(index); continue }
+                if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { gone = true; continue }
                 guard revents & Int16(POLLIN) != 0 else { continue }
                 let count = gpiod_line_event_read_multiple(claimed.line, &events, UInt32(events.count))
-                guard count > 0 else { gone.append(index); continue }
+                guard count > 0 else { gone = true; continue }
                 let now = Self.milliseconds()
                 for event in events.prefix(Int(count)) {
                     // Requested active-low where wired so: a rising edge is always "pressed".
@@ -152,19 +176,63 @@ public final class GPIOBoard: Board {
                     }
                 }
             }
-            // A line whose chip went away: stop watching it rather than spin on the error.
-            for index in gone.reversed() { watched.remove(at: index) }
             let now = Self.milliseconds()
+            if gone || now >= nextCheck {
+                nextCheck = now + 1000
+                watched = checkChip(gone: gone) ?? watched
+            }
             for out in tracker.withLock({ $0.tick(at: now) }) { continuation.yield(out) }
+        }
+    }
+
+    /// The chip's device node gone (or its lines failing): let go of everything and say so.
+    /// Gone: try to claim it all again. Returns the buttons to watch when that changed.
+    private func checkChip(gone lineFailed: Bool) -> [ClaimedLine]? {
+        if let claimed = current.withLock({ $0 }) {
+            guard lineFailed || access("/dev/\(claimed.chip.name)", F_OK) != 0 else { return nil }
+            ledLines.replace([])
+            claimed.release()
+            current.withLock { $0 = nil }
+            onHealth("board: GPIO chip \(claimed.chip.name) [\(claimed.chip.label)] gone: buttons and LEDs are "
+                     + "unavailable until it is back (the control socket still works)", true)
+            return []
+        }
+        let (claimed, _, problems) = Self.claim(settings)
+        guard let claimed else { return nil }
+        guard problems.isEmpty else {
+            claimed.release()  // back, but not all of it: try again next second
+            return nil
+        }
+        current.withLock { $0 = claimed }
+        ledLines.replace(claimed.leds.map(\.line))
+        ledDriver.reapply()
+        onHealth("board: GPIO chip back as \(claimed.chip.name) [\(claimed.chip.label)]: buttons and LEDs claimed again", false)
+        return claimed.buttons
+    }
+}
+
+/// The LED lines the LED thread drives; swapped by the button thread when the chip goes
+/// and comes back (empty meanwhile: nothing to drive).
+final class LEDLines: Sendable {
+    private let lines: Mutex<[UnsafeSendable]>
+
+    struct UnsafeSendable: @unchecked Sendable { let line: OpaquePointer }
+
+    init(_ lines: [OpaquePointer]) { self.lines = Mutex(lines.map(UnsafeSendable.init)) }
+
+    func replace(_ new: [OpaquePointer]) { lines.withLock { $0 = new.map(UnsafeSendable.init) } }
+
+    func set(_ index: Int, value: Int32) {
+        lines.withLock { lines in
+            guard index < lines.count else { return }
+            _ = gpiod_line_set_value(lines[index].line, value)
         }
     }
 }
 
 /// LED levels onto claimed output lines (called from the LED thread only).
 struct GPIOLEDOutputs: LEDOutputs {
-    let lines: [GPIOBoard.ClaimedLine]
+    let lines: LEDLines
 
-    func set(_ index: Int, lit: Bool) {
-        _ = gpiod_line_set_value(lines[index].line, lit ? 1 : 0)
-    }
+    func set(_ index: Int, lit: Bool) { lines.set(index, value: lit ? 1 : 0) }
 }

@@ -53,6 +53,12 @@ public final class LEDDriver: Sendable {
         }
     }
 
+    /// Writes every LED's current level again (its lines were claimed anew).
+    public func reapply() {
+        let lit = shared.withLock { $0.lit }
+        for (index, on) in lit.enumerated() { outputs.set(index, lit: on) }
+    }
+
     /// Stops the thread (within one pattern step) and turns every LED off.
     public func stop() {
         let wasRunning = shared.withLock { state in

@@ -16,7 +16,10 @@ struct BoardFactory {
         case .sim:
             return SimulatedBoard(longPressMilliseconds: longPress, leds: Self.simulatedLEDs(board))
         case .gpio:
-            let (gpio, problems) = GPIOBoard.open(board, longPressMilliseconds: longPress)
+            let logger = logger
+            let (gpio, problems) = GPIOBoard.open(board, longPressMilliseconds: longPress) { message, problem in
+                if problem { logger.error("\(message)") } else { logger.notice("\(message)") }
+            }
             for problem in problems {
                 if board.required {
                     logger.critical("\(problem)")

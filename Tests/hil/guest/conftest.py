@@ -122,9 +122,23 @@ class GpioSim:
     """The gpio-sim chip's lines by name: buttons pulled (active low: pressed = pulled down),
     LEDs read back from what parleyd drives."""
 
+    CONFIG = Path("/sys/kernel/config/gpio-sim/hil")  # made by scripts/hil/guest.sh
+
     def __init__(self):
-        self.sysfs = Path(os.environ["HIL_GPIO_SYSFS"])
         self.names = os.environ["HIL_GPIO_LINES"].split()
+
+    @property
+    def sysfs(self) -> Path:
+        """Read each time: taking the chip down and up again gives it a new name."""
+        return Path("/sys/devices/platform") / (self.CONFIG / "dev_name").read_text().strip() / (
+            self.CONFIG / "bank0" / "chip_name").read_text().strip()
+
+    def set_live(self, live: bool):
+        """The chip there or gone, as an unplugged HAT would be (lines held or not)."""
+        (self.CONFIG / "live").write_text("1" if live else "0")
+        if live:  # a new chip's simulated inputs start pulled down: the buttons "pressed"
+            for name in ("ptt", "cancel"):
+                self.release(name)
 
     def _line(self, name: str) -> Path:
         return self.sysfs / f"sim_gpio{self.names.index(name)}"
@@ -137,8 +151,8 @@ class GpioSim:
 
     def _pull(self, name: str, pull: str) -> float:
         """The time just before the edge. Not after the write: the edge wakes parleyd's
-        SCHED_FIFO threads, which on the VM's one CPU can run — and send the commit — before
-        this process gets the CPU back to read the clock."""
+        SCHED_FIFO threads, which under TCG can run — and send the commit — before this
+        process is scheduled again to read the clock."""
         path = self._line(name) / "pull"
         with open(path, "w") as f:
             t = time.monotonic()

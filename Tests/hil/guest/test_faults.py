@@ -1,5 +1,6 @@
 """Faults on the real kernel: the sound card unbound and bound again (a USB speakerphone
-unplugged and back), SIGTERM, and an audio thread that stops dead while the watchdog runs."""
+unplugged and back), the GPIO chip gone and back, SIGTERM, and an audio thread that stops
+dead while the watchdog runs."""
 import signal
 import subprocess
 import sys
@@ -43,6 +44,32 @@ def test_the_card_unbound_and_bound_again_is_recovered_without_a_restart(parleyd
         gpio.wait_lit({"speak"}, timeout=10)
     finally:
         after.close()
+
+
+def test_the_gpio_chip_gone_and_back_is_one_line_each_and_claimed_again(parleyd, gpio, host):
+    d = parleyd()
+    try:
+        gpio.set_live(False)  # parleyd holds its lines: the kernel removes the chip anyway
+        d.wait_log("board: GPIO chip gpiochip0 [hil-sim] gone", timeout=5)
+        time.sleep(2.5)
+        assert d.log.count("board: GPIO chip") == 1, d.log  # one line, not one per check
+        assert d.control.status()["board"] == "gpio: chip hil-sim gone"
+        assert d.proc.poll() is None
+        before = len(host.ask("events", since=0)["events"])
+        assert d.control.request({"command": "say", "text": "still here"})["ok"]  # the socket works on
+        host.event_after("response.create", time.monotonic() - 1)
+        assert len(host.ask("events", since=0)["events"]) > before
+    finally:
+        gpio.set_live(True)
+    d.wait_log("board: GPIO chip back as", timeout=5)
+    assert d.control.status()["board"].startswith("gpio gpiochip")
+    gpio.wait_lit({"ready"}, timeout=10)  # the LEDs show the state again on the new lines
+    gpio.press()
+    gpio.wait_lit({"listen"})
+    time.sleep(0.4)
+    t_release = gpio.release()
+    host.event_after("input_audio_buffer.commit", t_release)
+    assert d.proc.poll() is None
 
 
 def test_sigterm_stops_cleanly_and_lets_go_of_the_lines(parleyd, gpio):
