@@ -18,6 +18,10 @@ public final class GPIOBoard: Board {
     private let onHealth: @Sendable (String, Bool) -> Void
     /// The claimed chip: the button thread swaps it; `summary` reads it.
     private let current: Mutex<Claimed?>
+    /// The chip was claimed once: nil `current` means gone rather than never found.
+    private let everClaimed: Atomic<Bool>
+    /// The buttons claimed at start: a chip that comes back must give the same ones.
+    private let startButtons: [Button?]
     private let ledLines: LEDLines
     private let tracker: Mutex<ButtonTracker>
     private let ledDriver: LEDDriver
@@ -87,6 +91,8 @@ public final class GPIOBoard: Board {
         self.settings = settings
         self.onHealth = onHealth
         current = Mutex(claimed)
+        everClaimed = Atomic(claimed != nil)
+        startButtons = claimed?.buttons.map(\.button) ?? []
         tracker = Mutex(ButtonTracker(debounceMilliseconds: settings.debounceMilliseconds,
                                       longPressMilliseconds: longPressMilliseconds))
         ledLines = LEDLines(claimed?.leds.map(\.line) ?? [])
@@ -100,7 +106,9 @@ public final class GPIOBoard: Board {
 
     /// What was claimed, for the start-up log.
     public var summary: String {
-        guard let claimed = current.withLock({ $0 }) else { return "gpio: chip \(settings.chip) gone" }
+        guard let claimed = current.withLock({ $0 }) else {
+            return everClaimed.load(ordering: .relaxed) ? "gpio: chip \(settings.chip) gone" : "gpio: no chip"
+        }
         let names = claimed.buttons.compactMap(\.button?.rawValue) + ledDriver.readings().map { "\($0.name) LED" }
         return "gpio \(claimed.chip.name) [\(claimed.chip.label)]: "
             + (names.isEmpty ? "nothing claimed" : names.joined(separator: ", "))
@@ -197,16 +205,21 @@ public final class GPIOBoard: Board {
                      + "unavailable until it is back (the control socket still works)", true)
             return []
         }
-        let (claimed, _, problems) = Self.claim(settings)
+        // A chip missing from the start stays missing (board.required = false said so); one
+        // that went is claimed again once all of it is back, LEDs in the driver's order.
+        guard everClaimed.load(ordering: .relaxed) else { return nil }
+        let (claimed, profile, problems) = Self.claim(settings)
         guard let claimed else { return nil }
-        guard problems.isEmpty else {
-            claimed.release()  // back, but not all of it: try again next second
+        guard problems.isEmpty, profile.leds.map(\.name) == ledDriver.profile.leds.map(\.name),
+              claimed.buttons.map(\.button) == startButtons else {
+            claimed.release()  // back, but not as it was: try again next second
             return nil
         }
         current.withLock { $0 = claimed }
         ledLines.replace(claimed.leds.map(\.line))
         ledDriver.reapply()
-        onHealth("board: GPIO chip back as \(claimed.chip.name) [\(claimed.chip.label)]: buttons and LEDs claimed again", false)
+        onHealth("board: GPIO chip back as \(claimed.chip.name) [\(claimed.chip.label)]: buttons and LEDs claimed again",
+                 false)
         return claimed.buttons
     }
 }

@@ -17,7 +17,7 @@ public final class LEDDriver: Sendable {
         var running = true
     }
 
-    private let profile: LEDProfile
+    let profile: LEDProfile
     private let outputs: any LEDOutputs
     private let shared: Mutex<Shared>
     private let wake = DispatchSemaphore(value: 0)
