@@ -201,6 +201,12 @@ public final class GPIOBoard: Board {
             ledLines.replace([])
             claimed.release()
             current.withLock { $0 = nil }
+            // A button held as the chip went can no longer be let go: release it, so a PTT
+            // turn ends instead of streaming the microphone until the chip is back.
+            let now = Self.milliseconds()
+            for case let button? in claimed.buttons.map(\.button) {
+                for out in tracker.withLock({ $0.edge(button, pressed: false, at: now) }) { continuation.yield(out) }
+            }
             onHealth("board: GPIO chip \(claimed.chip.name) [\(claimed.chip.label)] gone: buttons and LEDs are "
                      + "unavailable until it is back (the control socket still works)", true)
             return []
@@ -243,7 +249,7 @@ final class LEDLines: Sendable {
     }
 }
 
-/// LED levels onto claimed output lines (called from the LED thread only).
+/// LED levels onto claimed output lines (the LED thread; the button thread after a re-claim).
 struct GPIOLEDOutputs: LEDOutputs {
     let lines: LEDLines
 

@@ -48,9 +48,14 @@ def test_the_card_unbound_and_bound_again_is_recovered_without_a_restart(parleyd
 
 def test_the_gpio_chip_gone_and_back_is_one_line_each_and_claimed_again(parleyd, gpio, host):
     d = parleyd()
+    gpio.press()  # held as the chip goes: the turn must end, not stream until it is back
+    gpio.wait_lit({"listen"})
+    time.sleep(0.3)
     try:
+        t_gone = time.monotonic()
         gpio.set_live(False)  # parleyd holds its lines: the kernel removes the chip anyway
         d.wait_log("board: GPIO chip gpiochip0 [hil-sim] gone", timeout=5)
+        host.event_after("input_audio_buffer.commit", t_gone)
         time.sleep(2.5)
         assert d.log.count("board: GPIO chip") == 1, d.log  # one line, not one per check
         assert d.control.status()["board"] == "gpio: chip hil-sim gone"
