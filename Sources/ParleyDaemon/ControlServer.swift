@@ -72,9 +72,7 @@ public struct ControlServer: Service {
         if let refusal {
             logger.warning("control socket: refused a client: \(refusal)")
             try? await connection.executeThenClose { _, outbound in
-                var bytes = ControlReply.failed("refused: \(refusal)").encoded()
-                bytes.append(0x0A)
-                try await outbound.write(ByteBuffer(bytes: bytes))
+                try await outbound.write(Self.line(.failed("refused: \(refusal)")))
             }
             return
         }
@@ -90,20 +88,23 @@ public struct ControlServer: Service {
                             logger.notice("control socket: \(error)")
                             reply = .failed(error.description)
                         }
-                        var bytes = reply.encoded()
-                        bytes.append(0x0A)
-                        try await outbound.write(ByteBuffer(bytes: bytes))
+                        try await outbound.write(Self.line(reply))
                     }
                 } catch let error as LineDecoder.TooLong {
                     logger.notice("control socket: \(error)")
-                    var bytes = ControlReply.failed(error.description).encoded()
-                    bytes.append(0x0A)
-                    try? await outbound.write(ByteBuffer(bytes: bytes))
+                    try? await outbound.write(Self.line(.failed(error.description)))
                 }
             }
         } catch {
             logger.debug("control socket client gone: \(error)")
         }
+    }
+
+    /// A reply as the line the client reads.
+    private static func line(_ reply: ControlReply) -> ByteBuffer {
+        var bytes = reply.encoded()
+        bytes.append(0x0A)
+        return ByteBuffer(bytes: bytes)
     }
 
     private func prepareDirectory() throws {
