@@ -10,6 +10,7 @@ import hmac
 import json
 import socket
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 from aiohttp import web
@@ -49,6 +50,17 @@ def jwt_user(token: str) -> str | None:
         return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
     except (ValueError, KeyError):
         return None
+
+
+def transcripts_dropin(tmp_path: Path, url: str, user: str) -> tuple[str, str]:
+    """Config lines sending `user`'s transcripts to `url` (a token file, mode 0600, beside
+    them; the queue under tmp_path/state), and that token, to search logs for."""
+    token = make_jwt(user)
+    path = tmp_path / "transcripts.jwt"
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return (f'[device]\ntechnician_id = "{user}"\n[transcripts]\nenabled = true\nurl = "{url}"\n'
+            f'token_file = "{path}"\nqueue_path = "{tmp_path / "state" / "transcripts.db"}"\nretry_max_ms = 1000\n'), token
 
 
 def free_port() -> int:

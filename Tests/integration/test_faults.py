@@ -16,7 +16,7 @@ import pytest
 
 from conftest import start_on_backend
 from fake_openai import FakeRealtime
-from fake_transcripts import FakeTranscripts, free_port, make_jwt
+from fake_transcripts import FakeTranscripts, free_port, transcripts_dropin
 from parleyd_process import Control
 from test_openai_backend import ready, wait_for
 from tls_certs import make_ca_and_server
@@ -29,25 +29,24 @@ class Rig:
 
     def __init__(self, daemon, tmp_path, url: str, extra: str = ""):
         self.transcripts = FakeTranscripts().start()
-        token = tmp_path / "transcripts.jwt"
-        token.write_text(make_jwt("T-77") + "\n")
-        token.chmod(0o600)
-        dropin = (f'[device]\ntechnician_id = "T-77"\n[transcripts]\nenabled = true\n'
-                  f'url = "{self.transcripts.url}"\ntoken_file = "{token}"\n'
-                  f'queue_path = "{tmp_path / "state" / "transcripts.db"}"\nretry_max_ms = 1000\n'
-                  '[backend]\nstall_timeout_ms = 3000\n'
+        dropin, _ = transcripts_dropin(tmp_path, self.transcripts.url, "T-77")
+        dropin += ('[backend]\nstall_timeout_ms = 3000\n'
                   '[board.leds.ready]\nline = "led_ready"\nready = "on"\n'
                   '[board.leds.error]\nline = "led_error"\nerror = "on"\noffline = "on"\n')
         self.d = start_on_backend(daemon, tmp_path, "openai", f'url = "{url}"\n{extra}', KEY,
                                   dropins_extra=dropin)
         self.control = Control(tmp_path / "control.sock")
 
-    def turn(self, fake: FakeRealtime, hold: float = 0.5):
-        """A spoken push-to-talk turn, answered and played to the end."""
-        committed = len(fake.committed)
+    def talk(self, hold: float = 0.5):
+        """The PTT button held for `hold` seconds (the mic is silence: the fake hears its length)."""
         self.control.ctl("ptt", "press")
         time.sleep(hold)
         self.control.ctl("ptt", "release")
+
+    def turn(self, fake: FakeRealtime, hold: float = 0.5):
+        """A spoken push-to-talk turn, answered and played to the end."""
+        committed = len(fake.committed)
+        self.talk(hold)
         wait_for(lambda: len(fake.committed) == committed + 1, what="the turn committed")
         wait_for(lambda: self.control.status()["state"]["turn"] == "idle", timeout=15, what="the answer played")
 
@@ -162,9 +161,7 @@ def test_a_response_broken_off_is_an_error_and_the_next_turn_works(daemon, tmp_p
     ready(rig.control)
     rig.turn(fake)
     fake.misbehave_after_deltas = (2, how)
-    rig.turn_started = rig.control.ctl("ptt", "press")
-    time.sleep(0.5)
-    rig.control.ctl("ptt", "release")
+    rig.talk()
     rig.fails_with(text)
     ready(rig.control)  # reconnected
     assert fake.connections == 2
@@ -212,9 +209,7 @@ def test_close_4000_names_the_retired_beta_shape(daemon, tmp_path, fake):
     ready(rig.control)
     rig.turn(fake)
     fake.misbehave_after_deltas = (1, "close:4000")
-    rig.control.ctl("ptt", "press")
-    time.sleep(0.5)
-    rig.control.ctl("ptt", "release")
+    rig.talk()
     rig.fails_with("this build speaks GA only")
     ready(rig.control)
     rig.turn(fake)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from conftest import start_on_backend
 from fake_openai import FakeRealtime
-from fake_transcripts import FakeTranscripts, make_jwt
+from fake_transcripts import FakeTranscripts, transcripts_dropin
 from parleyd_process import Control
 from test_openai_backend import ready, wait_for
 
@@ -52,13 +52,8 @@ def test_soak(daemon, tmp_path):
     fake.response_audio_seconds = 0.4
     fake.speak_pace = 0.25
     transcripts = FakeTranscripts().start()
-    token = make_jwt("T-soak")
-    (tmp_path / "transcripts.jwt").write_text(token + "\n")
-    (tmp_path / "transcripts.jwt").chmod(0o600)
-    dropin = (f'[device]\ntechnician_id = "T-soak"\n[transcripts]\nenabled = true\nurl = "{transcripts.url}"\n'
-              f'token_file = "{tmp_path / "transcripts.jwt"}"\nqueue_path = "{tmp_path / "transcripts.db"}"\n'
-              'retry_max_ms = 1000\n[backend]\nstall_timeout_ms = 1500\nreconnect_max_ms = 1000\n'
-              '[board.cues]\nenabled = false\n')
+    dropin, token = transcripts_dropin(tmp_path, transcripts.url, "T-soak")
+    dropin += '[backend]\nstall_timeout_ms = 1500\nreconnect_max_ms = 1000\n[board.cues]\nenabled = false\n'
     d = start_on_backend(daemon, tmp_path, "openai", f'url = "{fake.url}"', KEY, dropins_extra=dropin)
     control = Control(tmp_path / "control.sock")
     ready(control)
