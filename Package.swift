@@ -24,6 +24,12 @@ let package = Package(
         // For Fuzz/ (libFuzzer, a package of its own).
         .library(name: "ParleyFuzzing", targets: ["ParleyFuzzing"]),
     ],
+    // WebRTC (GStreamer webrtcbin) for the openai_webrtc, office and training backends; a
+    // build without it (`--disable-default-traits`) needs no GStreamer and keeps the others.
+    traits: [
+        .trait(name: "WebRTC", description: "The WebRTC backends, on GStreamer webrtcbin"),
+        .default(enabledTraits: ["WebRTC"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -44,6 +50,8 @@ let package = Package(
         systemLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
         systemLibrary("CEspeak", pkgConfig: "espeak-ng", apt: "libespeak-ng-dev"),
         .target(name: "CParleyShims", dependencies: ["CCurl", "COpus", "CALSA"]),
+        systemLibrary("CGStreamer", pkgConfig: "gstreamer-app-1.0", apt: "libgstreamer-plugins-base1.0-dev"),
+        .target(name: "CParleyWebRTC", dependencies: ["CGStreamer"]),
 
         // Configuration: schema, layered TOML + environment, validation, secrets. Pure but for file reads.
         .target(
@@ -86,10 +94,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A WebRTC call on GStreamer's webrtcbin: offer/answer, Opus audio both ways, a data channel.
+        .target(name: "ParleyWebRTC", dependencies: ["CGStreamer", "CParleyWebRTC"], swiftSettings: swiftSettings),
         // Voice backends behind one protocol.
         .target(
             name: "ParleyTransport",
             dependencies: ["ParleyConfig", "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP", "ParleySpeech",
+                           .target(name: "ParleyWebRTC", condition: .when(traits: ["WebRTC"])),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

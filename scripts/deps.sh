@@ -13,6 +13,8 @@ APT_PACKAGES=(
   libgpiod-dev gpiod                                 # GPIO, v1 API (1.6)
   libsqlite3-dev                                     # the transcript queue
   libespeak-ng-dev                                   # on-device speech for text backends (agent_c, agent_routes)
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libssl-dev  # WebRTC backends (the WebRTC trait)
+  gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-base  # webrtcbin, ICE, RTP, Opus
   python3 python3-venv                               # test harness
   espeak-ng sox                                      # speech fixtures generated at test time
   pulseaudio                                         # a paced ALSA device that can vanish (pulse plugin)

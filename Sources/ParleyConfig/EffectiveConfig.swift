@@ -39,6 +39,11 @@ public struct EffectiveConfig: Sendable {
         }
     }
 
+    public func strings(_ key: String) -> [String] {
+        if case .strings(let list)? = value(key) { return list }
+        return []
+    }
+
     public func bool(_ key: String) -> Bool {
         if case .bool(let b)? = value(key) { return b }
         return false

@@ -129,7 +129,9 @@ extension ParleySettings {
                 transcriptionModel: c.string(section + "transcription_model"),
                 language: c.string(section + "language"),
                 appendChunkMilliseconds: c.int("backend.rt_relay.append_chunk_ms"),
-                responseIdleMilliseconds: c.int("backend.rt_relay.response_idle_ms")))
+                responseIdleMilliseconds: c.int("backend.rt_relay.response_idle_ms")),
+            webRTC: .init(localAddresses: c.strings("backend.webrtc.local_addresses"),
+                          jitterMilliseconds: c.int("backend.webrtc.jitter_ms")))
         speech = SpeechSettings(voice: c.string("speech.voice"), wordsPerMinute: c.int("speech.words_per_minute"))
         tools = ToolSettings(
             builtins: c.bool("tools.builtins"),

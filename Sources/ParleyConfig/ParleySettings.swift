@@ -109,6 +109,12 @@ public struct BackendSettings: Sendable {
         public var responseIdleMilliseconds: Int
     }
 
+    /// The WebRTC backends' call.
+    public struct WebRTC: Sendable {
+        public var localAddresses: [String]
+        public var jitterMilliseconds: Int
+    }
+
     public var kind: Kind
     public var reconnectInitialMilliseconds: Int
     public var reconnectMaxMilliseconds: Int
@@ -119,6 +125,7 @@ public struct BackendSettings: Sendable {
     public var openAI: OpenAI
     /// Settings of the chosen relay (seed backends); empty for echo and openai.
     public var relay: Relay
+    public var webRTC: WebRTC
 }
 
 public struct SpeechSettings: Sendable, Equatable {

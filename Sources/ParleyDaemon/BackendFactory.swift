@@ -12,7 +12,13 @@ import ParleyWebSocket
 struct BackendFactory {
     /// Backend kinds this build can run; the others are documented and validated, and
     /// refused at start with EX_CONFIG until their transport lands.
-    static let available: Set<BackendSettings.Kind> = [.echo, .openai, .rtRelay, .agentC, .agentRoutes]
+    static var available: Set<BackendSettings.Kind> {
+        #if WebRTC
+        [.echo, .openai, .rtRelay, .agentC, .agentRoutes, .openaiWebRTC, .office, .training]
+        #else
+        [.echo, .openai, .rtRelay, .agentC, .agentRoutes]
+        #endif
+    }
 
     /// Why the configured backend cannot start; the daemon exits 78 with it.
     struct Failure: Error, CustomStringConvertible {
@@ -30,15 +36,19 @@ struct BackendFactory {
         case .openai:
             let openAI = backend.openAI
             guard let key = openAI.apiKey else { throw Failure(description: "backend.openai.api_key_file: no key read") }
-            return OpenAIRealtimeBackend(
-                settings: .init(url: openAI.url, model: openAI.model, apiKey: key.reveal(), session: sessionConfig(),
-                                appendChunkMilliseconds: openAI.appendChunkMilliseconds,
-                                reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
-                                reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds,
-                                sessionRefreshSeconds: openAI.sessionRefreshSeconds,
-                                stallTimeoutMilliseconds: backend.stallTimeoutMilliseconds),
-                connector: connector(caFile: openAI.caFile), probe: http(caFile: openAI.caFile),
-                logger: logger)
+            let link = WebSocketRealtimeLink(url: openAI.url, model: openAI.model, apiKey: key.reveal(),
+                                             connector: connector(caFile: openAI.caFile), probe: http(caFile: openAI.caFile))
+            return OpenAIRealtimeBackend(settings: realtimeSettings(), link: link, logger: logger)
+        #if WebRTC
+        case .openaiWebRTC:
+            let openAI = backend.openAI
+            guard let key = openAI.apiKey else { throw Failure(description: "backend.openai.api_key_file: no key read") }
+            return webRTCBackend(.openAICalls(url: openAI.callsURL, apiKey: key.reveal()), caFile: openAI.caFile)
+        case .office:
+            return webRTCBackend(.office(baseURL: backend.relay.baseURL, model: backend.relay.model))
+        case .training:
+            return webRTCBackend(.training(baseURL: backend.relay.baseURL, token: backend.relay.credential?.reveal() ?? ""))
+        #endif
         case .rtRelay:
             let relay = backend.relay
             return RTRelayBackend(
@@ -62,10 +72,41 @@ struct BackendFactory {
                                 reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
                 connector: connector(), http: http(), voice: try voice(), transcription: transcription(), logger: logger)
+        #if !WebRTC
         default:
             throw Failure(description: "backend.kind = \"\(backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.available.map(\.rawValue).sorted().joined(separator: ", ")))")
+        #endif
         }
     }
+
+    /// The Realtime session's settings, whichever link carries it.
+    private func realtimeSettings() -> OpenAIRealtimeBackend.Settings {
+        let backend = settings.backend
+        return .init(name: backend.kind.rawValue, session: sessionConfig(),
+                     appendChunkMilliseconds: backend.openAI.appendChunkMilliseconds,
+                     reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
+                     reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds,
+                     sessionRefreshSeconds: backend.openAI.sessionRefreshSeconds,
+                     stallTimeoutMilliseconds: backend.stallTimeoutMilliseconds)
+    }
+
+    #if WebRTC
+    /// A Realtime session on a WebRTC call, its offer sent by `route`.
+    private func webRTCBackend(_ route: WebRTCSignaling.Route, caFile: String? = nil) -> any VoiceBackend {
+        let backend = settings.backend
+        let name = backend.kind.rawValue
+        let logger = logger
+        let link = WebRTCRealtimeLink(
+            signaling: WebRTCSignaling(route: route, timeoutMilliseconds: backend.stallTimeoutMilliseconds),
+            peer: .init(localAddresses: backend.webRTC.localAddresses, latencyMilliseconds: backend.webRTC.jitterMilliseconds),
+            connectTimeout: .milliseconds(backend.stallTimeoutMilliseconds), http: http(caFile: caFile),
+            onCall: { callID, setup in
+                let ms = setup.components.seconds * 1000 + setup.components.attoseconds / 1_000_000_000_000_000
+                logger.info("\(name): call \(callID ?? "open") connected in \(ms) ms")
+            })
+        return OpenAIRealtimeBackend(settings: realtimeSettings(), link: link, logger: logger)
+    }
+    #endif
 
     /// The on-device voice of the text backends.
     private func voice() throws(Failure) -> SpeechSynthesizer {

@@ -10,6 +10,8 @@ public enum RealtimeClientEvent: Sendable, Equatable {
     case createResponse
     case cancelResponse
     case truncate(itemID: String, audioEndMilliseconds: Int)
+    /// WebRTC only: stop playing the current answer on the media track (after response.cancel).
+    case clearOutputAudio
     case userText(String)
     case functionCallOutput(callID: String, output: String)
 
@@ -22,6 +24,7 @@ public enum RealtimeClientEvent: Sendable, Equatable {
         case .createResponse: "response.create"
         case .cancelResponse: "response.cancel"
         case .truncate: "conversation.item.truncate"
+        case .clearOutputAudio: "output_audio_buffer.clear"
         case .userText, .functionCallOutput: "conversation.item.create"
         }
     }
@@ -35,7 +38,7 @@ public enum RealtimeClientEvent: Sendable, Equatable {
                 "format": ["type": "audio/pcm", "rate": 24000], "turn_detection": .null,
                 "transcription": ["model": .string(model), "language": .string(language)]]]]
         case .appendAudio(let samples): event["audio"] = .string(PCM16.base64(samples))
-        case .commitAudio, .clearAudio, .createResponse, .cancelResponse: break
+        case .commitAudio, .clearAudio, .createResponse, .cancelResponse, .clearOutputAudio: break
         case .truncate(let item, let end):
             event["item_id"] = .string(item)
             event["content_index"] = 0

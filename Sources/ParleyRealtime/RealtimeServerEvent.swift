@@ -15,6 +15,11 @@ public enum RealtimeServerEvent: Sendable, Equatable {
     /// (the server sends both for one call: dispatch once per call id).
     case functionCall(responseID: String, callID: String, name: String, arguments: String)
     case responseDone(responseID: String, status: String)
+    /// WebRTC only: the server started or stopped playing a response's audio on the media
+    /// track, or emptied its output buffer (after output_audio_buffer.clear).
+    case outputAudioStarted(responseID: String)
+    case outputAudioStopped(responseID: String)
+    case outputAudioCleared
     case other(type: String)
 
     /// Parses one text frame; a frame that is not a well-formed event is a `RealtimeProtocolError`
@@ -63,6 +68,9 @@ public enum RealtimeServerEvent: Sendable, Equatable {
                 throw RealtimeProtocolError("response.output_item.done with a function_call item without call_id, name or arguments")
             }
             return .functionCall(responseID: try field("response_id"), callID: call, name: name, arguments: arguments)
+        case "output_audio_buffer.started": return .outputAudioStarted(responseID: try field("response_id"))
+        case "output_audio_buffer.stopped": return .outputAudioStopped(responseID: try field("response_id"))
+        case "output_audio_buffer.cleared": return .outputAudioCleared
         case "response.done":
             let response = event["response"]
             guard let id = response?["id"]?.string else { throw RealtimeProtocolError("response.done without response.id") }

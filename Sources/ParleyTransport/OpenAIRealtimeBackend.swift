@@ -1,16 +1,13 @@
 import Logging
-import ParleyHTTP
 import ParleyRealtime
-import ParleyWebSocket
 
 /// OpenAI's Realtime API (GA) over one WebSocket: session.update from config, push-to-talk
 /// turns as appends + commit + response.create, assistant audio deltas to the speaker,
 /// barge-in as response.cancel + conversation.item.truncate, reconnects with backoff.
 public actor OpenAIRealtimeBackend: VoiceBackend {
     public struct Settings: Sendable {
-        public var url: String
-        public var model: String
-        public var apiKey: String
+        /// Names the backend in logs and metrics ("openai", "openai_webrtc", "office", "training").
+        public var name: String
         public var session: RealtimeSessionConfig
         public var appendChunkMilliseconds: Int
         public var reconnectInitialMilliseconds: Int
@@ -21,12 +18,10 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         /// went quiet on this long, is given up and the link reconnected.
         public var stallTimeoutMilliseconds: Int
 
-        public init(url: String, model: String, apiKey: String, session: RealtimeSessionConfig,
-                    appendChunkMilliseconds: Int, reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int,
+        public init(name: String = "openai", session: RealtimeSessionConfig, appendChunkMilliseconds: Int,
+                    reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int,
                     sessionRefreshSeconds: Int = 3300, stallTimeoutMilliseconds: Int = 15000) {
-            self.url = url
-            self.model = model
-            self.apiKey = apiKey
+            self.name = name
             self.session = session
             self.appendChunkMilliseconds = appendChunkMilliseconds
             self.reconnectInitialMilliseconds = reconnectInitialMilliseconds
@@ -36,18 +31,22 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         }
     }
 
-    public nonisolated let name = "openai"
+    public nonisolated let name: String
     public nonisolated let events: AsyncStream<BackendEvent>
     private let continuation: AsyncStream<BackendEvent>.Continuation
     private var settings: Settings
-    private let connector: any WebSocketConnector
-    /// Asks over plain HTTP why an upgrade was refused (the WebSocket client does not say).
-    private let probe: HTTPClient?
+    private let link: any RealtimeLink
     private let logger: Logger
     private let chunkSamples: Int
 
-    private var sender: (any WebSocketSender)?
-    private var turn = RealtimeTurn()
+    private var sender: (any RealtimeLinkSender)?
+    private var turn: RealtimeTurn
+    /// WebRTC: remote audio reaches the speaker while the current answer plays (and for the
+    /// jitter buffer's tail after the server says it stopped); otherwise it is the track's silence.
+    private var answerAudible = false
+    private var audibleUntil: ContinuousClock.Instant?
+    /// WebRTC: response.done came while its audio still plays; announced when it stops.
+    private var doneAwaitsAudio = false
     /// Set by reconnect(), session expiry: close and connect again at once.
     private var reconnectNow = false
     private var sessionReady = false
@@ -72,10 +71,11 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     /// Malformed server events on this connection: the first is logged, all are counted.
     private var malformedEvents = 0
 
-    public init(settings: Settings, connector: any WebSocketConnector, probe: HTTPClient? = nil, logger: Logger) {
+    public init(settings: Settings, link: any RealtimeLink, logger: Logger) {
         self.settings = settings
-        self.connector = connector
-        self.probe = probe
+        self.link = link
+        name = settings.name
+        turn = RealtimeTurn(audioAsMedia: link.audioAsMedia)
         self.logger = logger
         chunkSamples = settings.appendChunkMilliseconds * 24
         (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
@@ -96,24 +96,18 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         }
         while !Task.isCancelled {
             if !refreshing { continuation.yield(.link(.connecting)) }
-            let url = settings.url + (settings.url.contains("?") ? "&" : "?") + "model=" + settings.model
             var failure: String?
             do {
-                let close = try await connector.run(
-                    url: url, headers: [("Authorization", "Bearer \(settings.apiKey)")],
+                let end = try await link.run(
                     onOpen: { sender in await self.opened(sender) },
-                    onText: { text in await self.received(text) })
-                if close.code == 4000 { failure = "server refused the API shape (\(close)): this build speaks GA only" }
-                else if stalled == nil && close.code != 1000 && !reconnectNow { failure = "socket \(close)" }
-                else { logger.notice("openai: socket \(close)") }
-            } catch let error as WebSocketConnectError where error.kind == .upgradeRefused {
-                let (why, auth) = await explainRefusal(url: url)
-                authFailed = authFailed || auth
-                failure = "\(error): \(why)"
-            } catch let error as WebSocketConnectError where error.kind == .tls {
-                failure = "\(error)" + (await UpgradeRefusal.tlsReason(url, with: probe).map { " (\($0))" } ?? "")
-            } catch let error as WebSocketConnectError {
-                failure = "\(error)"
+                    onText: { text in await self.received(text) },
+                    onAudio: { samples in await self.receivedAudio(samples) })
+                if case .failed(let why) = end, stalled == nil, !reconnectNow { failure = why }
+                else if case .normal(let how) = end { logger.notice("\(name): \(how)") }
+                else if case .failed(let why) = end { logger.notice("\(name): \(why)") }
+            } catch let error as RealtimeLinkError {
+                authFailed = authFailed || error.isAuth
+                failure = error.description
             } catch {
                 failure = "\(error)"
             }
@@ -141,11 +135,11 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                 if failure != lastFailure {
                     let retry = authFailed ? "retrying every \(wait) ms"
                         : "retrying in \(wait) ms, backing off to \(settings.reconnectMaxMilliseconds) ms"
-                    logger.error("openai: \(failure); \(retry)")
+                    logger.error("\(name): \(failure); \(retry)")
                 } else {
-                    logger.debug("openai: still failing: \(failure)")
+                    logger.debug("\(name): still failing: \(failure)")
                 }
-                continuation.yield(.error(BackendError(authFailed ? .auth : .connection, "openai: \(failure)",
+                continuation.yield(.error(BackendError(authFailed ? .auth : .connection, "\(name): \(failure)",
                                                        logged: true)))
                 lastFailure = failure
                 continuation.yield(.link(.error))
@@ -157,24 +151,12 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         }
     }
 
-    /// The status and the API's error (`{"error": {"code", "message"}}`) behind a refused
-    /// upgrade; 401/403 mean the key is wrong or lacks access: retry at the slowest pace.
-    private func explainRefusal(url: String) async -> (String, auth: Bool) {
-        let fallback = "check backend.openai.url and the API key"
-        guard let refusal = await UpgradeRefusal.probe(url, headers: [("Authorization", "Bearer \(settings.apiKey)")],
-                                                       with: probe) else { return (fallback, false) }
-        let error = JSONValue.parse(refusal.body)?["error"]
-        let detail = [error?["code"]?.string, error?["message"]?.string].compactMap { $0 }.joined(separator: ": ")
-        let hint = refusal.isAuth ? " (check the API key in backend.openai.api_key_file or its credential)" : ""
-        return ("HTTP \(refusal.status)" + (detail.isEmpty ? "" : " \(detail)") + hint, refusal.isAuth)
-    }
-
     /// ±20 % so a fleet that lost the same uplink does not come back in lockstep.
     static func jittered(_ milliseconds: Int) -> Int {
         milliseconds + Int.random(in: -(milliseconds / 5)...(milliseconds / 5))
     }
 
-    private func opened(_ sender: any WebSocketSender) {
+    private func opened(_ sender: any RealtimeLinkSender) {
         self.sender = sender
         openedAt = .now
         guard !refreshing else { return }
@@ -189,7 +171,10 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         sessionReady = false
         sessionStarted = nil
         speechActive = false
-        turn = RealtimeTurn()
+        turn = RealtimeTurn(audioAsMedia: link.audioAsMedia)
+        answerAudible = false
+        audibleUntil = nil
+        doneAwaitsAudio = false
     }
 
     /// Renews an old session between turns (OpenAI ends sessions at 60 minutes), once the
@@ -199,7 +184,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
               ContinuousClock.now - started >= .seconds(settings.sessionRefreshSeconds),
               turn.isIdle(handsFree: settings.session.turnDetection != .none), !speechActive,
               ContinuousClock.now >= audioPlaysUntil + .seconds(1) else { return }
-        logger.notice("openai: renewing the session after \(settings.sessionRefreshSeconds) s, between turns")
+        logger.notice("\(name): renewing the session after \(settings.sessionRefreshSeconds) s, between turns")
         refreshing = true
         reconnectNow = true
         await sender?.close()
@@ -241,8 +226,10 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             return
         }
         guard sessionReady else { return }
+        if case .cancelResponse = command { answerAudible = false; audibleUntil = nil }
         let outgoing = turn.handle(command, chunkSamples: chunkSamples)
         for event in outgoing { await transmit(event) }
+        if link.audioAsMedia, case .append(let samples) = command { await sender?.sendAudio(samples) }
     }
 
     /// Keeps a command for the renewed session (a turn that starts during the renewal);
@@ -261,7 +248,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         do {
             try await sender.send(event.text())
         } catch {
-            logger.warning("openai: cannot send \(event.type): \(error)")
+            logger.warning("\(name): cannot send \(event.type): \(error)")
         }
     }
 
@@ -275,11 +262,11 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         } catch {
             malformedEvents += 1
             if malformedEvents == 1 {
-                logger.warning("openai: ignoring a malformed server event (more on this connection are counted, not logged): \(error)")
+                logger.warning("\(name): ignoring a malformed server event (more on this connection are counted, not logged): \(error)")
             } else {
-                logger.debug("openai: malformed server event \(malformedEvents): \(error)")
+                logger.debug("\(name): malformed server event \(malformedEvents): \(error)")
             }
-            continuation.yield(.error(BackendError(.protocol, "openai: malformed server event", logged: true)))
+            continuation.yield(.error(BackendError(.protocol, "\(name): malformed server event", logged: true)))
             return
         }
         switch event {
@@ -290,14 +277,14 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             sessionReady = true
             sessionStarted = .now
             authFailed = false
-            if lastFailure != nil { logger.notice("openai: connected again") }
+            if lastFailure != nil { logger.notice("\(name): connected again") }
             lastFailure = nil
             if refreshing {
                 refreshing = false
                 let commands = held
                 held.removeAll()
                 heldSamples = 0
-                logger.info("openai: session renewed")
+                logger.info("\(name): session renewed")
                 for command in commands { await send(command) }
             } else {
                 continuation.yield(.session(.created))
@@ -320,8 +307,9 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             continuation.yield(.transcript(role: .user, text: transcript))
         case .responseDone(let id, let status):
             let (current, next) = turn.responseDone(id)
-            if current { continuation.yield(.responseDone) }
-            if status == "failed" { logger.warning("openai: response \(id) failed") }
+            if current && answerAudible { doneAwaitsAudio = true }  // its audio is still arriving
+            else if current { continuation.yield(.responseDone) }
+            if status == "failed" { logger.warning("\(name): response \(id) failed") }
             for event in next { await transmit(event) }
         case .functionCall(let response, let call, let name, let arguments):
             if turn.functionCall(response: response, callID: call) {
@@ -335,26 +323,60 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             continuation.yield(.speechStopped)
         case .committed:
             break
+        case .outputAudioStarted(let response):
+            answerAudible = turn.outputAudioStarted(response)
+            audibleUntil = nil
+        case .outputAudioStopped(let response):
+            guard turn.outputAudioStopped(response) else { return }
+            await answerAudioStopped()
+        case .outputAudioCleared:
+            answerAudible = false
         case .inputTranscriptFailed(_, let message):
-            logger.warning("openai: the technician's speech was not transcribed: \(message)")
+            logger.warning("\(name): the technician's speech was not transcribed: \(message)")
         case .other(let type):
-            logger.trace("openai: \(type)")
+            logger.trace("\(name): \(type)")
         }
     }
+
+    // MARK: WebRTC media
+
+    /// Remote track audio: the answer's while it is audible, else the track's silence (dropped).
+    private func receivedAudio(_ samples: [Int16]) {
+        if let until = audibleUntil, ContinuousClock.now > until { audibleUntil = nil }
+        guard answerAudible || audibleUntil != nil else { return }
+        lastProgress = .now
+        audioPlaysUntil = max(audioPlaysUntil, .now) + .milliseconds(samples.count / 24)
+        continuation.yield(.audio(samples))
+    }
+
+    /// The server stopped playing the answer; its last packets are still in our jitter buffer,
+    /// so the answer stays audible (and its end unannounced) a little longer.
+    private func answerAudioStopped() async {
+        answerAudible = false
+        let tail = ContinuousClock.now + Self.mediaTail
+        audibleUntil = tail
+        guard doneAwaitsAudio else { return }
+        doneAwaitsAudio = false
+        try? await Task.sleep(until: tail)
+        continuation.yield(.responseDone)
+    }
+
+    /// Longer than the receive jitter buffer (50 ms) plus a packet or two.
+    static let mediaTail = Duration.milliseconds(150)
 
     private func serverError(_ error: RealtimeError) async {
         switch error.code {
         case "session_expired":
-            logger.notice("openai: session expired; reconnecting")
+            logger.notice("\(name): session expired; reconnecting")
             reconnectNow = true
             await sender?.close()
         case "response_cancel_not_active":
-            logger.debug("openai: \(error)")  // the response ended as we cancelled: benign
+            logger.debug("\(name): \(error)")  // the response ended as we cancelled: benign
         default:
             // One log line: the controller logs every backend error it is handed.
             let kind: BackendError.Kind = error.isAuthFailure ? .auth
                 : error.code == "rate_limit_exceeded" ? .rateLimit : .server
-            continuation.yield(.error(BackendError(kind, "openai: server error \(error)")))
+            continuation.yield(.error(BackendError(kind, "\(name): server error \(error)")))
             if error.isAuthFailure {
                 authFailed = true
                 continuation.yield(.session(.error))

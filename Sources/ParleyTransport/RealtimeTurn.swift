@@ -7,7 +7,12 @@ import ParleyRealtime
 ///   queues response.create until its response.done.
 /// - A barge-in cancels the active response and truncates the assistant item to what was
 ///   played, never more than was received.
+/// - Over WebRTC (`audioAsMedia`) audio travels on the media tracks: no append events, and a
+///   barge-in clears the server's output buffer instead of truncating (the server knows what played).
 struct RealtimeTurn {
+    private let audioAsMedia: Bool
+    /// WebRTC: the response the server is playing on the media track.
+    private var playingResponse: String?
     private var pending: [Int16] = []
     private var turnOpen = false
     private var activeResponse: String?
@@ -17,6 +22,10 @@ struct RealtimeTurn {
     private var audioItem: (id: String, samples: Int)?
     /// Function calls handed on, per response: each call is announced twice.
     private var dispatchedCalls: Set<String> = []
+
+    init(audioAsMedia: Bool = false) {
+        self.audioAsMedia = audioAsMedia
+    }
 
     /// Nothing in flight: no turn being recorded, no response active or queued. Hands-free,
     /// the microphone streams all the time: the server's speech events tell turns apart.
@@ -34,6 +43,7 @@ struct RealtimeTurn {
                 pending.removeAll(keepingCapacity: true)
                 out.append(.clearAudio)
             }
+            guard !audioAsMedia else { return out }
             pending.append(contentsOf: samples)
             var start = 0
             while pending.count - start >= chunkSamples {
@@ -60,6 +70,10 @@ struct RealtimeTurn {
                 out.append(.cancelResponse)
             }
             responseQueued = false
+            if playingResponse != nil {
+                playingResponse = nil
+                out.append(.clearOutputAudio)
+            }
             if let item = audioItem {
                 let received = PCM16.milliseconds(samples: item.samples)
                 out.append(.truncate(itemID: item.id, audioEndMilliseconds: min(playedMilliseconds, received)))
@@ -108,6 +122,20 @@ struct RealtimeTurn {
         guard !cancelledResponses.contains(response), activeResponse == response else { return false }
         if audioItem?.id != item { audioItem = (item, 0) }
         audioItem!.samples += samples
+        return true
+    }
+
+    /// WebRTC: whether the audio the server starts playing belongs to the current response.
+    mutating func outputAudioStarted(_ response: String) -> Bool {
+        guard !cancelledResponses.contains(response), activeResponse == response else { return false }
+        playingResponse = response
+        return true
+    }
+
+    /// WebRTC: whether the response whose audio stopped was the one being heard.
+    mutating func outputAudioStopped(_ response: String) -> Bool {
+        guard playingResponse == response else { return false }
+        playingResponse = nil
         return true
     }
 

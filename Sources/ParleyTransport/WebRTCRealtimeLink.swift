@@ -1,0 +1,108 @@
+#if WebRTC
+import ParleyHTTP
+import ParleyWebRTC
+import Synchronization
+
+/// The Realtime API over a WebRTC call: our offer goes out through the backend's signaling
+/// route, audio travels as Opus on the media tracks, events on the `oai-events` data channel.
+/// The link is open once ICE and DTLS are up, the peer's certificate matches the answer's
+/// fingerprint, and the channel is open — all within `connectTimeout`.
+public struct WebRTCRealtimeLink: RealtimeLink {
+    public let signaling: WebRTCSignaling
+    public let peer: WebRTCPeer.Settings
+    public let connectTimeout: Duration
+    private let http: HTTPClient
+    /// Each call's id (OpenAI names one) and how long offer → open took, for the log.
+    private let onCall: @Sendable (_ callID: String?, _ setup: Duration) -> Void
+
+    public init(signaling: WebRTCSignaling, peer: WebRTCPeer.Settings, connectTimeout: Duration, http: HTTPClient,
+                onCall: @escaping @Sendable (String?, Duration) -> Void = { _, _ in }) {
+        self.signaling = signaling
+        self.peer = peer
+        self.connectTimeout = connectTimeout
+        self.http = http
+        self.onCall = onCall
+    }
+
+    public var audioAsMedia: Bool { true }
+
+    public func run(onOpen: @escaping @Sendable (any RealtimeLinkSender) async -> Void,
+                    onText: @escaping @Sendable (String) async -> Void,
+                    onAudio: @escaping @Sendable ([Int16]) async -> Void) async throws -> RealtimeLinkEnd {
+        let started = ContinuousClock.now
+        let call: WebRTCPeer
+        do { call = try WebRTCPeer(settings: peer) } catch { throw RealtimeLinkError("webrtc: \(error)") }
+        defer { call.close() }
+        return try await withTaskCancellationHandler {
+            let offer: String
+            do { offer = try await call.makeOffer() } catch { throw RealtimeLinkError("webrtc: \(error)") }
+            let (answer, callID) = try await signaling.exchange(offer: offer, http: http)
+            do { try await call.accept(answer: answer) } catch { throw RealtimeLinkError("webrtc: \(error)") }
+            return try await converse(call, started: started, callID: callID, onOpen: onOpen, onText: onText, onAudio: onAudio)
+        } onCancel: {
+            call.close()
+        }
+    }
+
+    private func converse(_ call: WebRTCPeer, started: ContinuousClock.Instant, callID: String?,
+                          onOpen: @escaping @Sendable (any RealtimeLinkSender) async -> Void,
+                          onText: @escaping @Sendable (String) async -> Void,
+                          onAudio: @escaping @Sendable ([Int16]) async -> Void) async throws -> RealtimeLinkEnd {
+        let open = Atomic<Bool>(false)
+        let deadline = Task {
+            try? await Task.sleep(until: started + connectTimeout)
+            if !open.load(ordering: .acquiring) { call.close() }
+        }
+        defer { deadline.cancel() }
+        var state = WebRTCPeer.PeerState.new
+        var verified = false, channelOpen = false
+        for await event in call.events {
+            switch event {
+            case .state(let new):
+                state = new
+                switch new {
+                case .connected where !verified:
+                    do { try call.verifyRemoteCertificate() } catch { throw RealtimeLinkError("webrtc: \(error)") }
+                    verified = true
+                case .failed, .closed:
+                    let why = "the call \(new == .failed ? "failed (ICE or DTLS)" : "closed")"
+                    if open.load(ordering: .acquiring) { return .failed(why) }
+                    throw RealtimeLinkError("webrtc: \(why) while connecting")
+                case .disconnected where open.load(ordering: .acquiring):
+                    return .failed("the call's connection was lost (ICE disconnected)")
+                default:
+                    break
+                }
+            case .channelOpen:
+                channelOpen = true
+            case .channelClosed:
+                if open.load(ordering: .acquiring) { return .failed("the peer closed the data channel") }
+                throw RealtimeLinkError("webrtc: the peer closed the data channel while connecting")
+            case .message(let text):
+                await onText(text)
+            case .audio(let samples):
+                await onAudio(samples)
+            case .failure(let why):
+                if open.load(ordering: .acquiring) { return .failed("webrtc: \(why)") }
+                throw RealtimeLinkError("webrtc: \(why)")
+            }
+            if verified && channelOpen && !open.load(ordering: .acquiring) {
+                open.store(true, ordering: .releasing)
+                onCall(callID, .now - started)
+                await onOpen(Sender(call: call))
+            }
+        }
+        // The stream ended: we closed the call (hang-up, reconnect, or the connect deadline).
+        if open.load(ordering: .acquiring) { return .normal("call closed") }
+        let ms = connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000
+        throw RealtimeLinkError("webrtc: not connected within \(ms) ms (connection \(state), certificate \(verified ? "verified" : "unchecked"), data channel \(channelOpen ? "open" : "closed"))")
+    }
+
+    private struct Sender: RealtimeLinkSender {
+        let call: WebRTCPeer
+        func send(_ text: String) async throws { try call.send(text) }
+        func sendAudio(_ samples: [Int16]) async { call.pushAudio(samples) }
+        func close() async { call.close() }
+    }
+}
+#endif

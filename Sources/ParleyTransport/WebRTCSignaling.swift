@@ -1,0 +1,102 @@
+import ParleyHTTP
+import ParleyRealtime
+
+/// The SDP offer/answer exchange of each WebRTC backend: one HTTP request carrying our offer,
+/// the answer in its reply (no trickle ICE: the offer holds every candidate).
+public struct WebRTCSignaling: Sendable {
+    public enum Route: Sendable {
+        /// OpenAI GA: `POST /v1/realtime/calls`, `application/sdp`, Bearer key → 201, the answer,
+        /// `Location` naming the call.
+        case openAICalls(url: String, apiKey: String)
+        /// Seed 002's office server: `POST /api/voice/realtime/connect` `{sdp, model}` → `{sdp}`.
+        case office(baseURL: String, model: String)
+        /// Seed 003's training backend: `POST /realtime/webrtc-offer`, `application/sdp`, Bearer
+        /// JWT; a body starting with `v=0` is the answer whatever the status (as the seed says).
+        case training(baseURL: String, token: String)
+    }
+
+    public let route: Route
+    public let timeoutMilliseconds: Int
+
+    public init(route: Route, timeoutMilliseconds: Int = 15000) {
+        self.route = route
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    /// The answer, and the call's id when the server names one.
+    public func exchange(offer: String, http: HTTPClient) async throws(RealtimeLinkError) -> (answer: String, callID: String?) {
+        let response: HTTPResponse
+        do { response = try await http.perform(request(offer: offer)) } catch {
+            throw RealtimeLinkError("SDP exchange with \(endpoint) failed: \(error)")
+        }
+        switch route {
+        case .openAICalls:
+            try check(response)
+            let callID = response.header("Location")?.split(separator: "/").last.map(String.init)
+            return (try sdp(response.text), callID)
+        case .office:
+            try check(response)
+            guard let answer = JSONValue.parse(response.text)?["sdp"]?.string else {
+                throw RealtimeLinkError("\(endpoint) answered HTTP \(response.status) without {\"sdp\": …}: \(excerpt(response.text))")
+            }
+            return (try sdp(answer), nil)
+        case .training:
+            if Self.isSDP(response.text) { return (response.text, nil) }
+            try check(response)
+            return (try sdp(response.text), nil)
+        }
+    }
+
+    var endpoint: String {
+        switch route {
+        case .openAICalls(let url, _): url
+        case .office(let base, _): base.trimmingSuffix("/") + "/api/voice/realtime/connect"
+        case .training(let base, _): base.trimmingSuffix("/") + "/realtime/webrtc-offer"
+        }
+    }
+
+    private func request(offer: String) -> HTTPRequest {
+        let body: [UInt8]
+        var headers: [(name: String, value: String)] = [("Accept", "application/sdp, application/json")]
+        switch route {
+        case .openAICalls(_, let key):
+            headers += [("Content-Type", "application/sdp"), ("Authorization", "Bearer \(key)")]
+            body = Array(offer.utf8)
+        case .office(_, let model):
+            headers.append(("Content-Type", "application/json"))
+            body = Array(JSONValue.object(["sdp": .string(offer), "model": .string(model)]).text().utf8)
+        case .training(_, let token):
+            headers += [("Content-Type", "application/sdp"), ("Authorization", "Bearer \(token)")]
+            body = Array(offer.utf8)
+        }
+        return HTTPRequest(method: "POST", url: endpoint, headers: headers, body: body,
+                           timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    private func check(_ response: HTTPResponse) throws(RealtimeLinkError) {
+        guard !(200..<300).contains(response.status) else { return }
+        let error = JSONValue.parse(response.text)
+        let detail = error?["error"]?["message"]?.string ?? error?["detail"]?.string ?? excerpt(response.text)
+        let auth = response.status == 401 || response.status == 403
+        throw RealtimeLinkError("\(endpoint) refused the offer: HTTP \(response.status)"
+                                + (detail.isEmpty ? "" : " \(detail)")
+                                + (auth ? " (check the backend's key or token)" : ""), isAuth: auth)
+    }
+
+    private func sdp(_ text: String) throws(RealtimeLinkError) -> String {
+        guard Self.isSDP(text) else {
+            throw RealtimeLinkError("\(endpoint) answered with something that is not SDP: \(excerpt(text))")
+        }
+        return text
+    }
+
+    /// Whether a body is SDP (seed 003 takes any status with one).
+    static func isSDP(_ text: String) -> Bool {
+        text.drop(while: { $0.isWhitespace }).hasPrefix("v=0")
+    }
+
+    private func excerpt(_ text: String) -> String {
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return line.count > 160 ? String(line.prefix(160)) + "…" : line
+    }
+}
