@@ -292,3 +292,14 @@ class FakeWebRTC(ServerThread):
             for call in self.calls:
                 await call.pc.close()
         self.call(close_all())
+
+    def send_large_event(self, transcript: str):
+        """A server event over webrtcbin's 64 KiB receive limit (aiortc would refuse to send it:
+        the offer announces no max-message-size); webrtcbin hands it over in pieces."""
+        async def send():
+            call = self.calls[-1]
+            call.channel.transport._remote_max_message_size = 0
+            await self._send(call, {"type": "response.output_audio_transcript.done", "response_id": "resp_big",
+                                    "item_id": "item_big", "output_index": 0, "content_index": 0,
+                                    "transcript": transcript})
+        self.call(send())

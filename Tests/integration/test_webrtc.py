@@ -54,7 +54,7 @@ def tone_seconds(wav, hz):
     return float(((band / np.maximum(spectrum.sum(axis=1), 1e-9) > 0.6) & loud).sum() / 50)
 
 
-def start(daemon, tmp_path, peer, kind="openai_webrtc", mic="/dev/zero", extra=""):
+def start(daemon, tmp_path, peer, kind="openai_webrtc", mic="/dev/zero", extra="", stall_ms=2000):
     if kind == "openai_webrtc":
         settings, key = f'calls_url = "{peer.base_url}/v1/realtime/calls"', KEY
         section = "openai"
@@ -63,7 +63,8 @@ def start(daemon, tmp_path, peer, kind="openai_webrtc", mic="/dev/zero", extra="
     else:
         settings, key, section = f'base_url = "{peer.base_url}"', TOKEN, "training"
     d = start_on_backend(daemon, tmp_path, section if kind != "openai_webrtc" else "openai", settings + extra, key, mic,
-                         dropins_extra=WEBRTC + (f'[backend]\nkind = "{kind}"\n' if kind == "openai_webrtc" else ""),
+                         dropins_extra=WEBRTC + f'[backend]\nstall_timeout_ms = {stall_ms}\n'
+                         + (f'kind = "{kind}"\n' if kind == "openai_webrtc" else ""),
                          key_name="token_file" if kind == "training" else "api_key_file")
     return d, Control(tmp_path / "control.sock")
 
@@ -105,3 +106,116 @@ def test_push_to_talk_over_a_call(daemon, tmp_path, peer):
     seconds = tone_seconds(tmp_path / "speaker.wav", 880)
     assert 1.3 < seconds < 1.7, seconds  # the 1.5 s answer, whole and once
     assert KEY not in d.log
+
+
+def test_barge_in_clears_the_servers_output(daemon, tmp_path, peer):
+    peer.answer_seconds = 6.0
+    d, control = start(daemon, tmp_path, peer)
+    ready(control)
+    control.ctl("say", "tell", "me", "a", "long", "story")
+    wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
+    time.sleep(1.0)
+    control.ctl("ptt", "press")  # the technician talks over the answer
+    wait_for(lambda: "output_audio_buffer.clear" in peer.types(), what="output_audio_buffer.clear")
+    assert control.status()["state"]["turn"] == "listening"
+    time.sleep(1.0)
+    control.ctl("ptt", "release")
+    wait_for(lambda: peer.types().count("response.create") == 2, what="the next turn's response")
+    wait_for(lambda: control.status()["state"]["turn"] == "idle", timeout=15, what="idle")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    # The first answer stopped within a fraction of a second of the press; the second one
+    # (also 6 s, not cut) played whole.
+    assert 6.8 < tone_seconds(tmp_path / "speaker.wav", 880) < 7.8
+
+
+@pytest.mark.parametrize("kind", ["office", "training"])
+def test_relay_signaling_routes(daemon, tmp_path, peer, kind):
+    if kind == "training":
+        peer.answer_status = 500  # seed 003: an SDP answer counts whatever the status
+    d, control = start(daemon, tmp_path, peer, kind=kind)
+    ready(control)
+    request = peer.requests[0]
+    if kind == "office":
+        assert request["path"] == "/api/voice/realtime/connect"
+        assert request["headers"]["Content-Type"] == "application/json"
+        body = __import__("json").loads(request["body"])
+        assert body["model"] == "gpt-realtime" and body["sdp"].startswith("v=0")
+    else:
+        assert request["path"] == "/realtime/webrtc-offer"
+        assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"
+        assert request["headers"]["Content-Type"] == "application/sdp" and request["body"].startswith("v=0")
+    control.ctl("say", "hello")
+    wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
+    wait_for(lambda: control.status()["state"]["turn"] == "idle", timeout=15, what="idle")
+    assert f"{kind}: call open connected in" in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert TOKEN not in d.log
+
+
+@pytest.mark.parametrize("status, words, auth", [
+    (401, "HTTP 401", True), (503, "HTTP 503", False)])
+def test_refused_offers_are_one_line_and_retried(daemon, tmp_path, peer, status, words, auth):
+    peer.refuse = [(status, '{"error": {"message": "nope", "code": "x"}}')] * 3
+    d, control = start(daemon, tmp_path, peer)
+    if auth:
+        # A refused key retries at the slowest pace (reconnect_max_ms = 2000 here).
+        wait_for(lambda: len(peer.requests) >= 2, timeout=6, what="a second offer")
+    else:
+        wait_for(lambda: len(peer.requests) >= 4, timeout=10, what="the offers after the refusals")
+        ready(control)
+    lines = [l for l in d.log.splitlines() if "refused the offer" in l]
+    assert len(lines) == 1 and words in lines[0] and "nope" in lines[0], lines
+    assert ("check the backend's key" in lines[0]) == auth
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert KEY not in d.log
+
+
+def test_a_certificate_other_than_the_answers_is_refused(daemon, tmp_path, peer):
+    peer.corrupt_fingerprint = True
+    d, control = start(daemon, tmp_path, peer)
+    wait_for(lambda: "is not the one the answer announced" in d.log, what="the certificate check")
+    assert control.status()["state"]["link"] == "error"
+    assert "session.update" not in peer.types()  # nothing crossed an unverified channel from us
+    peer.corrupt_fingerprint = False
+    ready(control)  # the next call is verified and used
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_a_peer_that_never_connects_is_given_up(daemon, tmp_path, peer):
+    peer.ignore_offers = True
+    d, control = start(daemon, tmp_path, peer, extra="")
+    wait_for(lambda: "not connected within 2000 ms" in d.log, timeout=8, what="the connect deadline")
+    assert control.status()["state"]["link"] in ("error", "connecting")
+    peer.ignore_offers = False
+    ready(control)
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_a_peer_that_hangs_up_is_called_again(daemon, tmp_path, peer):
+    d, control = start(daemon, tmp_path, peer)
+    ready(control)
+    peer.hang_up()
+    wait_for(lambda: control.status()["state"]["link"] != "connected", what="the lost call noticed")
+    wait_for(lambda: len(peer.requests) == 2, what="a new offer")
+    ready(control)
+    control.ctl("say", "still there")
+    wait_for(lambda: peer.types().count("response.create") == 1, what="a turn on the new call")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_messages_over_64_kib_both_ways(daemon, tmp_path, peer):
+    d, control = start(daemon, tmp_path, peer)
+    ready(control)
+    big = "x" * 150_000 + " END"
+    peer.send_large_event(big)  # arrives in pieces: put back together
+    wait_for(lambda: (control.status().get("lastAssistantTranscript") or "").endswith(" END"), what="the large event")
+    assert len(control.status()["lastAssistantTranscript"]) == len(big)
+    assert "malformed" not in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
