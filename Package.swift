@@ -168,6 +168,8 @@ let package = Package(
         .target(name: "ParleyTestSupport", path: "Tests/ParleyTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig", "ParleyTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig", "ParleyTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyWebRTCTests", dependencies: [.target(name: "ParleyWebRTC", condition: .when(traits: ["WebRTC"]))],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims"]),
     ]
 )

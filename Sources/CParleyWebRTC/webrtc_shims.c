@@ -325,6 +325,7 @@ static GstBusSyncReply bus_message(GstBus *bus, GstMessage *message, gpointer da
         g_free(text);
         g_clear_error(&error);
     }
+    gst_message_unref(message);  // a sync handler that drops a message frees it (GstBusSyncHandler)
     return GST_BUS_DROP;
 }
 

@@ -175,6 +175,12 @@ class FakeWebRTC(ServerThread):
         self.calls.append(call)
         pc.addTrack(call.track)
 
+        @pc.on("connectionstatechange")
+        async def on_state():
+            if pc.connectionState in ("failed", "closed"):
+                call.track.stop()
+                await pc.close()
+
         @pc.on("track")
         def on_track(track):
             asyncio.ensure_future(self._listen(call, track))

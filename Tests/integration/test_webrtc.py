@@ -4,9 +4,13 @@ peer, the peer's tone detected at our speaker, the GA events on the data channel
 the `openai` package, barge-in, and the failures: refused offers, a certificate that is not the
 one the answer announced, a peer that never connects, a peer that hangs up."""
 import array
+import json
 import math
+import os
+import re
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +20,7 @@ from conftest import start_on_backend
 from fake_webrtc import FakeWebRTC
 from test_control_socket import Control
 from test_openai_backend import ready, wait_for
+from test_soak import WARM_UP, footprint
 
 KEY = "sk-test-fake-key-1234567890"
 TOKEN = "jwt-test-token-abcdef"
@@ -217,5 +222,46 @@ def test_messages_over_64_kib_both_ways(daemon, tmp_path, peer):
     wait_for(lambda: (control.status().get("lastAssistantTranscript") or "").endswith(" END"), what="the large event")
     assert len(control.status()["lastAssistantTranscript"]) == len(big)
     assert "malformed" not in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+def test_connect_teardown_cycles_leak_nothing(daemon, tmp_path, peer):
+    """Calls set up and torn down (operator reconnects): fds, threads and memory stay flat;
+    the setup times are bench/results.json's webrtc.offer_to_datachannel_open_ms."""
+    cycles = int(os.environ.get("WEBRTC_CYCLES", "100"))
+    d, control = start(daemon, tmp_path, peer)
+    ready(control)
+
+    def cycle():
+        calls = len(peer.requests)
+        control.ctl("reconnect")
+        wait_for(lambda: len(peer.requests) > calls, what="a new offer")
+        wait_for(lambda: control.status()["state"]["session"] == "created"
+                 and control.status()["state"]["link"] == "connected", what="the new call")
+
+    for _ in range(WARM_UP):
+        cycle()
+    time.sleep(0.5)
+    before = footprint(d.proc.pid)
+    for _ in range(cycles):
+        cycle()
+    time.sleep(0.5)
+    after = footprint(d.proc.pid)
+    setup = [int(m) for m in re.findall(r"call rtc_\d+ connected in (\d+) ms", d.log)][WARM_UP + 1:]
+    results = {
+        "cycles": cycles, "fd_start": before["fds"], "fd_end": after["fds"],
+        "threads_start": before["threads"], "threads_end": after["threads"],
+        "rss_start_mb": round(before["rss_mb"], 1), "rss_end_mb": round(after["rss_mb"], 1),
+        "offer_to_datachannel_open_ms": {"p50": float(np.percentile(setup, 50)), "p99": float(np.percentile(setup, 99)),
+                                         "max": max(setup), "n": len(setup)},
+    }
+    print("webrtc:", json.dumps(results))
+    if os.environ.get("WEBRTC_RESULTS"):
+        Path(os.environ["WEBRTC_RESULTS"]).write_text(json.dumps({"webrtc": results}, indent=2, sort_keys=True))
+    assert len(setup) == cycles
+    assert after["fds"] - before["fds"] <= 2, results
+    assert after["threads"] - before["threads"] <= 2, results
+    assert after["rss_mb"] - before["rss_mb"] < 8, results
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
