@@ -64,4 +64,32 @@ import Testing
         let dispatched = turn.functionCall(response: "resp_1", callID: "call_1")
         #expect(!dispatched)
     }
+
+    @Test func overWebRTCAudioIsMediaAndBargeInClearsTheServersOutput() {
+        var turn = RealtimeTurn(audioAsMedia: true)
+        let first = turn.handle(.append([Int16](repeating: 1, count: 1000)), chunkSamples: 480)
+        #expect(first == [.clearAudio])  // the audio itself goes on the track
+        let more = turn.handle(.append([Int16](repeating: 1, count: 1000)), chunkSamples: 480)
+        #expect(more.isEmpty)
+        let commit = turn.handle(.commit, chunkSamples: 480)
+        #expect(commit == [.commitAudio, .createResponse])
+        let created = turn.responseCreated("resp_1")
+        let started = turn.outputAudioStarted("resp_1")
+        #expect(created.current && started)
+        // The answer is done generating but still plays: a barge-in clears the output buffer only.
+        _ = turn.responseDone("resp_1")
+        let cancel = turn.handle(.cancelResponse(playedMilliseconds: 800), chunkSamples: 480)
+        #expect(cancel == [.clearOutputAudio])
+        let stopped = turn.outputAudioStopped("resp_1")
+        #expect(!stopped)  // already cleared
+    }
+
+    @Test func overWebRTCACancelledResponseNeverStartsPlaying() {
+        var turn = RealtimeTurn(audioAsMedia: true)
+        _ = turn.handle(.text("hi"), chunkSamples: 480)
+        let created = turn.responseCreated("resp_1")
+        let cancel = turn.handle(.cancelResponse(playedMilliseconds: 0), chunkSamples: 480)
+        let started = turn.outputAudioStarted("resp_1")
+        #expect(created.current && cancel == [.cancelResponse] && !started)
+    }
 }

@@ -53,4 +53,15 @@ import Testing
         // Other items finishing are not function calls.
         #expect(try RealtimeServerEvent.parse(#"{"type":"response.output_item.done","response_id":"r","output_index":0,"item":{"id":"i","type":"message"}}"#) == .other(type: "response.output_item.done"))
     }
+
+    @Test func theWebRTCOnlyEventsParseAndSerialize() throws {
+        #expect(try RealtimeServerEvent.parse(#"{"type":"output_audio_buffer.started","response_id":"resp_1"}"#)
+                == .outputAudioStarted(responseID: "resp_1"))
+        #expect(try RealtimeServerEvent.parse(#"{"type":"output_audio_buffer.stopped","response_id":"resp_1"}"#)
+                == .outputAudioStopped(responseID: "resp_1"))
+        #expect(try RealtimeServerEvent.parse(#"{"type":"output_audio_buffer.cleared","response_id":"resp_1"}"#)
+                == .outputAudioCleared)
+        #expect(throws: RealtimeProtocolError.self) { try RealtimeServerEvent.parse(#"{"type":"output_audio_buffer.started"}"#) }
+        #expect(RealtimeClientEvent.clearOutputAudio.text() == #"{"type":"output_audio_buffer.clear"}"#)
+    }
 }
