@@ -123,7 +123,9 @@ let package = Package(
         .target(name: "ParleyControlProtocol", swiftSettings: swiftSettings),
         // The parsers fed by the network or the operator, as fuzz targets (Fuzz/, make fuzz).
         .target(name: "ParleyFuzzing", dependencies: ["ParleyConfig", "ParleyControlProtocol", "ParleyRealtime",
-                                                      "ParleyTransport"], swiftSettings: swiftSettings),
+                                                      "ParleyTransport",
+                                                      .target(name: "ParleyWebRTC", condition: .when(traits: ["WebRTC"]))],
+                swiftSettings: swiftSettings),
         // The daemon: services, systemd notify and watchdog, logging, signals, CLI.
         .target(
             name: "ParleyDaemon",

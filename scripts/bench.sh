@@ -17,6 +17,10 @@
 #                                 fd/thread/RSS growth after the warm-up, secrets found in the log
 #   faults.scenarios, faults.survived  the fault-injection scenarios (test_faults.py and the
 #                                 audio device loss) run against the release parleyd, and how many passed
+#   webrtc.*                      a WebRTC call (release parleyd, GStreamer webrtcbin) against the
+#                                 aiortc peer, 100 connect/teardown cycles after 20 warm-up ones
+#                                 (Tests/integration/test_webrtc.py): offer_to_datachannel_open_ms
+#                                 spans building the offer to the data channel open; fd/thread/RSS
 #   fuzz.* come from `make fuzz` (scripts/fuzz.sh), not from here
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +64,10 @@ env $release_env .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$
 echo "bench: soak (1,000 turns with random faults, release parleyd)"
 env $release_env SOAK_TURNS=1000 SOAK_RESULTS="$out/soak.json" .venv/bin/python -m pytest -q -s \
   -p no:cacheprovider Tests/integration/test_soak.py | grep -E "^soak:|passed|failed" || true  # figures kept either way
+
+echo "bench: WebRTC call setup (100 connect/teardown cycles, release parleyd)"
+env $release_env WEBRTC_CYCLES=100 WEBRTC_RESULTS="$out/webrtc.json" .venv/bin/python -m pytest -q -s \
+  -p no:cacheprovider Tests/integration/test_webrtc.py -k cycles | grep -E "^webrtc:|passed|failed" || true
 
 mkdir -p bench
 python3 - "$out" <<'PY'
@@ -105,6 +113,7 @@ results["aec"] = {
 results.update(json.load(open(os.path.join(out, "latency.json"))))
 results.update(json.load(open(os.path.join(out, "hil.json"))))
 results.update(json.load(open(os.path.join(out, "soak.json"))))
+results.update(json.load(open(os.path.join(out, "webrtc.json"))))
 import xml.etree.ElementTree as ET
 suite = ET.parse(os.path.join(out, "faults.xml")).getroot().find("testsuite")
 scenarios = int(suite.get("tests"))

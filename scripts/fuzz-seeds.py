@@ -22,6 +22,7 @@ from fake_agent_routes import FakeAgentRoutes  # noqa: E402
 from fake_openai import FakeRealtime  # noqa: E402
 from fake_rt_relay import FakeRTRelay  # noqa: E402
 from fake_transcripts import make_jwt  # noqa: E402
+from fake_webrtc import FakeWebRTC  # noqa: E402
 
 CORPUS = ROOT / "Fuzz/corpus"
 seeds: dict[str, set[bytes]] = {}
@@ -115,6 +116,38 @@ def agent_c():
             keep("relay_json", frame)
 
 
+def webrtc():
+    """aiortc's offers answered by the fake WebRTC peer over each signaling route, and data channel
+    messages cut as webrtcbin cuts a large one (first byte: piece size - 1)."""
+    import asyncio
+    from aiortc import RTCPeerConnection
+
+    fake = FakeWebRTC(api_key="sk-seed", token="jwt-seed").start()
+
+    async def offer() -> str:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("audio")
+        pc.createDataChannel("oai-events")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    for route, body, headers in [
+            ("/v1/realtime/calls", None, {"Authorization": "Bearer sk-seed", "Content-Type": "application/sdp"}),
+            ("/realtime/webrtc-offer", None, {"Authorization": "Bearer jwt-seed", "Content-Type": "application/sdp"}),
+            ("/api/voice/realtime/connect", "json", {"Content-Type": "application/json"})]:
+        sdp = asyncio.run(offer())
+        keep("sdp", sdp)
+        data = json.dumps({"sdp": sdp, "model": "gpt-realtime"}).encode() if body else sdp.encode()
+        request = urllib.request.Request(fake.base_url + route, data=data, headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            keep("sdp", response.read())
+    event = json.dumps({"type": "response.output_audio_transcript.done", "transcript": "é€ \\\"}{" * 40}).encode()
+    keep("sdp", bytes([30]) + event)
+    keep("sdp", bytes([255]) + event)
+
+
 def files():
     for path in [ROOT / "board/parley.toml.example", ROOT / "board/sim/parley.toml",
                  *sorted((ROOT / "board").glob("*/50-board.toml"))]:
@@ -128,7 +161,7 @@ def files():
 
 
 def main():
-    for record in (realtime, rt_relay, agent_routes, agent_c, files):
+    for record in (realtime, rt_relay, agent_routes, agent_c, webrtc, files):
         record()
     shutil.rmtree(CORPUS, ignore_errors=True)
     for target, items in sorted(seeds.items()):

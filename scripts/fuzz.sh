@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"realtime sse engineio relay_json config control"}
+targets=${FUZZ_TARGETS:-"realtime sse engineio relay_json config control sdp"}
 
 echo "fuzz: building (libFuzzer + AddressSanitizer)"
 (cd Fuzz && swift build -c debug -Xswiftc -sanitize=fuzzer,address >/dev/null)

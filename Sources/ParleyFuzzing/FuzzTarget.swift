@@ -3,6 +3,9 @@ import ParleyConfig
 import ParleyControlProtocol
 import ParleyRealtime
 import ParleyTransport
+#if WebRTC
+import ParleyWebRTC
+#endif
 
 /// Every parser fed by the network or the operator, given arbitrary bytes. libFuzzer drives
 /// these from Fuzz/ (`make fuzz`); `FuzzCorpusTests` replays the seed corpora and every
@@ -21,6 +24,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case config
     /// A control-socket request line.
     case control
+    /// An SDP answer from a WebRTC signaling route (fingerprints read, offers patched), and
+    /// data channel messages as webrtcbin cuts them (the first byte sets the piece size).
+    case sdp
 
     public func run(_ data: Data) {
         switch self {
@@ -41,6 +47,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             Self.config(data)
         case .control:
             _ = try? ControlRequest.decode(data)
+        case .sdp:
+            Self.sdp(data)
         }
     }
 
@@ -59,6 +67,21 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             }
             rest = rest.dropFirst(chunk)
         }
+    }
+
+    private static func sdp(_ data: Data) {
+        #if WebRTC
+        let text = text(data)
+        _ = SessionDescription.fingerprints(in: text)
+        _ = SessionDescription.replacingFingerprint(in: text, with: "AB:CD")
+        guard let first = data.first else { return }
+        var joiner = MessageReassembler(limit: 4096)
+        var rest = data.dropFirst()
+        while !rest.isEmpty {
+            _ = joiner.feed(rest.prefix(Int(first) + 1))
+            rest = rest.dropFirst(Int(first) + 1)
+        }
+        #endif
     }
 
     private static func config(_ data: Data) {
