@@ -11,7 +11,7 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all deps build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
+.PHONY: check-no-webrtc all deps build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
 
 all: build
 
@@ -28,7 +28,7 @@ build: deps
 run: build
 	BUILD_DIR=$(BUILD_DIR) RUN_DIR=$(RUN_DIR) ./scripts/run.sh
 
-test: deps test-swift test-integration test-package test-hil check-docs
+test: deps test-swift test-integration test-package test-hil check-docs check-no-webrtc
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -52,9 +52,21 @@ test-hil:
 	@if ./scripts/hil/available.sh; then $(MAKE) --no-print-directory hil; else echo "test-hil: skipped (this machine cannot run the VM)"; fi
 
 # docs/CONFIG.md's key reference is generated from the schema; fail when it is stale.
-check-docs:
+check-# A parleyd without the WebRTC trait builds (no GStreamer needed) and refuses the WebRTC
+# backends with a clear error (its own build directory: the trait changes every module).
+check-no-webrtc:
+	$(SWIFT) build --disable-default-traits --scratch-path .build-nowebrtc --product parleyd
+	@./scripts/check-no-webrtc.sh .build-nowebrtc/debug/parleyd
+
+docs:
 	$(SWIFT) build --product parleyd
 	@./scripts/config-reference.sh --check
+
+# A parleyd without the WebRTC trait builds (no GStreamer needed) and refuses the WebRTC
+# backends with a clear error (its own build directory: the trait changes every module).
+check-no-webrtc:
+	$(SWIFT) build --disable-default-traits --scratch-path .build-nowebrtc --product parleyd
+	@./scripts/check-no-webrtc.sh .build-nowebrtc/debug/parleyd
 
 docs:
 	$(SWIFT) build --product parleyd

@@ -123,7 +123,7 @@ extension ParleySettings {
                 model: c.string(section + "model"), provider: c.string(section + "provider"),
                 credential: secret("api_key_file", "api_key_credential", "token_file", "token_credential"),
                 agent: c.string(section + "agent"),
-                chatModel: c.string(section + "chat_model"), instructions: c.string(section + "instructions"),
+                media: c.string(section + "media"), chatModel: c.string(section + "chat_model"), instructions: c.string(section + "instructions"),
                 transcriptionKey: secret("transcription_key_file", "transcription_key_credential"),
                 transcriptionURL: c.string(section + "transcription_url"),
                 transcriptionModel: c.string(section + "transcription_model"),

@@ -96,6 +96,8 @@ public struct BackendSettings: Sendable {
         /// API key or JWT, for the relays that take one.
         public var credential: Secret?
         public var agent: String
+        /// agent_routes: "webrtc" (a call through the relay) or "chat" (chat completions).
+        public var media: String
         /// agent_routes: the chat completions answering turns.
         public var chatModel: String
         public var instructions: String

@@ -71,7 +71,8 @@ struct BackendFactory {
                                 instructions: relay.instructions + "\n\nContext: " + deviceContext() + ".",
                                 reconnectInitialMilliseconds: backend.reconnectInitialMilliseconds,
                                 reconnectMaxMilliseconds: backend.reconnectMaxMilliseconds),
-                connector: connector(), http: http(), voice: try voice(), transcription: transcription(), logger: logger)
+                connector: connector(), http: http(), voice: try voice(), transcription: transcription(),
+                call: try agentRoutesCall(), logger: logger)
         #if !WebRTC
         default:
             throw Failure(description: "backend.kind = \"\(backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.available.map(\.rawValue).sorted().joined(separator: ", ")))")
@@ -92,7 +93,7 @@ struct BackendFactory {
 
     #if WebRTC
     /// A Realtime session on a WebRTC call, its offer sent by `route`.
-    private func webRTCBackend(_ route: WebRTCSignaling.Route, caFile: String? = nil) -> any VoiceBackend {
+    private func webRTCBackend(_ route: WebRTCSignaling.Route, caFile: String? = nil) -> OpenAIRealtimeBackend {
         let backend = settings.backend
         let name = backend.kind.rawValue
         let logger = logger
@@ -107,6 +108,17 @@ struct BackendFactory {
         return OpenAIRealtimeBackend(settings: realtimeSettings(), link: link, logger: logger)
     }
     #endif
+
+    /// agent_routes with media = webrtc: the call through the relay.
+    private func agentRoutesCall() throws(Failure) -> OpenAIRealtimeBackend? {
+        let relay = settings.backend.relay
+        guard relay.media == "webrtc" else { return nil }
+        #if WebRTC
+        return webRTCBackend(.agentRoutes(baseURL: relay.baseURL, userID: relay.userID, model: relay.model))
+        #else
+        throw Failure(description: "backend.agent_routes.media = \"webrtc\": this build of parleyd has no WebRTC (built without the WebRTC trait); set media = \"chat\"")
+        #endif
+    }
 
     /// The on-device voice of the text backends.
     private func voice() throws(Failure) -> SpeechSynthesizer {

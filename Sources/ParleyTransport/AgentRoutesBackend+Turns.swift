@@ -1,11 +1,15 @@
 import ParleyRealtime
 import ParleySpeech
 
-/// Turns on the agent routes relay until its WebRTC media lands: the turn's text (typed, or
-/// transcribed) goes to `POST /api/agent/chat/completions` with the recent exchanges as
-/// context; the answer is spoken on the device sentence by sentence.
+/// Turns on the agent routes relay: over the call (media = webrtc), or the turn's text (typed,
+/// or transcribed) to `POST /api/agent/chat/completions` with the recent exchanges as context,
+/// the answer spoken on the device sentence by sentence (media = chat).
 extension AgentRoutesBackend {
     public func send(_ command: BackendCommand) async {
+        if let call {
+            await call.send(command)
+            return
+        }
         switch command {
         case .append(let samples):
             await transcriber?.append(samples)
@@ -31,7 +35,7 @@ extension AgentRoutesBackend {
         case .handsFree(let kind):
             if kind != nil && !warnedHandsFree {
                 warnedHandsFree = true
-                logger.warning("agent_routes: hands-free mode needs the relay's WebRTC media, which this build does not have; use hold or toggle")
+                logger.warning("agent_routes: hands-free mode needs the relay's WebRTC media (backend.agent_routes.media = webrtc); use hold or toggle")
             }
         }
     }

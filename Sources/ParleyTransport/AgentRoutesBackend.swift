@@ -8,10 +8,11 @@ import ParleyWebSocket
 /// The agent routes relay (seed 000): a Socket.io connection for the relay's status plane and
 /// a realtime session created over REST and joined as a room, both identified by the user id.
 /// The relay's `session_status` and `webrtc_status` drive the link and session states (so the
-/// LEDs); a terminated or failed session is replaced. Its realtime media is WebRTC, which
-/// this build does not have: turns go through the relay's chat completions route instead —
-/// typed, or spoken and transcribed by an OpenAI transcription session — and the answer is
-/// spoken on the device with espeak-ng.
+/// LEDs); a terminated or failed session is replaced. With `media = webrtc` the turns ride a
+/// WebRTC call whose offer the relay forwards (`call`: the Realtime session on a WebRTC link,
+/// AgentRoutesBackend+Call.swift). With `media = chat` they go through the relay's chat
+/// completions route — typed, or spoken and transcribed by an OpenAI transcription session —
+/// and the answer is spoken on the device with espeak-ng.
 public actor AgentRoutesBackend: VoiceBackend {
     public struct Settings: Sendable {
         public var baseURL: String
@@ -51,6 +52,9 @@ public actor AgentRoutesBackend: VoiceBackend {
     let transcriber: SpeechTranscriber?
     let logger: Logger
     private let socket: SocketIOClient
+    /// media = webrtc: the call carrying the turns; nil: chat completions.
+    let call: OpenAIRealtimeBackend?
+    var callTask: Task<Void, Never>?
 
     /// The socket is connected (Socket.IO handshake done).
     private var socketUp = false
@@ -73,8 +77,9 @@ public actor AgentRoutesBackend: VoiceBackend {
     var warnedHandsFree = false
 
     public init(settings: Settings, connector: any WebSocketConnector, http: HTTPClient, voice: SpeechSynthesizer,
-                transcription: TranscriptionEndpoint?, logger: Logger) {
+                transcription: TranscriptionEndpoint?, call: OpenAIRealtimeBackend? = nil, logger: Logger) {
         self.settings = settings
+        self.call = call
         self.logger = logger
         api = AgentRoutesAPI(baseURL: settings.baseURL, userID: settings.userID, http: http)
         socket = SocketIOClient(connector: connector)
@@ -86,7 +91,7 @@ public actor AgentRoutesBackend: VoiceBackend {
     }
 
     public func run() async throws {
-        if transcriber == nil {
+        if transcriber == nil && call == nil {
             logger.notice("agent_routes: no transcription key (backend.agent_routes.transcription_key_file): typed turns only (parleyctl say)")
         }
         let transcription = Task { await transcriber?.run() }
@@ -94,11 +99,14 @@ public actor AgentRoutesBackend: VoiceBackend {
         // tasks inherit), and the room must be left on the open socket first.
         let connection = Task.detached { await self.keepConnected() }
         let sessions = Task { await keepSession() }
+        let forwarding = Task { await forwardCall() }
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(3600))
         }
         // Stopping: leave the room while the socket is still up, end the session on the relay.
         sessions.cancel()
+        await endCall()
+        forwarding.cancel()
         turn?.cancel()
         transcription.cancel()
         await Task.detached { await self.goodbye() }.value
@@ -111,6 +119,7 @@ public actor AgentRoutesBackend: VoiceBackend {
     public func reconnect() async {
         reconnectNow = true
         await socket.close()
+        await call?.reconnect()
     }
 
     // MARK: the socket
@@ -120,7 +129,7 @@ public actor AgentRoutesBackend: VoiceBackend {
         var backoff = settings.reconnectInitialMilliseconds
         var lastFailure: String?
         while !Task.isCancelled {
-            continuation.yield(.link(.connecting))
+            plane(.link(.connecting))
             var failure: String
             do {
                 failure = try await socket.run(url: url, handlers: .init(
@@ -145,7 +154,7 @@ public actor AgentRoutesBackend: VoiceBackend {
             }
             lastFailure = failure
             continuation.yield(.error(BackendError(.connection, "agent_routes: socket: \(failure)", logged: true)))
-            continuation.yield(.link(.error))
+            plane(.link(.error))
             try? await Task.sleep(for: .milliseconds(backoff + Int.random(in: 0...(backoff / 5))))
             backoff = min(backoff * 2, settings.reconnectMaxMilliseconds)
         }
@@ -155,7 +164,7 @@ public actor AgentRoutesBackend: VoiceBackend {
         logger.info("agent_routes: socket connected as user \(settings.userID)")
         socketUp = true
         malformedLogged = false
-        continuation.yield(.link(.connected))
+        plane(.link(.connected))
     }
 
     private func malformed(_ error: String) {
@@ -212,18 +221,19 @@ public actor AgentRoutesBackend: VoiceBackend {
     private func webRTCStatus(_ status: String, _ data: JSONValue) {
         switch status {
         case "connecting":
-            continuation.yield(.link(.connecting))
+            plane(.link(.connecting))
         case "connected":
             guard socketUp else { return }
-            continuation.yield(.link(.connected))
+            plane(.link(.connected))
             // A link that was not connected took the session state with it.
-            if session != nil && joined { continuation.yield(.session(.created)) }
+            if session != nil && joined { plane(.session(.created)) }
         case "error":
             let message = data["message"]?.string ?? data["error"]?.string ?? "no details"
             logger.error("agent_routes: the relay reports a WebRTC failure (model \(data["model"]?.string ?? "?")): \(message); replacing the session")
             continuation.yield(.error(BackendError(.server, "agent_routes: webrtc error: \(message)", logged: true)))
-            continuation.yield(.link(.error))
+            plane(.link(.error))
             replaceSession = true
+            if let call { Task { await call.reconnect() } }
         default:
             malformed("webrtc_status \(status.isEmpty ? "without a status" : "\"\(status)\"")")
         }
@@ -232,7 +242,7 @@ public actor AgentRoutesBackend: VoiceBackend {
     private func dropSession(_ state: SessionState) {
         session = nil
         joined = false
-        continuation.yield(.session(state))
+        plane(.session(state))
     }
 
     // MARK: the session
@@ -264,7 +274,7 @@ public actor AgentRoutesBackend: VoiceBackend {
                 }
                 sessionFailure = error.message
                 continuation.yield(.error(BackendError(error.kind, "agent_routes: \(error.message)", logged: true)))
-                if session == nil { continuation.yield(.session(.error)) }
+                if session == nil { plane(.session(.error)) }
                 sessionRetryAt = .now + .milliseconds(sessionBackoff)
                 sessionBackoff = min(sessionBackoff * 2, settings.reconnectMaxMilliseconds)
             }
@@ -277,7 +287,7 @@ public actor AgentRoutesBackend: VoiceBackend {
     }
 
     private func startSession() async throws(RelayFailure) {
-        continuation.yield(.session(.creating))
+        plane(.session(.creating))
         let active = try await api.health()
         let created = try await api.createSession(model: settings.model)
         logger.info("agent_routes: session \(created.id) (\(created.model)) created\(active.map { "; the relay had \($0) active" } ?? "")")
@@ -311,8 +321,9 @@ public actor AgentRoutesBackend: VoiceBackend {
             throw RelayFailure(.connection, "socket closed before join_session")
         }
         joined = true
-        continuation.yield(.link(.connected))
-        continuation.yield(.session(.created))
+        plane(.link(.connected))
+        plane(.session(.created))
+        startCall()
     }
 
     /// `leave_session` while connected, then `DELETE` (best effort: the relay ends it anyway).

@@ -83,7 +83,8 @@ public struct WebRTCRealtimeLink: RealtimeLink {
             case .audio(let samples):
                 await onAudio(samples)
             case .failure(let why):
-                if open.load(ordering: .acquiring) { return .failed("webrtc: \(why)") }
+                // After a hang-up GStreamer's first word is often its SCTP writer failing.
+                if open.load(ordering: .acquiring) { return .failed("the call broke (\(why))") }
                 throw RealtimeLinkError("webrtc: \(why)")
             }
             if verified && channelOpen && !open.load(ordering: .acquiring) {

@@ -13,6 +13,9 @@ public struct WebRTCSignaling: Sendable {
         /// Seed 003's training backend: `POST /realtime/webrtc-offer`, `application/sdp`, Bearer
         /// JWT; a body starting with `v=0` is the answer whatever the status (as the seed says).
         case training(baseURL: String, token: String)
+        /// Seed 000's agent routes relay: `POST /api/agent/v1/realtime?model=`, `application/sdp`,
+        /// `user-id` → the answer (after the REST session, with the Socket.io plane).
+        case agentRoutes(baseURL: String, userID: String, model: String)
     }
 
     public let route: Route
@@ -44,6 +47,9 @@ public struct WebRTCSignaling: Sendable {
             if Self.isSDP(response.text) { return (response.text, nil) }
             try check(response)
             return (try sdp(response.text), nil)
+        case .agentRoutes:
+            try check(response)
+            return (try sdp(response.text), nil)
         }
     }
 
@@ -52,6 +58,8 @@ public struct WebRTCSignaling: Sendable {
         case .openAICalls(let url, _): url
         case .office(let base, _): base.trimmingSuffix("/") + "/api/voice/realtime/connect"
         case .training(let base, _): base.trimmingSuffix("/") + "/realtime/webrtc-offer"
+        case .agentRoutes(let base, _, let model):
+            base.trimmingSuffix("/") + "/api/agent/v1/realtime?model=" + model.urlComponentEncoded
         }
     }
 
@@ -68,6 +76,9 @@ public struct WebRTCSignaling: Sendable {
         case .training(_, let token):
             headers += [("Content-Type", "application/sdp"), ("Authorization", "Bearer \(token)")]
             body = Array(offer.utf8)
+        case .agentRoutes(_, let user, _):
+            headers += [("Content-Type", "application/sdp"), ("user-id", user)]
+            body = Array(offer.utf8)
         }
         return HTTPRequest(method: "POST", url: endpoint, headers: headers, body: body,
                            timeoutMilliseconds: timeoutMilliseconds)
@@ -76,7 +87,9 @@ public struct WebRTCSignaling: Sendable {
     private func check(_ response: HTTPResponse) throws(RealtimeLinkError) {
         guard !(200..<300).contains(response.status) else { return }
         let error = JSONValue.parse(response.text)
-        let detail = error?["error"]?["message"]?.string ?? error?["detail"]?.string ?? excerpt(response.text)
+        // OpenAI {error: {message}}, seed 000 {error, message}, FastAPI {detail}.
+        let detail = error?["error"]?["message"]?.string ?? error?["message"]?.string ?? error?["detail"]?.string
+            ?? excerpt(response.text)
         let auth = response.status == 401 || response.status == 403
         throw RealtimeLinkError("\(endpoint) refused the offer: HTTP \(response.status)"
                                 + (detail.isEmpty ? "" : " \(detail)")

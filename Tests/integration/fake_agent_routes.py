@@ -52,6 +52,8 @@ class FakeAgentRoutes(ServerThread):
         self.session_lifetime = 3600   # seconds until expires_at
         self.answer = lambda text: f"You said {text}. Anything else?"
         self.emit_created = True       # send session_status created after a create
+        self.webrtc = None             # a FakeWebRTC: offers to /api/agent/v1/realtime are forwarded to it
+        self.offers = []               # (model query, user-id header) of each forwarded offer
         self._runner = None
         self._counter = 0
         self.sio = None
@@ -74,6 +76,7 @@ class FakeAgentRoutes(ServerThread):
         app.router.add_get("/api/agent/sessions", self._list)
         app.router.add_delete("/api/agent/sessions/{id}", self._delete)
         app.router.add_post("/api/agent/chat/completions", self._chat)
+        app.router.add_post("/api/agent/v1/realtime", self._offer)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -203,6 +206,23 @@ class FakeAgentRoutes(ServerThread):
         del self.sessions[sid]
         await self.sio.emit("session_status", {"sessionId": sid, "status": "terminated"}, room=user)
         return web.json_response({"success": True, "message": "Session terminated successfully"})
+
+    async def _offer(self, request):
+        """The SDP proxy: the offer goes to the Realtime peer (OpenAI's role: FakeWebRTC), its
+        answer comes back as application/sdp; webrtc_status tells the user's room."""
+        user = self._user(request)
+        model = request.query.get("model")
+        self.offers.append((model, user))
+        if not user:
+            return error(401, "Unauthorized", "User ID is required")
+        if not model or self.webrtc is None:
+            return error(400, "Bad request", "model is required")
+        await self.sio.emit("webrtc_status", {"status": "connecting", "model": model}, room=user)
+        offer = await request.text()
+        future = asyncio.run_coroutine_threadsafe(self.webrtc._answer(offer), self.webrtc._loop)
+        answer, _ = await asyncio.wrap_future(future)
+        await self.sio.emit("webrtc_status", {"status": "connected", "model": model}, room=user)
+        return web.Response(text=answer, content_type="application/sdp")
 
     async def _chat(self, request):
         self._user(request)

@@ -17,7 +17,8 @@ from test_openai_backend import ready, wait_for
 
 
 def start(daemon, tmp_path, fake, extra="", wait_ready=True, mic="/dev/zero"):
-    d = start_on_backend(daemon, tmp_path, "agent_routes", f'base_url = "{fake.url}"\nuser_id = "tech-1"\n{extra}', mic=mic)
+    d = start_on_backend(daemon, tmp_path, "agent_routes",
+                         f'base_url = "{fake.url}"\nuser_id = "tech-1"\nmedia = "chat"\n{extra}', mic=mic)
     control = Control(tmp_path / "control.sock")
     if wait_ready:
         ready(control)

@@ -17,6 +17,7 @@ import pytest
 
 from audio import samples_of_wav
 from conftest import start_on_backend
+from fake_agent_routes import FakeAgentRoutes
 from fake_webrtc import FakeWebRTC
 from test_control_socket import Control
 from test_openai_backend import ready, wait_for
@@ -25,7 +26,14 @@ from test_soak import WARM_UP, footprint
 KEY = "sk-test-fake-key-1234567890"
 TOKEN = "jwt-test-token-abcdef"
 # Calls stay on loopback; the tone survives the capture chain without noise suppression.
-WEBRTC = '\n[backend.webrtc]\nlocal_addresses = ["127.0.0.1"]\n[dsp]\nnoise_suppression = false\n'
+WEBRTC = ('\n[backend.webrtc]\nlocal_addresses = ["127.0.0.1"]\n[dsp]\nnoise_suppression = false\n'
+          '[board.leds.ready]\nline = "led_ready"\nready = "on"\n'
+          '[board.leds.error]\nline = "led_error"\nerror = "on"\noffline = "on"\n')
+ERROR_LEDS = {"ready": "off", "error": "on"}
+
+
+def leds(control) -> dict[str, str]:
+    return {led["name"]: led["pattern"] for led in control.status()["leds"]}
 
 
 @pytest.fixture
@@ -170,6 +178,8 @@ def test_refused_offers_are_one_line_and_retried(daemon, tmp_path, peer, status,
     else:
         wait_for(lambda: len(peer.requests) >= 4, timeout=10, what="the offers after the refusals")
         ready(control)
+    if auth:
+        assert leds(control) == ERROR_LEDS
     lines = [l for l in d.log.splitlines() if "refused the offer" in l]
     assert len(lines) == 1 and words in lines[0] and "nope" in lines[0], lines
     assert ("check the backend's key" in lines[0]) == auth
@@ -182,7 +192,7 @@ def test_a_certificate_other_than_the_answers_is_refused(daemon, tmp_path, peer)
     peer.corrupt_fingerprint = True
     d, control = start(daemon, tmp_path, peer)
     wait_for(lambda: "is not the one the answer announced" in d.log, what="the certificate check")
-    assert control.status()["state"]["link"] == "error"
+    assert control.status()["state"]["link"] == "error" and leds(control) == ERROR_LEDS
     assert "session.update" not in peer.types()  # nothing crossed an unverified channel from us
     peer.corrupt_fingerprint = False
     ready(control)  # the next call is verified and used
@@ -194,7 +204,7 @@ def test_a_peer_that_never_connects_is_given_up(daemon, tmp_path, peer):
     peer.ignore_offers = True
     d, control = start(daemon, tmp_path, peer, extra="")
     wait_for(lambda: "not connected within 2000 ms" in d.log, timeout=8, what="the connect deadline")
-    assert control.status()["state"]["link"] in ("error", "connecting")
+    wait_for(lambda: leds(control) == ERROR_LEDS, what="the error LED")
     peer.ignore_offers = False
     ready(control)
     d.signal(signal.SIGTERM)
@@ -206,6 +216,9 @@ def test_a_peer_that_hangs_up_is_called_again(daemon, tmp_path, peer):
     ready(control)
     peer.hang_up()
     wait_for(lambda: control.status()["state"]["link"] != "connected", what="the lost call noticed")
+    lost = [l for l in d.log.splitlines() if "ERROR" in l and "openai_webrtc:" in l]
+    assert len(lost) == 1 and any(words in lost[0] for words in (
+        "the call broke", "the peer closed the data channel", "connection was lost", "the call failed")), lost
     wait_for(lambda: len(peer.requests) == 2, what="a new offer")
     ready(control)
     control.ctl("say", "still there")
@@ -265,3 +278,35 @@ def test_connect_teardown_cycles_leak_nothing(daemon, tmp_path, peer):
     assert after["rss_mb"] - before["rss_mb"] < 8, results
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
+
+
+def test_agent_routes_calls_through_the_relay(daemon, tmp_path, peer):
+    """Seed 000: the REST session and its Socket.io room first, then the offer through the
+    relay's SDP proxy (model query, user-id header); turns ride the call."""
+    relay = FakeAgentRoutes().start()
+    relay.webrtc = peer
+    try:
+        mic = tmp_path / "mic.raw"
+        tone_fixture(mic)
+        d = start_on_backend(daemon, tmp_path, "agent_routes",
+                             f'base_url = "{relay.url}"\nuser_id = "tech-1"\nmodel = "gpt-realtime"\n', mic=mic,
+                             dropins_extra=WEBRTC + "[backend]\nstall_timeout_ms = 2000\n")
+        control = Control(tmp_path / "control.sock")
+        ready(control)
+        assert relay.offers == [("gpt-realtime", "tech-1")]
+        paths = [path for _, path, _ in relay.requests]
+        assert paths.index("/api/agent/v1/realtime/sessions") < paths.index("/api/agent/v1/realtime")
+        assert [e for e, _ in relay.socket_events][:1] == ["join_session"]
+        control.ctl("ptt", "press")
+        time.sleep(3.5)
+        control.ctl("ptt", "release")
+        wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
+        wait_for(lambda: control.status()["state"]["turn"] == "idle", timeout=15, what="idle again")
+        assert peer.tone_fraction(peer.committed[0], 440) > 0.5
+        assert not relay.chats  # nothing went through the chat completions route
+        d.signal(signal.SIGTERM)
+        assert d.wait() == 0
+        assert tone_seconds(tmp_path / "speaker.wav", 880) > 1.3
+        assert ("leave_session", ) == tuple(e for e, _ in relay.socket_events[-1:])
+    finally:
+        relay.stop()
