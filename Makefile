@@ -52,13 +52,7 @@ test-hil:
 	@if ./scripts/hil/available.sh; then $(MAKE) --no-print-directory hil; else echo "test-hil: skipped (this machine cannot run the VM)"; fi
 
 # docs/CONFIG.md's key reference is generated from the schema; fail when it is stale.
-check-# A parleyd without the WebRTC trait builds (no GStreamer needed) and refuses the WebRTC
-# backends with a clear error (its own build directory: the trait changes every module).
-check-no-webrtc:
-	$(SWIFT) build --disable-default-traits --scratch-path .build-nowebrtc --product parleyd
-	@./scripts/check-no-webrtc.sh .build-nowebrtc/debug/parleyd
-
-docs:
+check-docs:
 	$(SWIFT) build --product parleyd
 	@./scripts/config-reference.sh --check
 

@@ -108,6 +108,7 @@ extension ParleySettings {
             echoDelayMilliseconds: c.int("backend.echo.delay_ms"),
             openAI: .init(
                 url: c.string("backend.openai.url"), callsURL: c.string("backend.openai.calls_url"),
+                ephemeralKeyURL: c.optionalString("backend.openai.ephemeral_key_url"),
                 model: c.string("backend.openai.model"),
                 apiKey: secrets["backend.openai.api_key_file"] ?? secrets["backend.openai.api_key_credential"],
                 voice: c.string("backend.openai.voice"), instructions: c.string("backend.openai.instructions"),

@@ -76,6 +76,8 @@ public struct BackendSettings: Sendable {
     public struct OpenAI: Sendable {
         public var url: String
         public var callsURL: String
+        /// openai_webrtc: where each call's ephemeral key comes from; nil: the API key dials.
+        public var ephemeralKeyURL: String?
         public var model: String
         public var apiKey: Secret?
         public var voice: String

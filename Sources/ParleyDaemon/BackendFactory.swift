@@ -42,8 +42,10 @@ struct BackendFactory {
         #if WebRTC
         case .openaiWebRTC:
             let openAI = backend.openAI
-            guard let key = openAI.apiKey else { throw Failure(description: "backend.openai.api_key_file: no key read") }
-            return webRTCBackend(.openAICalls(url: openAI.callsURL, apiKey: key.reveal()), caFile: openAI.caFile)
+            guard let apiKey = openAI.apiKey?.reveal() else { throw Failure(description: "backend.openai.api_key_file: no key read") }
+            let key: WebRTCSignaling.CallKey = openAI.ephemeralKeyURL.map { .ephemeral(url: $0, apiKey: apiKey, model: openAI.model) }
+                ?? .apiKey(apiKey)
+            return webRTCBackend(.openAICalls(url: openAI.callsURL, key: key), caFile: openAI.caFile)
         case .office:
             return webRTCBackend(.office(baseURL: backend.relay.baseURL, model: backend.relay.model))
         case .training:

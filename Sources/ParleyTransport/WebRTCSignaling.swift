@@ -6,8 +6,8 @@ import ParleyRealtime
 public struct WebRTCSignaling: Sendable {
     public enum Route: Sendable {
         /// OpenAI GA: `POST /v1/realtime/calls`, `application/sdp`, Bearer key → 201, the answer,
-        /// `Location` naming the call.
-        case openAICalls(url: String, apiKey: String)
+        /// `Location` naming the call. The key is the API key, or an ephemeral one minted per call.
+        case openAICalls(url: String, key: CallKey)
         /// Seed 002's office server: `POST /api/voice/realtime/connect` `{sdp, model}` → `{sdp}`.
         case office(baseURL: String, model: String)
         /// Seed 003's training backend: `POST /realtime/webrtc-offer`, `application/sdp`, Bearer
@@ -16,6 +16,14 @@ public struct WebRTCSignaling: Sendable {
         /// Seed 000's agent routes relay: `POST /api/agent/v1/realtime?model=`, `application/sdp`,
         /// `user-id` → the answer (after the REST session, with the Socket.io plane).
         case agentRoutes(baseURL: String, userID: String, model: String)
+    }
+
+    /// What dials an OpenAI call.
+    public enum CallKey: Sendable {
+        case apiKey(String)
+        /// `POST url` with OpenAI's client_secrets body (the API key, if any, as Bearer) →
+        /// `{value}` (GA) or `{client_secret: {value}}`: a key for this call only.
+        case ephemeral(url: String, apiKey: String?, model: String)
     }
 
     public let route: Route
@@ -28,8 +36,10 @@ public struct WebRTCSignaling: Sendable {
 
     /// The answer, and the call's id when the server names one.
     public func exchange(offer: String, http: HTTPClient) async throws(RealtimeLinkError) -> (answer: String, callID: String?) {
+        var bearer: String?
+        if case .openAICalls(_, let key) = route { bearer = try await callKey(key, http: http) }
         let response: HTTPResponse
-        do { response = try await http.perform(request(offer: offer)) } catch {
+        do { response = try await http.perform(request(offer: offer, bearer: bearer)) } catch {
             throw RealtimeLinkError("SDP exchange with \(endpoint) failed: \(error)")
         }
         switch route {
@@ -63,12 +73,42 @@ public struct WebRTCSignaling: Sendable {
         }
     }
 
-    private func request(offer: String) -> HTTPRequest {
+    /// The API key, or a fresh ephemeral key from the relay endpoint.
+    private func callKey(_ key: CallKey, http: HTTPClient) async throws(RealtimeLinkError) -> String {
+        guard case .ephemeral(let url, let apiKey, let model) = key else {
+            if case .apiKey(let value) = key { return value }
+            return ""
+        }
+        let body = JSONValue.object(["expires_after": ["anchor": "created_at", "seconds": 600],
+                                     "session": ["type": "realtime", "model": .string(model)]])
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
+        let response: HTTPResponse
+        do {
+            response = try await http.perform(HTTPRequest(method: "POST", url: url, headers: headers,
+                                                          body: Array(body.text().utf8),
+                                                          timeoutMilliseconds: timeoutMilliseconds))
+        } catch {
+            throw RealtimeLinkError("ephemeral key from \(url) failed: \(error)")
+        }
+        guard (200..<300).contains(response.status) else {
+            let auth = response.status == 401 || response.status == 403
+            throw RealtimeLinkError("\(url) refused an ephemeral key: HTTP \(response.status) \(excerpt(response.text))"
+                                    + (auth ? " (check the API key)" : ""), isAuth: auth)
+        }
+        let json = JSONValue.parse(response.text)
+        guard let value = json?["value"]?.string ?? json?["client_secret"]?["value"]?.string, !value.isEmpty else {
+            throw RealtimeLinkError("\(url) answered without an ephemeral key ({value} or {client_secret: {value}}): \(excerpt(response.text))")
+        }
+        return value
+    }
+
+    private func request(offer: String, bearer: String?) -> HTTPRequest {
         let body: [UInt8]
         var headers: [(name: String, value: String)] = [("Accept", "application/sdp, application/json")]
         switch route {
-        case .openAICalls(_, let key):
-            headers += [("Content-Type", "application/sdp"), ("Authorization", "Bearer \(key)")]
+        case .openAICalls:
+            headers += [("Content-Type", "application/sdp"), ("Authorization", "Bearer \(bearer ?? "")")]
             body = Array(offer.utf8)
         case .office(_, let model):
             headers.append(("Content-Type", "application/json"))

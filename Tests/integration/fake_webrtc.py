@@ -15,9 +15,13 @@ import av
 import numpy as np
 from aiohttp import web
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from openai.types.realtime.client_secret_create_params import ClientSecretCreateParams
+from pydantic import TypeAdapter, ValidationError
 
 from fake_openai import CLIENT, SERVER, validate
 from server_thread import ServerThread
+
+CLIENT_SECRET = TypeAdapter(ClientSecretCreateParams)
 
 # aioice leaves loopback out of its host candidates; the tests' calls stay on 127.0.0.1.
 aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"]
@@ -104,12 +108,15 @@ class FakeWebRTC(ServerThread):
         self.answer_status = None          # training: answer with this status (the seed's quirk)
         self.corrupt_fingerprint = False   # announce a certificate we do not present
         self.ignore_offers = False         # answer, then never connect (ICE to nowhere)
+        self.ephemeral_keys: list[str] = []  # keys minted by /v1/realtime/client_secrets
+        self.client_secret_bodies: list[dict] = []
         self.port = None
         self._ids = 0
 
     async def _serve(self):
         app = web.Application(client_max_size=1 << 20)
         app.router.add_post("/v1/realtime/calls", self._openai)
+        app.router.add_post("/v1/realtime/client_secrets", self._client_secret)
         app.router.add_post("/api/voice/realtime/connect", self._office)
         app.router.add_post("/realtime/webrtc-offer", self._training)
         runner = web.AppRunner(app)
@@ -142,7 +149,8 @@ class FakeWebRTC(ServerThread):
 
     async def _openai(self, request):
         offer = await self._record(request)
-        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+        keys = [f"Bearer {k}" for k in [self.api_key, *self.ephemeral_keys]]
+        if request.headers.get("Authorization") not in keys:
             return web.json_response({"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key",
                                                 "type": "invalid_request_error", "param": None}}, status=401)
         if request.headers.get("Content-Type", "").split(";")[0] != "application/sdp":
@@ -153,6 +161,23 @@ class FakeWebRTC(ServerThread):
         answer, call_id = await self._answer(offer)
         return web.Response(status=201, text=answer, content_type="application/sdp",
                             headers={"Location": f"/v1/realtime/calls/{call_id}"})
+
+    async def _client_secret(self, request):
+        """OpenAI's GA client_secrets (a relay endpoint mints them the same way): the body is
+        validated by the `openai` package's ClientSecretCreateParams."""
+        body = json.loads(await self._record(request))
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response({"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key",
+                                                "type": "invalid_request_error", "param": None}}, status=401)
+        try:
+            CLIENT_SECRET.validate_python(body)
+        except ValidationError as e:
+            self.violations.append(f"client_secrets: {e.errors()[0]['loc']} {e.errors()[0]['msg']}")
+            return web.json_response({"error": {"message": "invalid body"}}, status=400)
+        self.client_secret_bodies.append(body)
+        key = self._id("ek_test")
+        self.ephemeral_keys.append(key)
+        return web.json_response({"value": key, "expires_at": int(time.time()) + 600, "session": body.get("session")})
 
     async def _office(self, request):
         body = json.loads(await self._record(request))

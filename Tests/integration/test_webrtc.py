@@ -142,6 +142,24 @@ def test_barge_in_clears_the_servers_output(daemon, tmp_path, peer):
     assert 6.8 < tone_seconds(tmp_path / "speaker.wav", 880) < 7.8
 
 
+def test_each_openai_call_is_dialled_with_a_fresh_ephemeral_key(daemon, tmp_path, peer):
+    d, control = start(daemon, tmp_path, peer,
+                       extra=f'\nephemeral_key_url = "{peer.base_url}/v1/realtime/client_secrets"\nmodel = "gpt-realtime-mini"')
+    ready(control)
+    control.ctl("reconnect")
+    wait_for(lambda: len([r for r in peer.requests if r["path"] == "/v1/realtime/calls"]) == 2, what="a second call")
+    ready(control)
+    mints = [r for r in peer.requests if r["path"] == "/v1/realtime/client_secrets"]
+    calls = [r for r in peer.requests if r["path"] == "/v1/realtime/calls"]
+    assert len(mints) == 2 and all(r["headers"]["Authorization"] == f"Bearer {KEY}" for r in mints)
+    assert peer.client_secret_bodies[0]["session"] == {"type": "realtime", "model": "gpt-realtime-mini"}
+    # The API key never dials a call: each call has its own short-lived key.
+    assert [r["headers"]["Authorization"] for r in calls] == [f"Bearer {k}" for k in peer.ephemeral_keys]
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert KEY not in d.log and not any(k in d.log for k in peer.ephemeral_keys)
+
+
 @pytest.mark.parametrize("kind", ["office", "training"])
 def test_relay_signaling_routes(daemon, tmp_path, peer, kind):
     if kind == "training":
