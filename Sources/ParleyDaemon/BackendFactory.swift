@@ -103,10 +103,7 @@ struct BackendFactory {
             signaling: WebRTCSignaling(route: route, timeoutMilliseconds: backend.stallTimeoutMilliseconds),
             peer: .init(localAddresses: backend.webRTC.localAddresses, latencyMilliseconds: backend.webRTC.jitterMilliseconds),
             connectTimeout: .milliseconds(backend.stallTimeoutMilliseconds), http: http(caFile: caFile),
-            onCall: { callID, setup in
-                let ms = setup.components.seconds * 1000 + setup.components.attoseconds / 1_000_000_000_000_000
-                logger.info("\(name): call \(callID ?? "open") connected in \(ms) ms")
-            })
+            onCall: { callID, milliseconds in logger.info("\(name): call \(callID ?? "open") connected in \(milliseconds) ms") })
         return OpenAIRealtimeBackend(settings: realtimeSettings(), link: link, logger: logger)
     }
     #endif

@@ -102,9 +102,10 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                     onOpen: { sender in await self.opened(sender) },
                     onText: { text in await self.received(text) },
                     onAudio: { samples in await self.receivedAudio(samples) })
-                if case .failed(let why) = end, stalled == nil, !reconnectNow { failure = why }
-                else if case .normal(let how) = end { logger.notice("\(name): \(how)") }
-                else if case .failed(let why) = end { logger.notice("\(name): \(why)") }
+                switch end {
+                case .failed(let why) where stalled == nil && !reconnectNow: failure = why
+                case .failed(let how), .normal(let how): logger.notice("\(name): \(how)")  // we closed it
+                }
             } catch let error as RealtimeLinkError {
                 authFailed = authFailed || error.isAuth
                 failure = error.description

@@ -12,11 +12,11 @@ public struct WebRTCRealtimeLink: RealtimeLink {
     public let peer: WebRTCPeer.Settings
     public let connectTimeout: Duration
     private let http: HTTPClient
-    /// Each call's id (OpenAI names one) and how long offer → open took, for the log.
-    private let onCall: @Sendable (_ callID: String?, _ setup: Duration) -> Void
+    /// Each call's id (OpenAI names one) and how many milliseconds offer → open took, for the log.
+    private let onCall: @Sendable (_ callID: String?, _ setupMilliseconds: Int) -> Void
 
     public init(signaling: WebRTCSignaling, peer: WebRTCPeer.Settings, connectTimeout: Duration, http: HTTPClient,
-                onCall: @escaping @Sendable (String?, Duration) -> Void = { _, _ in }) {
+                onCall: @escaping @Sendable (String?, Int) -> Void = { _, _ in }) {
         self.signaling = signaling
         self.peer = peer
         self.connectTimeout = connectTimeout
@@ -89,14 +89,13 @@ public struct WebRTCRealtimeLink: RealtimeLink {
             }
             if verified && channelOpen && !open.load(ordering: .acquiring) {
                 open.store(true, ordering: .releasing)
-                onCall(callID, .now - started)
+                onCall(callID, Int((.now - started) / .milliseconds(1)))
                 await onOpen(Sender(call: call))
             }
         }
         // The stream ended: we closed the call (hang-up, reconnect, or the connect deadline).
         if open.load(ordering: .acquiring) { return .normal("call closed") }
-        let ms = connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000
-        throw RealtimeLinkError("webrtc: not connected within \(ms) ms (connection \(state), certificate \(verified ? "verified" : "unchecked"), data channel \(channelOpen ? "open" : "closed"))")
+        throw RealtimeLinkError("webrtc: not connected within \(Int(connectTimeout / .milliseconds(1))) ms (connection \(state), certificate \(verified ? "verified" : "unchecked"), data channel \(channelOpen ? "open" : "closed"))")
     }
 
     private struct Sender: RealtimeLinkSender {

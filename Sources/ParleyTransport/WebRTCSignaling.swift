@@ -75,9 +75,10 @@ public struct WebRTCSignaling: Sendable {
 
     /// The API key, or a fresh ephemeral key from the relay endpoint.
     private func callKey(_ key: CallKey, http: HTTPClient) async throws(RealtimeLinkError) -> String {
-        guard case .ephemeral(let url, let apiKey, let model) = key else {
-            if case .apiKey(let value) = key { return value }
-            return ""
+        let (url, apiKey, model): (String, String?, String)
+        switch key {
+        case .apiKey(let value): return value
+        case .ephemeral(let mint, let bearer, let session): (url, apiKey, model) = (mint, bearer, session)
         }
         let body = JSONValue.object(["expires_after": ["anchor": "created_at", "seconds": 600],
                                      "session": ["type": "realtime", "model": .string(model)]])
@@ -91,11 +92,7 @@ public struct WebRTCSignaling: Sendable {
         } catch {
             throw RealtimeLinkError("ephemeral key from \(url) failed: \(error)")
         }
-        guard (200..<300).contains(response.status) else {
-            let auth = response.status == 401 || response.status == 403
-            throw RealtimeLinkError("\(url) refused an ephemeral key: HTTP \(response.status) \(excerpt(response.text))"
-                                    + (auth ? " (check the API key)" : ""), isAuth: auth)
-        }
+        try check(response, "\(url) refused an ephemeral key")
         let json = JSONValue.parse(response.text)
         guard let value = json?["value"]?.string ?? json?["client_secret"]?["value"]?.string, !value.isEmpty else {
             throw RealtimeLinkError("\(url) answered without an ephemeral key ({value} or {client_secret: {value}}): \(excerpt(response.text))")
@@ -124,14 +121,15 @@ public struct WebRTCSignaling: Sendable {
                            timeoutMilliseconds: timeoutMilliseconds)
     }
 
-    private func check(_ response: HTTPResponse) throws(RealtimeLinkError) {
+    /// A non-2xx answer in words: the status, the server's message, a hint when it is the key.
+    private func check(_ response: HTTPResponse, _ what: String? = nil) throws(RealtimeLinkError) {
         guard !(200..<300).contains(response.status) else { return }
         let error = JSONValue.parse(response.text)
         // OpenAI {error: {message}}, seed 000 {error, message}, FastAPI {detail}.
         let detail = error?["error"]?["message"]?.string ?? error?["message"]?.string ?? error?["detail"]?.string
             ?? excerpt(response.text)
         let auth = response.status == 401 || response.status == 403
-        throw RealtimeLinkError("\(endpoint) refused the offer: HTTP \(response.status)"
+        throw RealtimeLinkError("\(what ?? "\(endpoint) refused the offer"): HTTP \(response.status)"
                                 + (detail.isEmpty ? "" : " \(detail)")
                                 + (auth ? " (check the backend's key or token)" : ""), isAuth: auth)
     }

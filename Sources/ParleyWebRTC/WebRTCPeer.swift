@@ -184,10 +184,11 @@ public final class WebRTCPeer: @unchecked Sendable {
     private func push(_ samples: [Int16]) {
         pushed.withLock { count in
             guard !closed.load(ordering: .acquiring) else { return }
-            let nanosPerSample = UInt64(1_000_000_000 / Self.sampleRate)
+            // Timestamps from the sample count, exact (41,666.67 ns a sample would drift if rounded).
+            let pts = UInt64(count) * 1_000_000_000 / UInt64(Self.sampleRate)
+            let end = UInt64(count + samples.count) * 1_000_000_000 / UInt64(Self.sampleRate)
             samples.withUnsafeBufferPointer {
-                _ = CParley_appsrc_push_pcm(microphone, $0.baseAddress, $0.count, UInt64(count) * nanosPerSample,
-                                            UInt64($0.count) * nanosPerSample)
+                _ = CParley_appsrc_push_pcm(microphone, $0.baseAddress, $0.count, pts, end - pts)
             }
             count += samples.count
         }
@@ -201,9 +202,7 @@ public final class WebRTCPeer: @unchecked Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(20))
                 guard let self, !self.closed.load(ordering: .acquiring) else { return }
-                let elapsed = ContinuousClock.now - self.started
-                let due = Int(elapsed.components.seconds) * Self.sampleRate
-                    + Int(elapsed.components.attoseconds / 1_000_000_000_000) * Self.sampleRate / 1_000_000
+                let due = Int((ContinuousClock.now - self.started) / .milliseconds(1)) * Self.sampleRate / 1000
                 let behind = due - self.pushed.withLock { $0 }
                 if behind > Self.sampleRate / 25 { self.push([Int16](repeating: 0, count: behind - Self.sampleRate / 50)) }
             }

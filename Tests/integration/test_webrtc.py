@@ -196,8 +196,8 @@ def test_refused_offers_are_one_line_and_retried(daemon, tmp_path, peer, status,
     else:
         wait_for(lambda: len(peer.requests) >= 4, timeout=10, what="the offers after the refusals")
         ready(control)
-    if auth:
-        assert leds(control) == ERROR_LEDS
+    if auth:  # between retries (the link shows connecting while it dials)
+        wait_for(lambda: leds(control) == ERROR_LEDS, what="the error LED")
     lines = [l for l in d.log.splitlines() if "refused the offer" in l]
     assert len(lines) == 1 and words in lines[0] and "nope" in lines[0], lines
     assert ("check the backend's key" in lines[0]) == auth
@@ -210,7 +210,7 @@ def test_a_certificate_other_than_the_answers_is_refused(daemon, tmp_path, peer)
     peer.corrupt_fingerprint = True
     d, control = start(daemon, tmp_path, peer)
     wait_for(lambda: "is not the one the answer announced" in d.log, what="the certificate check")
-    assert control.status()["state"]["link"] == "error" and leds(control) == ERROR_LEDS
+    wait_for(lambda: control.status()["state"]["link"] == "error" and leds(control) == ERROR_LEDS, what="the error LED")
     assert "session.update" not in peer.types()  # nothing crossed an unverified channel from us
     peer.corrupt_fingerprint = False
     ready(control)  # the next call is verified and used
