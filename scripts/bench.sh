@@ -22,103 +22,125 @@
 #                                 (Tests/integration/test_webrtc.py): offer_to_datachannel_open_ms
 #                                 spans building the offer to the data channel open; fd/thread/RSS
 #   fuzz.* come from `make fuzz` (scripts/fuzz.sh), not from here
+# BENCH_SECTIONS picks sections (default all: audio latency hil faults soak webrtc); the keys
+# of the sections not run stay as they are in bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "bench: building"
-(cd Benchmarks && swift build -c release --product CaptureChainCPU >/dev/null)
-gcc -O2 -o "$out/chain" Benchmarks/c/chain.c $(pkg-config --cflags --libs speexdsp) -lm
+sections=" ${BENCH_SECTIONS:-audio latency hil faults soak webrtc} "
+want() { [[ "$sections" == *" $1 "* ]]; }
 
-echo "bench: CPU, Swift vs C (5 runs each of 100 s of audio)"
-for i in 1 2 3 4 5; do
-  Benchmarks/.build/release/CaptureChainCPU 100 >> "$out/swift.jsonl"
-  "$out/chain" 100 >> "$out/c.jsonl"
-done
+if want audio; then
+  echo "bench: building"
+  (cd Benchmarks && swift build -c release --product CaptureChainCPU >/dev/null)
+  gcc -O2 -o "$out/chain" Benchmarks/c/chain.c $(pkg-config --cflags --libs speexdsp) -lm
 
-echo "bench: allocations (package-benchmark)"
-(cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --no-progress \
-   --filter "capture chain.*" --format jsonSmallerIsBetter --path "$out" >/dev/null)
+  echo "bench: CPU, Swift vs C (5 runs each of 100 s of audio)"
+  for i in 1 2 3 4 5; do
+    Benchmarks/.build/release/CaptureChainCPU 100 >> "$out/swift.jsonl"
+    "$out/chain" 100 >> "$out/c.jsonl"
+  done
 
-echo "bench: echo cancellation quality (echo test)"
-swift build --build-tests >/dev/null
-swift test --skip-build --no-parallel --filter CaptureChainTests 2>&1 | grep -E "^(ERLE|near-end)" > "$out/erle.txt"
-echo "bench: echo scenarios (drift, misalignment, AGC)"
-swift test --skip-build --no-parallel --filter EchoScenarioTests 2>&1 | grep -E "^AEC scenario" > "$out/aec.txt"
+  echo "bench: allocations (package-benchmark)"
+  (cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --no-progress \
+     --filter "capture chain.*" --format jsonSmallerIsBetter --path "$out" >/dev/null)
 
-echo "bench: conversation latency (60 push-to-talk turns with barge-in, release parleyd)"
+  echo "bench: echo cancellation quality (echo test)"
+  swift build --build-tests >/dev/null
+  swift test --skip-build --no-parallel --filter CaptureChainTests 2>&1 | grep -E "^(ERLE|near-end)" > "$out/erle.txt"
+  echo "bench: echo scenarios (drift, misalignment, AGC)"
+  swift test --skip-build --no-parallel --filter EchoScenarioTests 2>&1 | grep -E "^AEC scenario" > "$out/aec.txt"
+fi
+
 swift build -c release --product parleyd >/dev/null
-.venv/bin/python Tests/integration/bench_latency.py --parleyd .build/release/parleyd --turns 60 > "$out/latency.json"
-
-echo "bench: hardware-in-the-loop latency (60 turns in the VM)"
-.venv/bin/python Tests/hil/host.py --turns 60 --parleyd .build/release/parleyd --results "$out/hil.json"
-
-echo "bench: fault injection (release parleyd)"
-release_env="PARLEYD=$PWD/.build/release/parleyd PARLEYCTL=$PWD/.build/debug/parleyctl SIM_ALSA=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf"
 swift build --product parleyctl >/dev/null
-env $release_env .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$out/faults.xml" \
-  Tests/integration/test_faults.py Tests/integration/test_audio_device_loss.py || true  # counted, not fatal
+release_env="PARLEYD=$PWD/.build/release/parleyd PARLEYCTL=$PWD/.build/debug/parleyctl SIM_ALSA=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf"
 
-echo "bench: soak (1,000 turns with random faults, release parleyd)"
-env $release_env SOAK_TURNS=1000 SOAK_RESULTS="$out/soak.json" .venv/bin/python -m pytest -q -s \
-  -p no:cacheprovider Tests/integration/test_soak.py | grep -E "^soak:|passed|failed" || true  # figures kept either way
+if want latency; then
+  echo "bench: conversation latency (60 push-to-talk turns with barge-in, release parleyd)"
+  .venv/bin/python Tests/integration/bench_latency.py --parleyd .build/release/parleyd --turns 60 > "$out/latency.json"
+fi
 
-echo "bench: WebRTC call setup (100 connect/teardown cycles, release parleyd)"
-env $release_env WEBRTC_CYCLES=100 WEBRTC_RESULTS="$out/webrtc.json" .venv/bin/python -m pytest -q -s \
-  -p no:cacheprovider Tests/integration/test_webrtc.py -k cycles | grep -E "^webrtc:|passed|failed" || true
+if want hil; then
+  echo "bench: hardware-in-the-loop latency (60 turns in the VM)"
+  .venv/bin/python Tests/hil/host.py --turns 60 --parleyd .build/release/parleyd --results "$out/hil.json"
+fi
+
+if want faults; then
+  echo "bench: fault injection (release parleyd)"
+  env $release_env .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$out/faults.xml" \
+    Tests/integration/test_faults.py Tests/integration/test_audio_device_loss.py || true  # counted, not fatal
+fi
+
+if want soak; then
+  echo "bench: soak (1,000 turns with random faults, release parleyd)"
+  env $release_env SOAK_TURNS=1000 SOAK_RESULTS="$out/soak.json" .venv/bin/python -m pytest -q -s \
+    -p no:cacheprovider Tests/integration/test_soak.py | grep -E "^soak:|passed|failed" || true  # figures kept either way
+fi
+
+if want webrtc; then
+  echo "bench: WebRTC call setup (100 connect/teardown cycles, release parleyd)"
+  env $release_env WEBRTC_CYCLES=100 WEBRTC_RESULTS="$out/webrtc.json" .venv/bin/python -m pytest -q -s \
+    -p no:cacheprovider Tests/integration/test_webrtc.py -k cycles | grep -E "^webrtc:|passed|failed" || true
+fi
 
 mkdir -p bench
 python3 - "$out" <<'PY'
 import json, os, re, statistics, sys
+import xml.etree.ElementTree as ET
 out = sys.argv[1]
-def median_cpu(name):
-    return statistics.median(json.loads(l)["cpu_percent_of_core"] for l in open(os.path.join(out, name)))
-swift, c = median_cpu("swift.jsonl"), median_cpu("c.jsonl")
-mallocs = {}
-for row in json.load(open(os.path.join(out, "Current_run.json"))):
-    m = re.match(r"capture chain: (\d) s of 48 kHz audio - Malloc \(total\)", row["name"])
-    if m: mallocs[int(m.group(1))] = row["value"]
-allocs_per_frame = (mallocs[3] - mallocs[1]) / 200
-erle = open(os.path.join(out, "erle.txt")).read()
-def grab(pattern):
-    return round(float(re.search(pattern, erle).group(1)), 2)
+def have(name):
+    return os.path.exists(os.path.join(out, name))
+def load(name):
+    return json.load(open(os.path.join(out, name)))
 path = "bench/results.json"
 results = json.load(open(path)) if os.path.exists(path) else {}
-audio = results.setdefault("audio", {})
-audio.update({
-    "allocs_per_frame": allocs_per_frame,
-    "dsp_cpu_percent_of_core": round(swift, 4),
-    "dsp_cpu_c_percent_of_core": round(c, 4),
-    "dsp_cpu_ratio_vs_c": round(swift / c, 3),
-    "erle_aec_only_db": grab(r"ERLE, AEC only, after convergence: ([\d.]+)"),
-    "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
-    "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
-})
-scenarios = {}
-for line in open(os.path.join(out, "aec.txt")):
-    m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s", line)
-    if m: scenarios[m.group(1)] = [float(m.group(i)) for i in (2, 3, 4)]
-results["aec"] = {
-    "erle_stable_db": round(scenarios["stable"][0], 2),
-    "erle_drift_100ppm_db": round(scenarios["drift_100ppm"][0], 2),
-    "erle_drift_minus_100ppm_db": round(scenarios["drift_minus_100ppm"][0], 2),
-    "erle_misaligned_plus_50ms_db": round(scenarios["misaligned_plus_50ms"][0], 2),
-    "erle_misaligned_plus_50ms_without_probe_db": round(scenarios["misaligned_plus_50ms_no_probe"][0], 2),
-    "erle_with_agc_db": round(scenarios["agc"][0], 2),
-    "near_end_sdr_double_talk_db": round(scenarios["stable"][1], 2),
-    "convergence_20db_s": scenarios["stable"][2],
-}
-results.update(json.load(open(os.path.join(out, "latency.json"))))
-results.update(json.load(open(os.path.join(out, "hil.json"))))
-results.update(json.load(open(os.path.join(out, "soak.json"))))
-results.update(json.load(open(os.path.join(out, "webrtc.json"))))
-import xml.etree.ElementTree as ET
-suite = ET.parse(os.path.join(out, "faults.xml")).getroot().find("testsuite")
-scenarios = int(suite.get("tests"))
-results["faults"] = {"scenarios": scenarios,
-                     "survived": scenarios - int(suite.get("failures")) - int(suite.get("errors"))}
+
+if have("swift.jsonl"):  # the audio section
+    def median_cpu(name):
+        return statistics.median(json.loads(l)["cpu_percent_of_core"] for l in open(os.path.join(out, name)))
+    swift, c = median_cpu("swift.jsonl"), median_cpu("c.jsonl")
+    mallocs = {}
+    for row in load("Current_run.json"):
+        m = re.match(r"capture chain: (\d) s of 48 kHz audio - Malloc \(total\)", row["name"])
+        if m: mallocs[int(m.group(1))] = row["value"]
+    erle = open(os.path.join(out, "erle.txt")).read()
+    def grab(pattern):
+        return round(float(re.search(pattern, erle).group(1)), 2)
+    results.setdefault("audio", {}).update({
+        "allocs_per_frame": (mallocs[3] - mallocs[1]) / 200,
+        "dsp_cpu_percent_of_core": round(swift, 4),
+        "dsp_cpu_c_percent_of_core": round(c, 4),
+        "dsp_cpu_ratio_vs_c": round(swift / c, 3),
+        "erle_aec_only_db": grab(r"ERLE, AEC only, after convergence: ([\d.]+)"),
+        "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
+        "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
+    })
+    scenarios = {}
+    for line in open(os.path.join(out, "aec.txt")):
+        m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s", line)
+        if m: scenarios[m.group(1)] = [float(m.group(i)) for i in (2, 3, 4)]
+    results["aec"] = {
+        "erle_stable_db": round(scenarios["stable"][0], 2),
+        "erle_drift_100ppm_db": round(scenarios["drift_100ppm"][0], 2),
+        "erle_drift_minus_100ppm_db": round(scenarios["drift_minus_100ppm"][0], 2),
+        "erle_misaligned_plus_50ms_db": round(scenarios["misaligned_plus_50ms"][0], 2),
+        "erle_misaligned_plus_50ms_without_probe_db": round(scenarios["misaligned_plus_50ms_no_probe"][0], 2),
+        "erle_with_agc_db": round(scenarios["agc"][0], 2),
+        "near_end_sdr_double_talk_db": round(scenarios["stable"][1], 2),
+        "convergence_20db_s": scenarios["stable"][2],
+    }
+for name in ("latency.json", "hil.json", "soak.json", "webrtc.json"):
+    if have(name):
+        results.update(load(name))
+if have("faults.xml"):
+    suite = ET.parse(os.path.join(out, "faults.xml")).getroot().find("testsuite")
+    scenarios = int(suite.get("tests"))
+    results["faults"] = {"scenarios": scenarios,
+                         "survived": scenarios - int(suite.get("failures")) - int(suite.get("errors"))}
 json.dump(results, open(path, "w"), indent=2, sort_keys=True)
 open(path, "a").write("\n")
 print(json.dumps(results, indent=2, sort_keys=True))

@@ -87,13 +87,3 @@ def test_audio_device_missing_exits_unavailable(daemon):
     assert d.wait(timeout=5) == 69
     assert 'audio device "hw:CARD=NoSuchCard": cannot open' in d.log
     assert not any(m.startswith("READY=1") for m in d.notify.all())
-
-
-def test_backend_not_in_this_build_is_a_config_exit(daemon, tmp_path):
-    key = tmp_path / "openai.key"
-    key.write_text("sk-proj-INTEGRATION-SECRET-42424242\n")
-    key.chmod(0o600)
-    d = daemon(config=BASE_CONFIG.replace('kind = "echo"', f'kind = "training"\n[backend.training]\nbase_url = "http://127.0.0.1:9"\ntoken_file = "{key}"')).start()
-    assert d.wait(timeout=5) == 78
-    assert 'backend.kind = "training" is not available in this build' in d.log
-    assert "INTEGRATION-SECRET" not in d.log
