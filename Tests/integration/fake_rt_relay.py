@@ -40,13 +40,7 @@ class FakeRTRelay(ServerThread):
         app.router.add_post("/api/rt/text", self._text)
         for stream in ("audio", "transcripts", "user-transcripts"):
             app.router.add_get(f"/api/rt/{stream}", self._sse(stream))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._started.set()
-        await asyncio.Event().wait()
+        await self._serve_app(app)
 
     @property
     def url(self):

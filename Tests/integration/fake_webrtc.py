@@ -119,13 +119,7 @@ class FakeWebRTC(ServerThread):
         app.router.add_post("/v1/realtime/client_secrets", self._client_secret)
         app.router.add_post("/api/voice/realtime/connect", self._office)
         app.router.add_post("/realtime/webrtc-offer", self._training)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._started.set()
-        await asyncio.Future()
+        await self._serve_app(app)
 
     @property
     def base_url(self):
