@@ -1,9 +1,11 @@
 import Logging
 import ParleyRealtime
 
-/// OpenAI's Realtime API (GA) over one WebSocket: session.update from config, push-to-talk
-/// turns as appends + commit + response.create, assistant audio deltas to the speaker,
-/// barge-in as response.cancel + conversation.item.truncate, reconnects with backoff.
+/// OpenAI's Realtime API (GA) over one `RealtimeLink` — a WebSocket, or a WebRTC call whose
+/// audio rides media tracks: session.update from config, push-to-talk turns as appends (or
+/// media) + commit + response.create, the answer's audio to the speaker, barge-in as
+/// response.cancel + conversation.item.truncate (WebRTC: + output_audio_buffer.clear),
+/// reconnects with backoff.
 public actor OpenAIRealtimeBackend: VoiceBackend {
     public struct Settings: Sendable {
         /// Names the backend in logs and metrics ("openai", "openai_webrtc", "office", "training").
