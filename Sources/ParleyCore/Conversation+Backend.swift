@@ -7,10 +7,13 @@ extension Conversation {
         switch event {
         case .link(let link):
             let wasReady = state.isReady
-            state.link = link
+            // An error shows until the link is back: redialling after it is still the outage.
+            state.link = state.link == .error && link == .connecting ? .error : link
             guard link != .connected else { return [] }
             let wasSpeaking = state.turn == .speaking
-            state.session = nil
+            // The session ended with the link; a failed one stays failed until its
+            // replacement is created, so the error shows until then.
+            if state.session != .error { state.session = .terminated }
             state.turn = .idle
             forgetTools()
             var effects: [Effect] = wasSpeaking ? [.stopPlayback] : []
@@ -18,7 +21,8 @@ extension Conversation {
             return effects
         case .session(let session):
             let wasReady = state.isReady
-            state.session = session
+            // A failed session stays failed (the error LED) until its replacement is created.
+            state.session = state.session == .error && session != .created ? .error : session
             if session != .created {
                 state.turn = .idle
                 forgetTools()
@@ -32,7 +36,7 @@ extension Conversation {
             responseComplete = false
             awaitingAnswer = false
             // Hands-free: the server answers on its own when the technician stops talking.
-            if mode == .vad && state.turn == .idle { state.turn = .thinking }
+            if mode == .vad && (state.turn == .idle || state.turn == .failed) { state.turn = .thinking }
             return []
         case .audio(let samples):
             guard state.turn == .thinking || state.turn == .speaking else { return [] }
@@ -60,6 +64,13 @@ extension Conversation {
             guard state.turn == .thinking || state.turn == .speaking else { return [] }
             pendingTools.insert(call.callID)
             return [.runTool(call)]
+        case .responseFailed:
+            // Only a turn waiting for its answer fails; a later turn has moved on.
+            guard state.turn == .thinking else { return [] }
+            state.turn = .failed
+            responseComplete = true
+            forgetTools()
+            return [.cue(.error), .showFailure]
         case .transcript, .error:
             return []
         }

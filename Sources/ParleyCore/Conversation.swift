@@ -2,14 +2,18 @@ import ParleyBoard
 import ParleyConfig
 import ParleyTransport
 
-public enum TurnState: String, Sendable, Equatable {
+public enum TurnState: String, Sendable, Equatable, CaseIterable {
     case idle, listening, thinking, speaking
+    /// The answer asked for will not come (a server error, a rate limit): the error LED for a
+    /// moment (`Conversation.failureShown`), then idle. A press starts a turn as from idle.
+    case failed
 }
 
 /// The whole device state the LEDs, status and logs show.
 public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
     public var link: LinkState = .offline
-    public var session: SessionState?
+    /// `terminated` while there is no live session (none yet, or it ended with the link).
+    public var session: SessionState = .terminated
     public var turn: TurnState = .idle
     /// The microphone or speaker is gone (unplugged); the engine is reopening it.
     public var audioLost = false
@@ -27,6 +31,7 @@ public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
         guard session == .created else { return .connecting }
         switch turn {
         case .idle: return .ready
+        case .failed: return .error
         case .listening: return .listening
         case .thinking: return .thinking
         case .speaking: return .speaking
@@ -36,7 +41,7 @@ public struct DeviceState: Sendable, Equatable, CustomStringConvertible {
     public var isReady: Bool { link == .connected && session == .created }
 
     public var description: String {
-        "link=\(link.rawValue) session=\(session?.rawValue ?? "none") turn=\(turn.rawValue)"
+        "link=\(link.rawValue) session=\(session.rawValue) turn=\(turn.rawValue)"
             + (audioLost ? " audio=lost" : "") + (muted ? " mic=muted" : "")
     }
 }
@@ -57,6 +62,8 @@ public enum ConversationInput: Sendable, Equatable {
     case mute(Bool)
     /// A function the assistant called has finished (its output, or the failure as text).
     case toolResult(callID: String, output: String)
+    /// A failed turn's error LED has been shown long enough (the controller times it).
+    case failureShown
 }
 
 /// What the conversation asks the edges to do.
@@ -73,6 +80,8 @@ public enum Effect: Sendable, Equatable {
     case runTool(ToolCall)
     /// Volume buttons: this many steps louder (negative: softer).
     case stepVolume(Int)
+    /// A turn failed: feed `.failureShown` once its error LED has been on a moment.
+    case showFailure
 }
 
 /// Short sounds that tell a technician what happened without looking at the LEDs.
@@ -176,6 +185,9 @@ public struct Conversation: Sendable {
             return effects
         case .toolResult(let callID, let output):
             return toolResult(callID: callID, output: output)
+        case .failureShown:
+            if state.turn == .failed { state.turn = .idle }
+            return []
         }
     }
 
@@ -236,6 +248,10 @@ public struct Conversation: Sendable {
     /// being answered stops, and the device is ready again.
     private mutating func cancelTurn() -> [Effect] {
         guard state.turn != .idle else { return [] }
+        guard state.turn != .failed else {
+            state.turn = .idle
+            return []
+        }
         var effects = interruptResponse()
         if state.turn == .listening { effects.append(.send(.clear)) }
         state.turn = .idle
@@ -248,7 +264,7 @@ public struct Conversation: Sendable {
         switch state.turn {
         case .speaking: [.stopPlaybackAndCancel]
         case .thinking: [.send(.cancelResponse(playedMilliseconds: 0))]
-        case .idle, .listening: []
+        case .idle, .listening, .failed: []
         }
     }
 

@@ -75,6 +75,9 @@ public actor DeviceController {
 
     public var state: DeviceState { conversation.state }
 
+    /// How long a failed turn's error LED stays on before the device shows ready again.
+    static let failureShownFor = Duration.seconds(3)
+
     /// SIGHUP. `cues` nil: keep the current sounds (the new ones could not be loaded).
     public func update(ptt: PTTSettings, cues: CueSounds?) async {
         if let cues { cueSounds = cues }
@@ -169,6 +172,11 @@ public actor DeviceController {
             logger.debug("cue: \(cue.rawValue)")
         case .stepVolume(let steps):
             stepVolume(steps)
+        case .showFailure:
+            Task {
+                try? await Task.sleep(for: Self.failureShownFor)
+                await self.feed(.failureShown)
+            }
         case .runTool(let call):
             stats.toolCalls += 1
             logger.info("tool call \(call.name) (\(call.callID))")
@@ -203,7 +211,7 @@ public actor DeviceController {
             case .user: stats.lastUserTranscript = text
             case .assistant: stats.lastAssistantTranscript = text
             }
-        case .backend(.error(let error)):
+        case .backend(.error(let error)), .backend(.responseFailed(let error)):
             if !error.logged { logger.warning("backend error: \(error)") }
             stats.backendErrors[error.kind, default: 0] += 1
             stats.lastError = error.message

@@ -42,7 +42,7 @@ public final class ConfigReloader: Sendable {
     @discardableResult
     public func reload() async -> ConfigDiff? {
         notifier.reloading()
-        defer { notifier.ready(status: "configuration reloaded") }
+        defer { notifier.ready() }
         logger.notice("SIGHUP: reloading configuration")
         let loaded: LoadedConfig
         do {

@@ -109,8 +109,9 @@ public struct Daemon {
             onTranscript: { [transcripts] role, text in transcripts?.submit(role: role.rawValue, content: text) },
             logger: logger("parley.core")
         ) { state in
-            notifier.status("\(state) (\(settings.backend.kind.rawValue))")
+            notifier.status(Self.statusText(state, backend: backend.name))
         }
+        notifier.status(Self.statusText(await controller.state, backend: backend.name))
         let audioLog = logger("parley.audio")
         let boardLog = logger("parley.board")
         let reloader = ConfigReloader(
@@ -155,8 +156,7 @@ public struct Daemon {
                     if !$0 { probe?.request() }
                 }),
             drift,
-            SystemdLifecycle(notifier: notifier, reloader: reloader,
-                             readyStatus: "audio and board up; connecting to \(backend.name)", logger: log),
+            SystemdLifecycle(notifier: notifier, reloader: reloader, logger: log),
         ]
         if let probe { services.append(probe) }
         if let transcripts {
@@ -187,6 +187,11 @@ public struct Daemon {
 }
 
 extension Daemon {
+    /// systemd's STATUS=: the device state, as the log's "state:" lines and `parleyctl status` show it.
+    static func statusText(_ state: DeviceState, backend: String) -> String {
+        "\(state) (\(backend))"
+    }
+
     static func openTranscripts(_ settings: ParleySettings, logger: Logger) throws -> TranscriptOutbox {
         let t = settings.transcripts
         return try TranscriptOutbox(

@@ -64,7 +64,7 @@ struct DaemonControl: Sendable {
         return StatusReport(
             version: ParleyVersion.string, deviceID: settings.device.id, backend: backend.name,
             uptimeSeconds: Int((ContinuousClock.now - started).components.seconds),
-            state: .init(link: state.link.rawValue, session: state.session?.rawValue ?? "none", turn: state.turn.rawValue,
+            state: .init(link: state.link.rawValue, session: state.session.rawValue, turn: state.turn.rawValue,
                          indicator: state.indicator.rawValue, audioLost: state.audioLost, muted: state.muted),
             audio: .init(captureDevice: settings.audio.captureDevice, playbackDevice: settings.audio.playbackDevice,
                          rate: audio?.rate ?? settings.audio.rate, periodFrames: audio?.periodFrames ?? settings.audio.periodFrames,
@@ -106,8 +106,15 @@ struct DaemonControl: Sendable {
             "parley_audio_reference_resampler_ppm": echoReference.resamplerPPM,
             "parley_audio_echo_probe_correction_ms": echoReference.probeCorrectionMilliseconds,
             "parley_volume_percent": Double(engine.volumePercent),
-            "parley_ready": await controller.state.isReady ? 1 : 0,
         ]
+        // The device state, the one the LEDs and status show: one series per word, 1 for the current.
+        let state = await controller.state
+        metrics["parley_ready"] = state.isReady ? 1 : 0
+        for link in LinkState.allCases { metrics["parley_link_state{state=\"\(link.rawValue)\"}"] = state.link == link ? 1 : 0 }
+        for session in SessionState.allCases {
+            metrics["parley_session_state{state=\"\(session.rawValue)\"}"] = state.session == session ? 1 : 0
+        }
+        for turn in TurnState.allCases { metrics["parley_turn_state{state=\"\(turn.rawValue)\"}"] = state.turn == turn ? 1 : 0 }
         for (thread, counters) in [("capture", engine.captureCounters), ("playback", engine.playbackCounters)] {
             metrics["parley_audio_thread_cpu_seconds_total{thread=\"\(thread)\"}"] =
                 Double(counters.cpuNanoseconds.load(ordering: .relaxed)) / 1e9

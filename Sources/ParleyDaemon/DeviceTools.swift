@@ -57,7 +57,7 @@ struct DeviceTools: ToolRunner {
         let state = snapshot.state
         var status: [String: JSONValue] = [
             "device_id": .string(device.id), "backend": .string(backendName),
-            "link": .string(state.link.rawValue), "session": .string(state.session?.rawValue ?? "none"),
+            "link": .string(state.link.rawValue), "session": .string(state.session.rawValue),
             "audio": .string(state.audioLost ? "device lost, reopening" : "ok"),
             "microphone_muted": .bool(state.muted), "volume_percent": .int(engine.volumePercent),
             "turns": .int(snapshot.stats.turns),

@@ -11,12 +11,11 @@ import UnixSignals
 struct SystemdLifecycle: Service {
     let notifier: SystemdNotifier
     let reloader: ConfigReloader
-    let readyStatus: String
     let logger: Logger
 
     func run() async {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
-        notifier.ready(status: readyStatus)
+        notifier.ready()
         logger.notice("ready")
         await cancelWhenGracefulShutdown {
             for await _ in hangups { await reloader.reload() }

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,6 +9,9 @@ public final class SystemdNotifier: Sendable {
     private let address: [UInt8]?
     /// WATCHDOG_USEC when the watchdog is on for this process.
     public let watchdogMicroseconds: UInt64?
+    /// The latest STATUS= text: READY carries it (never a fixed text over a newer state).
+    /// Sent under the lock, so systemd hears the texts in the order they were set.
+    private let latestStatus = Mutex("starting")
 
     public init(environment: [String: String]) {
         if let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.hasPrefix("/") || path.hasPrefix("@") {
@@ -24,10 +28,21 @@ public final class SystemdNotifier: Sendable {
 
     public var isEnabled: Bool { address != nil }
 
-    public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
-    public func status(_ text: String) { send("STATUS=\(text)") }
+    /// READY=1 with the latest status.
+    public func ready() { latestStatus.withLock { send("READY=1\nSTATUS=\($0)") } }
+    public func status(_ text: String) {
+        latestStatus.withLock {
+            $0 = text
+            send("STATUS=\(text)")
+        }
+    }
     public func watchdog() { send("WATCHDOG=1") }
-    public func stopping() { send("STOPPING=1\nSTATUS=stopping") }
+    public func stopping() {
+        latestStatus.withLock {
+            $0 = "stopping"
+            send("STOPPING=1\nSTATUS=stopping")
+        }
+    }
     public func reloading() {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)

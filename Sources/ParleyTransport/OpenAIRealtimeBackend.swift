@@ -6,7 +6,7 @@ import ParleyRealtime
 /// media) + commit + response.create, the answer's audio to the speaker, barge-in as
 /// response.cancel + conversation.item.truncate (WebRTC: + output_audio_buffer.clear),
 /// reconnects with backoff.
-public actor OpenAIRealtimeBackend: VoiceBackend {
+public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
     public struct Settings: Sendable {
         /// Names the backend in logs and metrics ("openai", "openai_webrtc", "office", "training").
         public var name: String
@@ -38,7 +38,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private let continuation: AsyncStream<BackendEvent>.Continuation
     private var settings: Settings
     private let link: any RealtimeLink
-    private let logger: Logger
+    let logger: Logger
     private let chunkSamples: Int
 
     private var sender: (any RealtimeLinkSender)?
@@ -49,11 +49,11 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     private var audibleUntil: ContinuousClock.Instant?
     /// WebRTC: response.done came while its audio still plays; announced when it stops.
     private var doneAwaitsAudio = false
-    /// Set by reconnect(), session expiry: close and connect again at once.
-    private var reconnectNow = false
+    var supervisor: LinkSupervisor
+    /// Why the device is ending the current connection (stall, renewal, operator, expiry);
+    /// nil while the server or the network is the one to end it.
+    private var ending: LinkEnd?
     private var sessionReady = false
-    private var authFailed = false
-    private var lastFailure: String?
     private var sessionStarted: ContinuousClock.Instant?
     /// When the assistant's latest audio will have finished playing (estimated from what was sent).
     private var audioPlaysUntil = ContinuousClock.now
@@ -68,8 +68,6 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
     /// for an answer): what the stall check measures.
     private var openedAt: ContinuousClock.Instant?
     private var lastProgress = ContinuousClock.now
-    /// Why the stall check closed the socket: the run loop reports it as the failure.
-    private var stalled: String?
     /// Malformed server events on this connection: the first is logged, all are counted.
     private var malformedEvents = 0
 
@@ -80,11 +78,12 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         turn = RealtimeTurn(audioAsMedia: link.audioAsMedia)
         self.logger = logger
         chunkSamples = settings.appendChunkMilliseconds * 24
+        supervisor = LinkSupervisor(name: settings.name, policy: RetryPolicy(
+            initialMilliseconds: settings.reconnectInitialMilliseconds, maximumMilliseconds: settings.reconnectMaxMilliseconds))
         (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
     }
 
     public func run() async throws {
-        var backoff = settings.reconnectInitialMilliseconds
         let ticker = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
@@ -92,78 +91,51 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
                 await self?.closeIfStalled()
             }
         }
-        defer {
-            ticker.cancel()
-            continuation.yield(.link(.offline))
-        }
-        while !Task.isCancelled {
-            if !refreshing { continuation.yield(.link(.connecting)) }
-            var failure: String?
-            do {
-                let end = try await link.run(
-                    onOpen: { sender in await self.opened(sender) },
-                    onText: { text in await self.received(text) },
-                    onAudio: { samples in await self.receivedAudio(samples) })
-                switch end {
-                case .failed(let why) where stalled == nil && !reconnectNow: failure = why
-                case .failed(let how), .normal(let how): logger.notice("\(name): \(how)")  // we closed it
-                }
-            } catch let error as RealtimeLinkError {
-                authFailed = authFailed || error.isAuth
-                failure = error.description
-            } catch {
-                failure = "\(error)"
-            }
-            if let stalled { failure = stalled }
-            self.stalled = nil
-            let wasReady = sessionReady
-            disconnected()
-            guard !Task.isCancelled else { return }
-            if wasReady { backoff = settings.reconnectInitialMilliseconds }
-            if reconnectNow {
-                reconnectNow = false
-                continue
-            }
-            if refreshing {
-                // The renewal failed: from here on it is an ordinary outage the technician sees.
-                refreshing = false
-                held.removeAll()
-                heldSamples = 0
-                continuation.yield(.link(.connecting))
-            }
-            // Auth failures retry at the slowest pace: a wrong key does not get better by hammering.
-            let wait = authFailed ? settings.reconnectMaxMilliseconds : backoff
-            if let failure {
-                // Once per distinct failure: an outage is one line, not one per retry.
-                if failure != lastFailure {
-                    let retry = authFailed ? "retrying every \(wait) ms"
-                        : "retrying in \(wait) ms, backing off to \(settings.reconnectMaxMilliseconds) ms"
-                    logger.error("\(name): \(failure); \(retry)")
-                } else {
-                    logger.debug("\(name): still failing: \(failure)")
-                }
-                continuation.yield(.error(BackendError(authFailed ? .auth : .connection, "\(name): \(failure)",
-                                                       logged: true)))
-                lastFailure = failure
-                continuation.yield(.link(.error))
-            } else {
-                continuation.yield(.link(.offline))
-            }
-            try? await Task.sleep(for: .milliseconds(Self.jittered(wait)))
-            backoff = min(backoff * 2, settings.reconnectMaxMilliseconds)
-        }
+        defer { ticker.cancel() }
+        await superviseLink()
     }
 
-    /// ±20 % so a fleet that lost the same uplink does not come back in lockstep.
-    static func jittered(_ milliseconds: Int) -> Int {
-        milliseconds + Int.random(in: -(milliseconds / 5)...(milliseconds / 5))
+    func report(_ event: BackendEvent) { continuation.yield(event) }
+
+    /// One connection: how it ended, in the device's words when the device ended it.
+    func connectOnce() async -> LinkEnd {
+        ending = nil
+        defer { disconnected() }
+        let end: LinkEnd
+        do {
+            switch try await link.run(
+                onOpen: { sender in await self.opened(sender) },
+                onText: { text in await self.received(text) },
+                onAudio: { samples in await self.receivedAudio(samples) }) {
+            case .failed(let why): end = .failed(BackendError(.connection, why))
+            case .normal(let how): end = .peerClosed(how)
+            }
+        } catch let error as RealtimeLinkError {
+            end = .failed(BackendError(error.isAuth ? .auth : .connection, error.description))
+        } catch {
+            end = .failed(BackendError(.connection, "\(error)"))
+        }
+        if refreshing && ending != .renewal {
+            // The renewal failed: from here on it is an ordinary outage the technician sees.
+            refreshing = false
+            held.removeAll()
+            heldSamples = 0
+        }
+        return ending ?? end
     }
 
-    private func opened(_ sender: any RealtimeLinkSender) {
+    /// The device ends the connection itself, for `why`.
+    private func hangUp(_ why: LinkEnd) async {
+        guard ending == nil else { return }
+        ending = why
+        await sender?.close()
+    }
+
+    private func opened(_ sender: any RealtimeLinkSender) async {
         self.sender = sender
         openedAt = .now
+        if ending != nil { return await sender.close() }  // ended while it was being dialled
         guard !refreshing else { return }
-        continuation.yield(.link(.connected))
         continuation.yield(.session(.creating))
     }
 
@@ -189,30 +161,25 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
               ContinuousClock.now >= audioPlaysUntil + .seconds(1) else { return }
         logger.notice("\(name): renewing the session after \(settings.sessionRefreshSeconds) s, between turns")
         refreshing = true
-        reconnectNow = true
-        await sender?.close()
+        await hangUp(.renewal)
     }
 
     /// A server can keep the TCP connection (and its pongs) alive and still stop talking:
     /// no session after the upgrade, or an answer that stops midway. Either is given up on so
     /// the technician is told and the next turn gets a fresh connection.
     private func closeIfStalled() async {
-        guard let opened = openedAt, stalled == nil else { return }
+        guard let opened = openedAt, ending == nil else { return }
         let limit = Duration.milliseconds(settings.stallTimeoutMilliseconds)
         let now = ContinuousClock.now
         if !sessionReady && now - opened > limit {  // a renewal that stalls is an outage too
-            stalled = "no session within \(settings.stallTimeoutMilliseconds) ms of connecting"
+            await hangUp(.stalled("no session within \(settings.stallTimeoutMilliseconds) ms of connecting"))
         } else if sessionReady && turn.awaitsServer && now - lastProgress > limit {
-            stalled = "the answer stalled: nothing from the server for \(settings.stallTimeoutMilliseconds) ms"
-        } else {
-            return
+            await hangUp(.stalled("the answer stalled: nothing from the server for \(settings.stallTimeoutMilliseconds) ms"))
         }
-        await sender?.close()
     }
 
     public func reconnect() async {
-        reconnectNow = true
-        await sender?.close()
+        await hangUp(.operatorReconnect)
     }
 
     // MARK: commands from the conversation
@@ -279,9 +246,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
             guard !sessionReady else { return }
             sessionReady = true
             sessionStarted = .now
-            authFailed = false
-            if lastFailure != nil { logger.notice("\(name): connected again") }
-            lastFailure = nil
+            linkReady()
             if refreshing {
                 refreshing = false
                 let commands = held
@@ -371,22 +336,23 @@ public actor OpenAIRealtimeBackend: VoiceBackend {
         switch error.code {
         case "session_expired":
             logger.notice("\(name): session expired; reconnecting")
-            reconnectNow = true
-            await sender?.close()
+            await hangUp(.renewal)
         case "response_cancel_not_active":
             logger.debug("\(name): \(error)")  // the response ended as we cancelled: benign
         default:
             // One log line: the controller logs every backend error it is handed.
             let kind: BackendError.Kind = error.isAuthFailure ? .auth
                 : error.code == "rate_limit_exceeded" ? .rateLimit : .server
-            continuation.yield(.error(BackendError(kind, "\(name): server error \(error)")))
-            if error.isAuthFailure {
-                authFailed = true
+            let problem = BackendError(kind, "\(name): server error \(error)")
+            if error.isAuthFailure || error.endsSession {
                 continuation.yield(.session(.error))
-                await sender?.close()
-            } else if error.endsSession {
-                continuation.yield(.session(.error))
-                await sender?.close()
+                await hangUp(.failed(BackendError(kind, "server error \(error)")))
+            } else if turn.requestFailed() {
+                // The answer asked for will not come (rate limit, a refused request): the
+                // turn ends now, the link stays.
+                continuation.yield(.responseFailed(problem))
+            } else {
+                continuation.yield(.error(problem))
             }
         }
     }

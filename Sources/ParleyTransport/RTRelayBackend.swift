@@ -52,7 +52,7 @@ public actor RTRelayBackend: VoiceBackend {
     /// Ends the live session early: reconnect, or the relay said it is not active (503).
     var endSession: AsyncStream<String>.Continuation?
     var pending: [Int16] = []
-    var answer = AnswerTracker()
+    var answer: AnswerTracker
     var lastFailure: String?
     var warnedHandsFree = false
 
@@ -67,6 +67,7 @@ public actor RTRelayBackend: VoiceBackend {
         self.http = http
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
+        answer = AnswerTracker(idle: .milliseconds(settings.responseIdleMilliseconds))
     }
 
     var chunkSamples: Int { settings.appendChunkMilliseconds * 24 }
@@ -93,7 +94,7 @@ public actor RTRelayBackend: VoiceBackend {
             upload("text", ["text": text])
             answer.begin(at: .now)
         case .cancelResponse:
-            if answer.interrupt() { continuation.yield(.responseDone) }
+            if answer.interrupt(at: .now) { continuation.yield(.responseDone) }
         case .toolOutput(let callID, _, _):
             logger.debug("rt_relay: function output \(callID) has no route on this relay; dropped")
         case .handsFree(let kind):

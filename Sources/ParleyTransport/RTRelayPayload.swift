@@ -8,6 +8,8 @@ package enum RTRelayPayload: Equatable {
     /// The stream's opening message ("always send an initial message"), keep-alives.
     case hello
     case audio([Int16])
+    /// The answer's audio is complete (`audio_done`, `done`, … on the audio stream).
+    case audioDone
     case assistantDelta(String)
     /// The assistant's text is complete: the answer is over (as far as text tells).
     case assistantDone(String?)
@@ -29,6 +31,12 @@ package enum RTRelayPayload: Equatable {
     private static let doneTypes: Set<String> = ["done", "completed", "complete", "end", "response.done",
                                                  "response.output_audio_transcript.done", "transcript.done"]
 
+    /// A message type that ends something: a done word, or one ending in `_done`/`.done`/`_end`.
+    private static func isDone(_ type: String) -> Bool {
+        doneTypes.contains(type) || type.hasSuffix("_done") || type.hasSuffix(".done") || type.hasSuffix("_end")
+            || type.hasSuffix(".end") || type.hasSuffix("_complete") || type.hasSuffix(".completed")
+    }
+
     /// One SSE event of `stream`. Audio: base64 PCM16 24 kHz, bare or in `audio`/`delta`/`data`/`chunk`.
     /// Text: `delta` (a piece), `text`/`transcript` (whole), a done type (the end).
     package static func parse(_ event: SSEParser.Event, stream: Stream) throws(Malformed) -> RTRelayPayload {
@@ -43,7 +51,7 @@ package enum RTRelayPayload: Equatable {
         case .audio:
             let field = object.flatMap { o in ["audio", "delta", "data", "chunk"].lazy.compactMap { o[$0] as? String }.first }
             if object != nil && field == nil {
-                if doneTypes.contains(type) { return .assistantDone(nil) }
+                if isDone(type) { return .audioDone }
                 throw Malformed(description: "audio message without audio: \(trimmed.prefix(80))")
             }
             let base64 = field ?? trimmed
@@ -53,7 +61,7 @@ package enum RTRelayPayload: Equatable {
             return .audio(samples)
         case .transcripts:
             guard let object else { return .assistantDelta(event.data) }  // plain text deltas
-            if doneTypes.contains(type) || type.hasSuffix(".done") {
+            if isDone(type) {
                 return .assistantDone((object["text"] ?? object["transcript"]) as? String)
             }
             if let delta = object["delta"] as? String { return .assistantDelta(delta) }

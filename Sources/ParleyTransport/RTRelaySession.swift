@@ -2,38 +2,80 @@ import Foundation
 import ParleyHTTP
 import ParleyRealtime
 
-/// When an rt relay answer is over, from what its streams show (pure; times passed in).
+/// When an rt relay answer is over, and which audio belongs to it, from what its streams
+/// show (pure; times passed in). The relay has no cancel route and no response ids: after a
+/// barge-in the interrupted answer may keep streaming, so its audio is dropped until its own
+/// end (an audio done message, or a pause of `idle`) — also when the next turn has begun.
 struct AnswerTracker {
+    let idle: Duration
     private(set) var active = false
-    /// Audio of an interrupted answer still arriving: dropped until the next turn.
+    /// Audio of an interrupted answer still arriving: dropped until it ends.
     private(set) var discarding = false
+    /// When audio of the interrupted answer last arrived (or the barge-in, before any did).
+    private var discardedAt = ContinuousClock.now
     private var started = ContinuousClock.now
     private var lastAudio: ContinuousClock.Instant?
     private var textDone = false
+    private var audioDone = false
     private(set) var text = ""
 
+    init(idle: Duration) {
+        self.idle = idle
+    }
+
+    /// A turn went in: its answer is awaited. An interrupted answer still streaming stays dropped.
     mutating func begin(at now: ContinuousClock.Instant) {
-        self = AnswerTracker()
+        self = AnswerTracker(idle: idle, keeping: self)
         active = true
         started = now
     }
 
+    private init(idle: Duration, keeping old: AnswerTracker) {
+        self.idle = idle
+        discarding = old.discarding
+        discardedAt = old.discardedAt
+    }
+
     /// Barge-in; true if an answer was running (the conversation hears it is done).
-    mutating func interrupt() -> Bool {
-        defer { active = false; discarding = true }
+    mutating func interrupt(at now: ContinuousClock.Instant) -> Bool {
+        defer {
+            // Only audio still to come from the relay is the old answer's: one that had ended
+            // (its audio done) has nothing more to send.
+            if active && !audioDone {
+                discarding = true
+                discardedAt = lastAudio ?? now
+            }
+            active = false
+        }
         return active
     }
 
     /// Whether to play this audio, and whether it starts the answer.
     mutating func audio(at now: ContinuousClock.Instant) -> (play: Bool, first: Bool) {
-        guard !discarding else { return (false, false) }
+        if discarding {
+            guard now - discardedAt >= idle else {
+                discardedAt = now
+                return (false, false)
+            }
+            discarding = false  // a pause: the interrupted answer was over; this is new
+        }
         var first = lastAudio == nil
-        if !active {  // the relay spoke on its own: play it
+        if !active || audioDone {  // the relay spoke on its own: play it
             begin(at: now)
             first = true
         }
         lastAudio = now
         return (true, first)
+    }
+
+    /// The audio stream says an answer's audio is complete: the interrupted one's (dropping
+    /// ends), or the current one's (it is over once played).
+    mutating func audioEnded() {
+        if discarding {
+            discarding = false
+        } else if active {
+            audioDone = true
+        }
     }
 
     mutating func delta(_ piece: String) { if !discarding { text += piece } }
@@ -44,10 +86,11 @@ struct AnswerTracker {
         return whole ?? text
     }
 
-    /// Whether the answer is over at `now`: text done and audio paused briefly, or no audio
-    /// for `idle` after some came, or nothing at all for `patience`.
-    func isOver(at now: ContinuousClock.Instant, idle: Duration, patience: Duration = .seconds(60)) -> Bool {
+    /// Whether the answer is over at `now`: its audio done, or text done and audio paused
+    /// briefly, or no audio for `idle` after some came, or nothing at all for `patience`.
+    func isOver(at now: ContinuousClock.Instant, patience: Duration = .seconds(60)) -> Bool {
         guard active else { return false }
+        if audioDone && lastAudio != nil { return true }
         if let last = lastAudio {
             return now - last >= (textDone ? min(idle, .milliseconds(300)) : idle)
         }
@@ -68,7 +111,7 @@ extension RTRelayBackend {
         self.endSession = endSession
         sessionID = id
         pending.removeAll()
-        answer = AnswerTracker()
+        answer = AnswerTracker(idle: .milliseconds(settings.responseIdleMilliseconds))
         defer {
             sessionID = nil
             self.outbox = nil
@@ -106,9 +149,8 @@ extension RTRelayBackend {
 
     /// Every 50 ms: has the answer ended?
     private func watchAnswers() async -> String? {
-        let idle = Duration.milliseconds(settings.responseIdleMilliseconds)
         while !Task.isCancelled {
-            if answer.isOver(at: .now, idle: idle) {
+            if answer.isOver(at: .now) {
                 answer.finish()
                 continuation.yield(.responseDone)
             }
@@ -193,6 +235,8 @@ extension RTRelayBackend {
             guard play, !samples.isEmpty else { return }
             if first { continuation.yield(.responseStarted) }
             continuation.yield(.audio(samples))
+        case .audioDone:
+            answer.audioEnded()
         case .assistantDelta(let piece):
             answer.delta(piece)
         case .assistantDone(let whole):

@@ -89,6 +89,16 @@ struct RealtimeTurn {
         }
     }
 
+    /// An error event while a response.create waits for its response.created: the answer will
+    /// not come (rate limit, a refused request). True if the turn was waiting for it.
+    mutating func requestFailed() -> Bool {
+        guard activeResponse == "pending" else { return false }
+        activeResponse = nil
+        responseQueued = false
+        cancelledResponses.remove("pending")
+        return true
+    }
+
     /// Whether a function call is new and belongs to a response nobody cancelled.
     mutating func functionCall(response: String, callID: String) -> Bool {
         guard !cancelledResponses.contains(response) else { return false }

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Link to the backend (seed 000's webrtc_status vocabulary, plus offline).
-public enum LinkState: String, Sendable, Equatable {
+public enum LinkState: String, Sendable, Equatable, CaseIterable {
     case offline, connecting, connected, error
 }
 
 /// The backend session (seed 000's session_status vocabulary).
-public enum SessionState: String, Sendable, Equatable {
+public enum SessionState: String, Sendable, Equatable, CaseIterable {
     case creating, created, error, terminated
 }
 
@@ -25,6 +25,9 @@ public enum BackendEvent: Sendable, Equatable {
     case toolCall(ToolCall)
     /// A problem the backend survived; counted by kind, logged with its context.
     case error(BackendError)
+    /// The answer asked for will not come (rate limit, a refused request): the turn ends with
+    /// the error cue; the link stays up. Counted and logged like `error`.
+    case responseFailed(BackendError)
 
     public enum Role: String, Sendable { case user, assistant }
 }

@@ -86,7 +86,7 @@ import Testing
         var c = connected()
         _ = c.handle(.board(.pttPressed))
         #expect(c.handle(.backend(.link(.error))) == [.cue(.error), .indicate(.error)])
-        #expect(c.state == DeviceState(link: .error, session: nil, turn: .idle))
+        #expect(c.state == DeviceState(link: .error, session: .terminated, turn: .idle))
 
         c = connected()
         _ = c.handle(.board(.pttPressed))

@@ -20,6 +20,14 @@ import Testing
         #expect(try parse(#"{"error":"Session not active","sessionId":"session_1"}"#, .audio) == .error("Session not active"))
     }
 
+    /// Regression: an independent relay's `audio_done` after every answer was logged as
+    /// "audio message without audio" and counted as a protocol error.
+    @Test func theAudioStreamsDoneMessageEndsTheAnswersAudio() throws {
+        #expect(try parse(#"{"type":"audio_done","sessionId":"session_1"}"#, .audio) == .audioDone)
+        #expect(try parse(#"{"type":"response.output_audio.done"}"#, .audio) == .audioDone)
+        #expect(try parse(#"{"type":"done"}"#, .audio) == .audioDone)
+    }
+
     @Test func textDeltasDoneAndUserTranscripts() throws {
         #expect(try parse(#"{"type":"delta","delta":"Echo"}"#, .transcripts) == .assistantDelta("Echo"))
         #expect(try parse(#"{"type":"done","text":"Echo."}"#, .transcripts) == .assistantDone("Echo."))
@@ -31,28 +39,62 @@ import Testing
 
 @Suite struct AnswerTrackerTests {
     let t0 = ContinuousClock.now
+    let idle = Duration.milliseconds(1500)
 
     @Test func anAnswerEndsWhenItsAudioPausesLongerAfterItsTextIsDone() {
-        var a = AnswerTracker()
+        var a = AnswerTracker(idle: idle)
         a.begin(at: t0)
-        #expect(!a.isOver(at: t0 + .seconds(5), idle: .milliseconds(1500)))  // waiting for the first audio
+        #expect(!a.isOver(at: t0 + .seconds(5)))  // waiting for the first audio
         do { let r = a.audio(at: t0 + .seconds(1)); #expect(r.play == true && r.first == true) }
         do { let r = a.audio(at: t0 + .milliseconds(1100)); #expect(r.play == true && r.first == false) }
-        #expect(!a.isOver(at: t0 + .milliseconds(1500), idle: .milliseconds(1500)))
-        #expect(a.isOver(at: t0 + .milliseconds(2600), idle: .milliseconds(1500)))
+        #expect(!a.isOver(at: t0 + .milliseconds(1500)))
+        #expect(a.isOver(at: t0 + .milliseconds(2600)))
         _ = a.done("Echo.")  // text done: a short pause is enough
-        #expect(a.isOver(at: t0 + .milliseconds(1400), idle: .milliseconds(1500)))
+        #expect(a.isOver(at: t0 + .milliseconds(1400)))
     }
 
-    @Test func anInterruptedAnswersAudioIsDroppedUntilTheNextTurn() {
-        var a = AnswerTracker()
+    @Test func anAnswerEndsAtItsAudioDoneMessage() {
+        var a = AnswerTracker(idle: idle)
+        a.begin(at: t0)
+        _ = a.audio(at: t0 + .milliseconds(100))
+        #expect(!a.isOver(at: t0 + .milliseconds(200)))
+        a.audioEnded()
+        #expect(a.isOver(at: t0 + .milliseconds(200)))
+    }
+
+    /// Regression: the interrupted answer's audio, still streaming when the next turn went
+    /// in, played as that turn's answer (2.9 s of it).
+    @Test func anInterruptedAnswersAudioIsDroppedUntilItsOwnEndEvenAcrossTheNextTurn() {
+        var a = AnswerTracker(idle: idle)
         a.begin(at: t0)
         _ = a.audio(at: t0)
-        let wasActive = a.interrupt()
+        let wasActive = a.interrupt(at: t0 + .milliseconds(50))
         #expect(wasActive)
         do { let r = a.audio(at: t0 + .milliseconds(100)); #expect(r.play == false && r.first == false) }
-        #expect(!a.isOver(at: t0 + .seconds(10), idle: .milliseconds(1500)))
+        #expect(!a.isOver(at: t0 + .seconds(10)))
+        a.begin(at: t0 + .milliseconds(500))  // the next turn, while the old answer streams on
+        do { let r = a.audio(at: t0 + .milliseconds(600)); #expect(r.play == false) }
+        a.audioEnded()  // the old answer's audio_done
+        do { let r = a.audio(at: t0 + .milliseconds(900)); #expect(r.play == true && r.first == true) }
+    }
+
+    @Test func anInterruptedAnswerThatFallsSilentEndsDroppingAfterAPause() {
+        var a = AnswerTracker(idle: idle)
+        a.begin(at: t0)
+        _ = a.audio(at: t0)
+        _ = a.interrupt(at: t0 + .milliseconds(50))
+        _ = a.audio(at: t0 + .milliseconds(200))  // dropped; no done message ever comes
         a.begin(at: t0 + .seconds(1))
-        do { let r = a.audio(at: t0 + .seconds(2)); #expect(r.play == true && r.first == true) }
+        do { let r = a.audio(at: t0 + .milliseconds(1800)); #expect(r.play == true && r.first == true) }
+    }
+
+    @Test func anAnswerWhoseAudioHadEndedLeavesNothingToDrop() {
+        var a = AnswerTracker(idle: idle)
+        a.begin(at: t0)
+        _ = a.audio(at: t0)
+        a.audioEnded()
+        _ = a.interrupt(at: t0 + .milliseconds(50))  // still playing here, but the relay is done
+        a.begin(at: t0 + .milliseconds(300))
+        do { let r = a.audio(at: t0 + .milliseconds(400)); #expect(r.play == true && r.first == true) }
     }
 }

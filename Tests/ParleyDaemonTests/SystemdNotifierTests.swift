@@ -48,10 +48,23 @@ final class NotifySocket {
         let socket = NotifySocket()
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "2000000"])
         #expect(notifier.watchdogMicroseconds == 2_000_000)
-        notifier.ready(status: "audio up")
+        notifier.status("audio up")
+        notifier.ready()
         notifier.watchdog()
         notifier.stopping()
-        #expect(socket.receive(for: 100) == ["READY=1\nSTATUS=audio up", "WATCHDOG=1", "STOPPING=1\nSTATUS=stopping"])
+        #expect(socket.receive(for: 100) == ["STATUS=audio up", "READY=1\nSTATUS=audio up", "WATCHDOG=1",
+                                             "STOPPING=1\nSTATUS=stopping"])
+    }
+
+    /// Regression: READY carried a fixed "connecting" text over the state set before it, so
+    /// `systemctl status` showed a connected device as connecting.
+    @Test func readyCarriesTheLatestStatusNotAFixedText() {
+        let socket = NotifySocket()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path])
+        notifier.status("link=connecting session=terminated turn=idle (echo)")
+        notifier.status("link=connected session=created turn=idle (echo)")
+        notifier.ready()
+        #expect(socket.receive(for: 100).last == "READY=1\nSTATUS=link=connected session=created turn=idle (echo)")
     }
 
     @Test func withoutSystemdEverythingIsANoOp() {

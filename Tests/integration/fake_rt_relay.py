@@ -26,6 +26,7 @@ class FakeRTRelay(ServerThread):
         self.malformed_audio = False      # send one garbage audio event before the answer
         self.drop_streams_after_answer = False
         self.speak_pace = 4.0             # audio sent this many times faster than real time
+        self.text_tone = (500, 1.0)       # a typed turn's answer: a square wave (Hz, seconds)
         self.stream_opens = {"audio": 0, "transcripts": 0, "user-transcripts": 0}
         self.port = None
 
@@ -97,7 +98,8 @@ class FakeRTRelay(ServerThread):
             return self._error(self.start_status[0], self.start_status[1], sid)
         if self.api_key and body.get("apiKey") != self.api_key:
             return self._error(401, "Authentication failed: invalid API key", sid)
-        self.sessions.setdefault(sid, {"appended": bytearray(), "queues": [], "started": time.time()})
+        self.sessions.setdefault(sid, {"appended": bytearray(), "queues": [], "started": time.time(),
+                                       "speaking": asyncio.Lock()})
         return web.json_response({"ok": True, "status": "active", "provider": body.get("provider")})
 
     async def _stop(self, request):
@@ -145,12 +147,20 @@ class FakeRTRelay(ServerThread):
         sid, session = self._active(body)
         if not session:
             return self._error(503, "Session not active", sid)
-        tone = b"".join(int(6000 if (i // 24) % 2 else -6000).to_bytes(2, "little", signed=True)
-                        for i in range(24000))  # 1 s of 500 Hz square wave
+        hz, seconds = self.text_tone
+        half = 12000 // hz
+        tone = b"".join(int(6000 if (i // half) % 2 else -6000).to_bytes(2, "little", signed=True)
+                        for i in range(int(24000 * seconds)))
         asyncio.ensure_future(self._answer(session, tone, body.get("text", "")))
         return web.json_response({"ok": True})
 
     async def _answer(self, session, audio, user_text):
+        # One answer at a time, as a relay on one Realtime session has it: with no cancel
+        # route, an answer the device interrupted streams to its end before the next.
+        async with session["speaking"]:
+            await self._speak(session, audio, user_text)
+
+    async def _speak(self, session, audio, user_text):
         await self._broadcast(session, "user-transcripts", {"type": "transcript", "text": user_text})
         if self.malformed_audio:
             await self._broadcast(session, "audio", "%%% not base64 %%%")
@@ -161,6 +171,7 @@ class FakeRTRelay(ServerThread):
             if words:
                 await self._broadcast(session, "transcripts", {"type": "delta", "delta": words.pop(0)})
             await asyncio.sleep(0.1 / self.speak_pace)
+        await self._broadcast(session, "audio", {"type": "audio_done", "sessionId": session.get("id", "")})
         for word in words:
             await self._broadcast(session, "transcripts", {"type": "delta", "delta": word})
         await self._broadcast(session, "transcripts", {"type": "done", "text": "Echo of your turn."})

@@ -15,6 +15,10 @@ def test_ready_watchdog_and_clean_stop_on_sigterm(daemon):
     pings = [m for m in d.notify.since(ready) if m == "WATCHDOG=1"]
     assert len(pings) >= 7, d.notify.all()  # one per 100 ms (half of WATCHDOG_USEC)
     assert any(m.startswith("STATUS=link=connected session=created turn=idle") for m in d.notify.all())
+    # What systemctl status shows is the latest STATUS=, READY's included: the state, never a
+    # fixed startup text sent over it.
+    statuses = [line for m in d.notify.all() for line in m.splitlines() if line.startswith("STATUS=")]
+    assert statuses[-1].startswith("STATUS=link=connected session=created turn=idle"), statuses
 
     sent = time.monotonic()
     d.signal(signal.SIGTERM)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from audio import best_correlation, envelope, samples_of_wav, spoken_fixture
+from audio import best_correlation, envelope, samples_of_wav, spoken_fixture, tone_power
 from conftest import start_on_backend
 from fake_rt_relay import FakeRTRelay
 from test_control_socket import Control
@@ -74,6 +74,41 @@ def test_typed_turn_and_barge_in_drops_the_rest_of_the_answer(daemon, tmp_path, 
     assert control.request({"command": "metrics"})["metrics"]["parley_barge_ins_total"] == 1
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
+
+
+def seconds_of_tone(samples, rate, hz):
+    """How long `hz` dominates 20 ms blocks of `samples` (a square wave's fundamental)."""
+    block = rate // 50
+    return sum(0.02 for i in range(0, len(samples) - block, block)
+               if max(abs(x) for x in samples[i:i + block]) > 1000
+               and tone_power(samples[i:i + block], rate, hz) > 0.3)
+
+
+def test_an_interrupted_answer_still_streaming_never_plays(daemon, tmp_path, relay):
+    """Regression: the relay (no cancel route) streams the interrupted answer to its end; that
+    audio played after the next turn's answer. Only the next answer may play, and the
+    answers' audio_done messages are no protocol errors."""
+    relay.speak_pace = 1.0
+    relay.text_tone = (500, 3.0)  # a long answer, interrupted after about half a second
+    d, control = start(daemon, tmp_path, relay)
+    ready(control)
+    control.ctl("say", "read me the whole manual")
+    wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
+    time.sleep(0.5)
+    relay.text_tone = (1000, 1.0)  # the next answer, queued behind the rest of the first
+    control.ctl("say", "just the pressure")  # barge-in
+    wait_for(lambda: control.status()["state"]["turn"] == "speaking", timeout=10, what="the next answer")
+    wait_for(lambda: control.status()["state"]["turn"] == "idle", timeout=10, what="idle after it")
+    time.sleep(0.5)
+    metrics = control.request({"command": "metrics"})["metrics"]
+    assert metrics['parley_backend_errors_total{kind="protocol"}'] == 0, d.log
+    assert "audio message without audio" not in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    out, rate = samples_of_wav(tmp_path / "speaker.wav")
+    first, second = seconds_of_tone(out, rate, 500), seconds_of_tone(out, rate, 1000)
+    assert second > 0.7, (first, second)
+    assert first < 1.2, f"{first:.2f} s of the interrupted answer played (about 0.5 s before the barge-in)"
 
 
 def test_refused_start_shows_the_relays_error_and_retries_slowly(daemon, tmp_path, relay):
