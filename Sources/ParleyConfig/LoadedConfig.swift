@@ -162,7 +162,8 @@ extension ParleySettings {
         transcripts = TranscriptSettings(
             enabled: c.bool("transcripts.enabled"), url: c.optionalString("transcripts.url") ?? "",
             token: secrets["transcripts.token_file"] ?? secrets["transcripts.token_credential"],
-            userID: c.optionalString("transcripts.user_id") ?? c.string("device.technician_id"),
+            userID: c.optionalString("transcripts.user_id") ?? c.optionalString("backend.training.user_id")
+                ?? c.string("device.technician_id"),
             queuePath: c.string("transcripts.queue_path"), maximumQueued: c.int("transcripts.max_queued"),
             retryMaxMilliseconds: c.int("transcripts.retry_max_ms"), timeoutMilliseconds: c.int("transcripts.timeout_ms"))
         control = ControlSettings(

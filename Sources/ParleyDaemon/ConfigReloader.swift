@@ -39,6 +39,20 @@ public final class ConfigReloader: Sendable {
         self.apply = apply
     }
 
+    /// The running settings with every key the schema marks `reload: .live` taken from the new
+    /// ones (ConfigDiffTests changes each live key and checks it arrives here).
+    static func applyingLiveKeys(of new: ParleySettings, to old: ParleySettings) -> ParleySettings {
+        var merged = old
+        merged.logging.level = new.logging.level
+        merged.audio.volumePercent = new.audio.volumePercent
+        merged.audio.micGainDecibels = new.audio.micGainDecibels
+        merged.ptt = new.ptt
+        merged.board.cuesEnabled = new.board.cuesEnabled
+        merged.board.cueVolumePercent = new.board.cueVolumePercent
+        merged.board.cueSources = new.board.cueSources
+        return merged
+    }
+
     @discardableResult
     public func reload() async -> ConfigDiff? {
         notifier.reloading()
@@ -53,14 +67,7 @@ public final class ConfigReloader: Sendable {
         }
         let old = current.withLock { $0 }
         let diff = ConfigDiff.between(old.effective, loaded.effective)
-        var merged = old.settings
-        merged.logging.level = loaded.settings.logging.level
-        merged.audio.volumePercent = loaded.settings.audio.volumePercent
-        merged.audio.micGainDecibels = loaded.settings.audio.micGainDecibels
-        merged.ptt = loaded.settings.ptt
-        merged.board.cuesEnabled = loaded.settings.board.cuesEnabled
-        merged.board.cueVolumePercent = loaded.settings.board.cueVolumePercent
-        await apply(merged)
+        await apply(Self.applyingLiveKeys(of: loaded.settings, to: old.settings))
         current.withLock { $0 = loaded }
         if diff.live.isEmpty && diff.restart.isEmpty {
             logger.notice("reload: no changes")

@@ -1,14 +1,8 @@
 /// media = webrtc: the turns ride one WebRTC call (the OpenAI backend on a WebRTC link whose
 /// offer the relay forwards), started once a relay session is joined and kept up by its own
-/// reconnects. The call owns what the technician sees (link, session, answers); the relay's
-/// plane only reports its errors, and its state until the call starts.
+/// reconnects. The call's link and session are what the technician sees, but for the relay's
+/// failures (AgentRoutesStatus).
 extension AgentRoutesBackend {
-    /// A link or session state of the relay's plane: shown unless a call is carrying the turns.
-    func plane(_ event: BackendEvent) {
-        guard call == nil || callTask == nil else { return }
-        continuation.yield(event)
-    }
-
     func startCall() {
         guard let call, callTask == nil else { return }
         logger.info("agent_routes: calling through the relay (model \(settings.model))")
@@ -20,9 +14,14 @@ extension AgentRoutesBackend {
         await callTask?.value
     }
 
-    /// The call's events are the conversation's.
+    /// The call's events are the conversation's; its link and session go through the status.
     func forwardCall() async {
         guard let call else { return }
-        for await event in call.events { continuation.yield(event) }
+        for await event in call.events {
+            switch event {
+            case .link, .session: show(.call(event))
+            default: continuation.yield(event)
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ import ParleyWebSocket
 /// AgentRoutesBackend+Call.swift). With `media = chat` they go through the relay's chat
 /// completions route — typed, or spoken and transcribed by an OpenAI transcription session —
 /// and the answer is spoken on the device with espeak-ng.
-public actor AgentRoutesBackend: VoiceBackend {
+public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     public struct Settings: Sendable {
         public var baseURL: String
         public var userID: String
@@ -52,12 +52,18 @@ public actor AgentRoutesBackend: VoiceBackend {
     let transcriber: SpeechTranscriber?
     let logger: Logger
     private let socket: SocketIOClient
+    /// The socket's reconnects.
+    var supervisor: LinkSupervisor
+    /// What the device shows: the relay's plane and the call (AgentRoutesStatus).
+    var status: AgentRoutesStatus
     /// media = webrtc: the call carrying the turns; nil: chat completions.
     let call: OpenAIRealtimeBackend?
     var callTask: Task<Void, Never>?
 
     /// The socket is connected (Socket.IO handshake done).
     private var socketUp = false
+    /// Why the device itself closed the socket (an operator reconnect).
+    private var ending: LinkEnd?
     /// The relay session we own, and whether this socket connection joined its room.
     private var session: AgentRoutesAPI.Session?
     private var joined = false
@@ -67,7 +73,6 @@ public actor AgentRoutesBackend: VoiceBackend {
     private var sessionRetryAt = ContinuousClock.now
     private var sessionBackoff: Int
     private var sessionFailure: String?
-    private var reconnectNow = false
     private var malformedLogged = false
 
     // Turns (AgentRoutesBackend+Turns.swift).
@@ -84,6 +89,9 @@ public actor AgentRoutesBackend: VoiceBackend {
         api = AgentRoutesAPI(baseURL: settings.baseURL, userID: settings.userID, http: http)
         socket = SocketIOClient(connector: connector)
         sessionBackoff = settings.reconnectInitialMilliseconds
+        supervisor = LinkSupervisor(name: "agent_routes: socket", policy: RetryPolicy(
+            initialMilliseconds: settings.reconnectInitialMilliseconds, maximumMilliseconds: settings.reconnectMaxMilliseconds))
+        status = AgentRoutesStatus(callMode: call != nil)
         transcriber = SpeechTranscriber(transcription, for: "agent_routes", connector: connector, logger: logger)
         let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
         (self.events, self.continuation) = (events, continuation)
@@ -97,7 +105,7 @@ public actor AgentRoutesBackend: VoiceBackend {
         let transcription = Task { await transcriber?.run() }
         // Detached: the WebSocket client closes on graceful shutdown (a task local that other
         // tasks inherit), and the room must be left on the open socket first.
-        let connection = Task.detached { await self.keepConnected() }
+        let connection = Task.detached { await self.superviseLink() }
         let sessions = Task { await keepSession() }
         let forwarding = Task { await forwardCall() }
         while !Task.isCancelled {
@@ -113,58 +121,49 @@ public actor AgentRoutesBackend: VoiceBackend {
         connection.cancel()
         await socket.close()
         await connection.value
-        continuation.yield(.link(.offline))
     }
 
     public func reconnect() async {
-        reconnectNow = true
+        ending = .operatorReconnect
         await socket.close()
         await call?.reconnect()
     }
 
+    /// A link or session change of the relay's plane or the call, shown as `AgentRoutesStatus` says.
+    func show(_ input: AgentRoutesStatus.Input) {
+        for event in status.handle(input) { continuation.yield(event) }
+    }
+
+    /// The socket supervisor's link states go through the status; its errors are counted.
+    func report(_ event: BackendEvent) {
+        if case .link(let state) = event { show(.socket(state)) } else { continuation.yield(event) }
+    }
+
     // MARK: the socket
 
-    private func keepConnected() async {
+    /// One socket connection: the status plane and the room. Its end, in the device's words.
+    func connectOnce() async -> LinkEnd {
+        ending = nil
         let url = SocketIOClient.url(base: settings.baseURL, query: [("userId", settings.userID)])
-        var backoff = settings.reconnectInitialMilliseconds
-        var lastFailure: String?
-        while !Task.isCancelled {
-            plane(.link(.connecting))
-            var failure: String
-            do {
-                failure = try await socket.run(url: url, handlers: .init(
-                    connected: { await self.socketConnected() },
-                    event: { name, arguments in await self.received(name, arguments) },
-                    malformed: { error in await self.malformed(error) }))
-            } catch {
-                failure = "\(error)"
-            }
-            let wasUp = socketUp
-            socketUp = false
-            joined = false
-            guard !Task.isCancelled else { return }
-            if wasUp { backoff = settings.reconnectInitialMilliseconds }
-            if reconnectNow {
-                reconnectNow = false
-                logger.notice("agent_routes: reconnecting the socket as asked")
-                continue
-            }
-            if failure != lastFailure {
-                logger.error("agent_routes: socket: \(failure); reconnecting in \(backoff) ms")
-            }
-            lastFailure = failure
-            continuation.yield(.error(BackendError(.connection, "agent_routes: socket: \(failure)", logged: true)))
-            plane(.link(.error))
-            try? await Task.sleep(for: .milliseconds(backoff + Int.random(in: 0...(backoff / 5))))
-            backoff = min(backoff * 2, settings.reconnectMaxMilliseconds)
+        var failure: String
+        do {
+            failure = try await socket.run(url: url, handlers: .init(
+                connected: { await self.socketConnected() },
+                event: { name, arguments in await self.received(name, arguments) },
+                malformed: { error in await self.malformed(error) }))
+        } catch {
+            failure = "\(error)"
         }
+        socketUp = false
+        joined = false
+        return ending ?? .failed(BackendError(.connection, failure))
     }
 
     private func socketConnected() {
         logger.info("agent_routes: socket connected as user \(settings.userID)")
         socketUp = true
         malformedLogged = false
-        plane(.link(.connected))
+        linkReady()
     }
 
     private func malformed(_ error: String) {
@@ -202,8 +201,10 @@ public actor AgentRoutesBackend: VoiceBackend {
             return
         }
         switch status {
-        case "creating", "created":
-            break  // the REST answer already said so
+        case "creating":
+            show(.sessionStatus(.creating))
+        case "created":
+            show(.sessionStatus(.created))
         case "terminated":
             logger.notice("agent_routes: the relay terminated session \(id); creating a new one")
             dropSession(.terminated)
@@ -221,19 +222,17 @@ public actor AgentRoutesBackend: VoiceBackend {
     private func webRTCStatus(_ status: String, _ data: JSONValue) {
         switch status {
         case "connecting":
-            plane(.link(.connecting))
+            show(.webRTCStatus(.connecting))
         case "connected":
             guard socketUp else { return }
-            plane(.link(.connected))
-            // A link that was not connected took the session state with it.
-            if session != nil && joined { plane(.session(.created)) }
+            show(.webRTCStatus(.connected))
         case "error":
             let message = data["message"]?.string ?? data["error"]?.string ?? "no details"
             logger.error("agent_routes: the relay reports a WebRTC failure (model \(data["model"]?.string ?? "?")): \(message); replacing the session")
             continuation.yield(.error(BackendError(.server, "agent_routes: webrtc error: \(message)", logged: true)))
-            plane(.link(.error))
+            show(.webRTCStatus(.error))
             replaceSession = true
-            if let call { Task { await call.reconnect() } }
+            if let call { Task { await call.redial(.relayError("the relay reports a WebRTC failure: \(message)")) } }
         default:
             malformed("webrtc_status \(status.isEmpty ? "without a status" : "\"\(status)\"")")
         }
@@ -242,7 +241,7 @@ public actor AgentRoutesBackend: VoiceBackend {
     private func dropSession(_ state: SessionState) {
         session = nil
         joined = false
-        plane(.session(state))
+        show(.sessionLost(state))
     }
 
     // MARK: the session
@@ -274,7 +273,7 @@ public actor AgentRoutesBackend: VoiceBackend {
                 }
                 sessionFailure = error.message
                 continuation.yield(.error(BackendError(error.kind, "agent_routes: \(error.message)", logged: true)))
-                if session == nil { plane(.session(.error)) }
+                if session == nil { show(.sessionLost(.error)) }
                 sessionRetryAt = .now + .milliseconds(sessionBackoff)
                 sessionBackoff = min(sessionBackoff * 2, settings.reconnectMaxMilliseconds)
             }
@@ -287,7 +286,7 @@ public actor AgentRoutesBackend: VoiceBackend {
     }
 
     private func startSession() async throws(RelayFailure) {
-        plane(.session(.creating))
+        show(.sessionStatus(.creating))
         let active = try await api.health()
         let created = try await api.createSession(model: settings.model)
         logger.info("agent_routes: session \(created.id) (\(created.model)) created\(active.map { "; the relay had \($0) active" } ?? "")")
@@ -321,8 +320,7 @@ public actor AgentRoutesBackend: VoiceBackend {
             throw RelayFailure(.connection, "socket closed before join_session")
         }
         joined = true
-        plane(.link(.connected))
-        plane(.session(.created))
+        show(.joined)
         startCall()
     }
 

@@ -182,6 +182,11 @@ public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
         await hangUp(.operatorReconnect)
     }
 
+    /// Ends the connection for `why` and dials again (a relay that failed the call's media).
+    public func redial(_ why: LinkEnd) async {
+        await hangUp(why)
+    }
+
     // MARK: commands from the conversation
 
     public func send(_ command: BackendCommand) async {

@@ -94,7 +94,9 @@ public actor RTRelayBackend: VoiceBackend {
             upload("text", ["text": text])
             answer.begin(at: .now)
         case .cancelResponse:
-            if answer.interrupt(at: .now) { continuation.yield(.responseDone) }
+            // The conversation ended the turn itself; a responseDone here would end the
+            // turn that interrupted it (a typed barge-in).
+            _ = answer.interrupt(at: .now)
         case .toolOutput(let callID, _, _):
             logger.debug("rt_relay: function output \(callID) has no route on this relay; dropped")
         case .handsFree(let kind):

@@ -18,6 +18,8 @@ struct AnswerTracker {
     private var textDone = false
     private var audioDone = false
     private(set) var text = ""
+    /// Interrupted answers whose text has not finished: their next done messages are theirs.
+    private var staleTexts = 0
 
     init(idle: Duration) {
         self.idle = idle
@@ -34,6 +36,7 @@ struct AnswerTracker {
         self.idle = idle
         discarding = old.discarding
         discardedAt = old.discardedAt
+        staleTexts = old.staleTexts
     }
 
     /// Barge-in; true if an answer was running (the conversation hears it is done).
@@ -45,6 +48,7 @@ struct AnswerTracker {
                 discarding = true
                 discardedAt = lastAudio ?? now
             }
+            if active && !textDone { staleTexts += 1 }
             active = false
         }
         return active
@@ -78,10 +82,15 @@ struct AnswerTracker {
         }
     }
 
-    mutating func delta(_ piece: String) { if !discarding { text += piece } }
+    mutating func delta(_ piece: String) { if staleTexts == 0 { text += piece } }
 
-    /// The text is complete; returns the whole text for the transcript.
-    mutating func done(_ whole: String?) -> String {
+    /// The text is complete; returns the whole text for the transcript, or nil when it was
+    /// an interrupted answer's.
+    mutating func done(_ whole: String?) -> String? {
+        guard staleTexts == 0 else {
+            staleTexts -= 1
+            return nil
+        }
         textDone = true
         return whole ?? text
     }
@@ -240,8 +249,7 @@ extension RTRelayBackend {
         case .assistantDelta(let piece):
             answer.delta(piece)
         case .assistantDone(let whole):
-            let text = answer.done(whole)
-            if !text.isEmpty && !answer.discarding { continuation.yield(.transcript(role: .assistant, text: text)) }
+            if let text = answer.done(whole), !text.isEmpty { continuation.yield(.transcript(role: .assistant, text: text)) }
         case .userTranscript(let text):
             continuation.yield(.transcript(role: .user, text: text))
         case .error(let message):

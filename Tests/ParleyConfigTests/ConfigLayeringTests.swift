@@ -47,6 +47,17 @@ import Testing
         #expect(try load().settings.device.id == "van-7")
     }
 
+    /// Regression: backend.training.user_id was read but never used, so a user following
+    /// docs/CONFIG.md got 403 on every transcript (the JWT's user did not match).
+    @Test func transcriptsCarryTheTrainingUserUnlessTheirOwnIsSet() throws {
+        dir.write("parley.toml", "[device]\ntechnician_id = \"tech-9\"\n")
+        #expect(try load().settings.transcripts.userID == "tech-9")
+        dir.write("parley.toml", "[device]\ntechnician_id = \"tech-9\"\n[backend.training]\nuser_id = \"T-1184\"\n")
+        #expect(try load().settings.transcripts.userID == "T-1184")
+        dir.write("parley.toml", "[backend.training]\nuser_id = \"T-1184\"\n[transcripts]\nuser_id = \"T-2\"\n")
+        #expect(try load().settings.transcripts.userID == "T-2")
+    }
+
     @Test func environmentValuesAreTypedBySchema() throws {
         dir.write("parley.toml", "")
         let config = try load([

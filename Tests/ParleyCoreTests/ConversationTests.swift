@@ -26,6 +26,60 @@ import Testing
         #expect(c.handle(.backend(.session(.error))) == [.cue(.error), .indicate(.error)])
     }
 
+    /// Regression: an error event in reply to response.create (rate_limit_exceeded) left the
+    /// turn "thinking" for the whole stall timeout, then tore the link down.
+    @Test func aFailedAnswerEndsTheTurnAtOnceWithTheErrorCueAndTheLinkUp() {
+        var c = connected()
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        let limit = BackendError(.rateLimit, "openai: server error rate_limit_exceeded")
+        #expect(c.handle(.backend(.responseFailed(limit))) == [.cue(.error), .showFailure, .indicate(.error)])
+        #expect(c.state == DeviceState(link: .connected, session: .created, turn: .failed))
+        #expect(c.handle(.failureShown) == [.indicate(.ready)])
+        #expect(c.state.turn == .idle)
+        // A press while the error shows starts a turn as from idle.
+        _ = c.handle(.board(.pttPressed))
+        _ = c.handle(.micFrames(speech))
+        _ = c.handle(.board(.pttReleased))
+        _ = c.handle(.backend(.responseFailed(limit)))
+        #expect(c.handle(.board(.pttPressed)) == [.cue(.listening), .indicate(.listening)])
+        #expect(c.handle(.failureShown) == [])  // the old failure's timer: the new turn stays
+        #expect(c.state.turn == .listening)
+    }
+
+    @Test func aFailureForATurnThatMovedOnIsIgnored() {
+        var c = connected()
+        #expect(c.handle(.backend(.responseFailed(BackendError(.server, "late")))) == [])
+        #expect(c.state.turn == .idle)
+    }
+
+    /// The error shows until the replacement is ready: redialling and a new session being
+    /// created do not turn it into "connecting".
+    @Test func anErrorShowsUntilTheReplacementIsReady() {
+        var c = connected()
+        #expect(c.handle(.backend(.link(.error))) == [.cue(.error), .indicate(.error)])
+        #expect(c.handle(.backend(.link(.connecting))) == [])
+        #expect(c.state.link == .error && c.state.session == .terminated)
+        #expect(c.handle(.backend(.link(.connected))) == [.indicate(.connecting)])
+        #expect(c.handle(.backend(.session(.created))) == [.cue(.online), .indicate(.ready)])
+
+        #expect(c.handle(.backend(.session(.error))) == [.cue(.error), .indicate(.error)])
+        #expect(c.handle(.backend(.session(.terminated))) == [])
+        #expect(c.handle(.backend(.session(.creating))) == [])
+        #expect(c.state.session == .error)
+        #expect(c.handle(.backend(.session(.created))) == [.cue(.online), .indicate(.ready)])
+    }
+
+    @Test func theSessionVocabularyIsSeed000s() {
+        var c = Conversation(ptt: Self.hold)
+        #expect(c.state.session == .terminated)  // no session yet
+        #expect(c.state.description == "link=offline session=terminated turn=idle")
+        _ = c.handle(.backend(.link(.connecting)))
+        _ = c.handle(.backend(.session(.creating)))
+        #expect(c.state.description == "link=connecting session=creating turn=idle")
+    }
+
     @Test func holdToTalkTurn() {
         var c = connected()
         #expect(c.handle(.micFrames(speech)) == [])  // not listening: nothing leaves

@@ -75,7 +75,12 @@ import Testing
         a.begin(at: t0 + .milliseconds(500))  // the next turn, while the old answer streams on
         do { let r = a.audio(at: t0 + .milliseconds(600)); #expect(r.play == false) }
         a.audioEnded()  // the old answer's audio_done
+        a.delta("Old words.")
+        #expect(a.done("Old words.") == nil)  // its text: not this turn's transcript
+        #expect(!a.isOver(at: t0 + .milliseconds(900)))
         do { let r = a.audio(at: t0 + .milliseconds(900)); #expect(r.play == true && r.first == true) }
+        a.delta("New")
+        #expect(a.done(nil) == "New")
     }
 
     @Test func anInterruptedAnswerThatFallsSilentEndsDroppingAfterAPause() {

@@ -83,6 +83,7 @@ class FakeRealtime(ServerThread):
         self.misbehave_after_deltas = None  # (N, how): see _misbehave
         self.refuse_upgrades: list[tuple[int, dict]] = []  # (status, JSON body) for the next upgrades
         self.function_call = None           # (name, arguments JSON): the next response calls it instead of speaking
+        self.refuse_responses = 0           # answer the next N response.create with a rate_limit_exceeded error
         self.function_outputs: list[dict] = []  # function_call_output items received
         self.port = None
         self._ids = itertools.count(1)
@@ -196,6 +197,12 @@ class FakeRealtime(ServerThread):
             elif event["item"]["type"] == "function_call_output":
                 self.function_outputs.append(event["item"])
         elif kind == "response.create":
+            if self.refuse_responses:
+                self.refuse_responses -= 1
+                await self._send(ws, {"type": "error", "error": {
+                    "type": "tokens", "code": "rate_limit_exceeded", "param": None,
+                    "message": "Rate limit reached for gpt-realtime. Please try again in 2s."}})
+                return
             if state["response"] and not state["response"].done():
                 await self._send(ws, {"type": "error", "error": {
                     "type": "invalid_request_error", "code": "conversation_already_has_active_response",

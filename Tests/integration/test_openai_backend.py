@@ -129,6 +129,35 @@ def test_server_error_mid_response_is_logged_and_survived(daemon, tmp_path, fake
     assert d.wait() == 0
 
 
+def test_a_refused_response_ends_the_turn_at_once_and_the_link_stays(daemon, tmp_path, fake):
+    """Regression: an error in reply to response.create (rate_limit_exceeded) left the turn
+    thinking for the whole stall timeout, then tore the link down."""
+    d, control = start(daemon, tmp_path, fake)
+    ready(control)
+    fake.refuse_responses = 1
+    control.ctl("ptt", "press")
+    time.sleep(0.5)
+    released = time.monotonic()
+    control.ctl("ptt", "release")
+    wait_for(lambda: control.status()["state"]["turn"] == "failed", timeout=2, what="the turn failed")
+    assert time.monotonic() - released < 2
+    status = control.status()
+    assert status["state"]["indicator"] == "error" and status["state"]["link"] == "connected"
+    assert "rate_limit_exceeded" in status["lastError"]
+    assert any(led["pattern"] == "error" for led in status["leds"]), status["leds"]
+    ready(control)  # the error shows a moment, then ready again on the same connection
+    assert fake.connections == 1
+    metrics = control.request({"command": "metrics"})["metrics"]
+    assert metrics['parley_backend_errors_total{kind="rate_limit"}'] == 1
+    control.ctl("ptt", "press")  # and the next turn is answered
+    time.sleep(0.5)
+    control.ctl("ptt", "release")
+    wait_for(lambda: control.status()["state"]["turn"] == "speaking", what="speaking")
+    assert fake.connections == 1 and "stalled" not in d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
 def test_socket_dropped_mid_response_reconnects_and_works_again(daemon, tmp_path, fake):
     fake.drop_after_deltas = 3
     fake.response_audio_seconds = 2.0

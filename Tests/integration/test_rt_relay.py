@@ -97,7 +97,10 @@ def test_an_interrupted_answer_still_streaming_never_plays(daemon, tmp_path, rel
     time.sleep(0.5)
     relay.text_tone = (1000, 1.0)  # the next answer, queued behind the rest of the first
     control.ctl("say", "just the pressure")  # barge-in
-    wait_for(lambda: control.status()["state"]["turn"] == "speaking", timeout=10, what="the next answer")
+    try:
+        wait_for(lambda: control.status()["state"]["turn"] == "speaking", timeout=10, what="the next answer")
+    finally:
+        print(d.log)
     wait_for(lambda: control.status()["state"]["turn"] == "idle", timeout=10, what="idle after it")
     time.sleep(0.5)
     metrics = control.request({"command": "metrics"})["metrics"]
