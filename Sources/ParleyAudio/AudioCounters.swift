@@ -19,6 +19,9 @@ public final class AudioCounters: Sendable {
     /// (CLOCK_MONOTONIC); a restarted thread starts both afresh.
     public let cpuNanoseconds = Atomic<UInt64>(0)
     public let startedNanoseconds = Atomic<UInt64>(0)
+    /// Capture with `dsp.vad`: whether the latest DSP frame (10 ms) carried voice, and how many did.
+    public let voiceActive = Atomic<Bool>(false)
+    public let voiceFrames = Atomic<UInt64>(0)
 
     public init() {}
 

@@ -77,7 +77,9 @@ public final class CaptureProcessor: @unchecked Sendable {
             aligner.take(into: referenceFrame, captureDelay: oldestAge - offset, now: now)
             let samples = staging.baseAddress! + offset
             controls.echoRecorder.record(mic: samples, reference: referenceFrame.baseAddress!, count: frame)
-            _ = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))
+            let voiced = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))
+            counters.voiceActive.store(voiced, ordering: .relaxed)
+            if voiced { counters.voiceFrames.add(1, ordering: .relaxed) }
             let pushed = ring.push(UnsafeBufferPointer(start: samples, count: frame))
             if pushed < frame { counters.ringMisses.add(UInt64(frame - pushed), ordering: .relaxed) }
             offset += frame

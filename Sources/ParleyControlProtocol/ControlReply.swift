@@ -70,10 +70,17 @@ public struct StatusReport: Codable, Sendable, Equatable {
         /// Share of one core each audio thread used since it started, in percent.
         public var captureCPUPercent: Double?
         public var playbackCPUPercent: Double?
+        /// `dsp.vad`: voice in the latest captured frame, and seconds of voice heard since start
+        /// (both nil with dsp.vad = false).
+        public var voiceActive: Bool?
+        public var voiceSeconds: Double?
         public init(captureDevice: String, playbackDevice: String, rate: Int, periodFrames: Int, scheduling: String,
                     volumePercent: Int, captureXruns: UInt64, playbackXruns: UInt64, lastDeviceError: String,
                     clockDriftPPM: Double?, echoReference: EchoReference,
-                    captureCPUPercent: Double? = nil, playbackCPUPercent: Double? = nil) {
+                    captureCPUPercent: Double? = nil, playbackCPUPercent: Double? = nil,
+                    voiceActive: Bool? = nil, voiceSeconds: Double? = nil) {
+            self.voiceActive = voiceActive
+            self.voiceSeconds = voiceSeconds
             self.captureCPUPercent = captureCPUPercent
             self.playbackCPUPercent = playbackCPUPercent
             self.captureDevice = captureDevice

@@ -74,7 +74,9 @@ struct DaemonControl: Sendable {
                          lastDeviceError: engine.lastDeviceError, clockDriftPPM: drift.driftPPM,
                          echoReference: .init(engine.echoReference),
                          captureCPUPercent: engine.captureCounters.cpuPercent,
-                         playbackCPUPercent: engine.playbackCounters.cpuPercent),
+                         playbackCPUPercent: engine.playbackCounters.cpuPercent,
+                         voiceActive: settings.dsp.voiceActivity ? engine.captureCounters.voiceActive.load(ordering: .relaxed) : nil,
+                         voiceSeconds: settings.dsp.voiceActivity ? voiceSeconds : nil),
             board: board.summary,
             leds: await board.leds().map { .init(name: $0.name, pattern: $0.pattern.rawValue, lit: $0.lit) },
             lastError: stats.lastError, lastUserTranscript: stats.lastUserTranscript,
@@ -82,6 +84,11 @@ struct DaemonControl: Sendable {
             transcripts: transcripts.map(\.stats).map {
                 .init(queued: $0.queued, sent: $0.sent, rejected: $0.rejected, dropped: $0.dropped, lastError: $0.lastError)
             })
+    }
+
+    /// Voice the capture chain's VAD heard since start.
+    private var voiceSeconds: Double {
+        Double(engine.captureCounters.voiceFrames.load(ordering: .relaxed)) * Double(AudioFormat.frameSamples) / Double(AudioFormat.wireRate)
     }
 
     func metrics() async -> [String: Double] {
@@ -131,6 +138,10 @@ struct DaemonControl: Sendable {
             metrics["parley_transcripts_failed_attempts_total"] = Double(t.failedAttempts)
         }
         if let ppm = drift.driftPPM { metrics["parley_audio_clock_drift_ppm"] = ppm }
+        if settings.dsp.voiceActivity {
+            metrics["parley_audio_voice_active"] = engine.captureCounters.voiceActive.load(ordering: .relaxed) ? 1 : 0
+            metrics["parley_audio_voice_seconds_total"] = voiceSeconds
+        }
         metrics.merge(stats.turnLatency.series("parley_turn_latency_seconds")) { $1 }
         return metrics
     }

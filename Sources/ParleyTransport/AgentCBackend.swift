@@ -8,7 +8,7 @@ import ParleyWebSocket
 /// is configured. The answer's `text_delta`s are spoken on the device with espeak-ng,
 /// sentence by sentence as they arrive, through the normal playback path (echo reference,
 /// barge-in). No screen: avatars are skipped.
-public actor AgentCBackend: VoiceBackend {
+public actor AgentCBackend: VoiceBackend, SupervisedLink {
     public struct Settings: Sendable {
         public var url: String
         public var token: String
@@ -39,11 +39,13 @@ public actor AgentCBackend: VoiceBackend {
     private let probe: HTTPClient?
     private let speech: AnswerVoice
     private let transcriber: SpeechTranscriber?
-    private let logger: Logger
+    let logger: Logger
 
     private var sender: (any WebSocketSender)?
     private var setup = AgentCSetup()
-    private var reconnectNow = false
+    /// Why the device is ending the current connection (an operator reconnect); nil otherwise.
+    private var ending: LinkEnd?
+    var supervisor: LinkSupervisor
     /// The server is in an interaction (ours or not); a new text_input waits for its end.
     private var interactionActive = false
     /// Text of the turn waiting to go in.
@@ -72,6 +74,9 @@ public actor AgentCBackend: VoiceBackend {
         let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
         (self.events, self.continuation) = (events, continuation)
         speech = AnswerVoice(voice: voice) { continuation.yield(.audio($0)) }
+        supervisor = LinkSupervisor(name: "agent_c", policy: RetryPolicy(
+            initialMilliseconds: settings.retryInitialMilliseconds, maximumMilliseconds: settings.reconnectMaxMilliseconds,
+            doublingTries: settings.seedRetries, jitter: 0.1))
     }
 
     public func run() async throws {
@@ -88,60 +93,45 @@ public actor AgentCBackend: VoiceBackend {
         defer {
             transcription.cancel()
             watchdog.cancel()
-            continuation.yield(.link(.offline))
         }
-        var failures = 0
-        var lastFailure: String?
-        let url = settings.url.trimmingSuffix("/") + "/api/avatar/ws?token=" + settings.token
-        while !Task.isCancelled {
-            continuation.yield(.link(.connecting))
-            var failure: String?
-            var kind = BackendError.Kind.connection
-            do {
-                let close = try await connector.run(
-                    url: url, headers: [],
-                    onOpen: { sender in await self.opened(sender) },
-                    onText: { text in await self.received(text) })
-                failure = setup.failure ?? (setup.ready ? nil : "socket \(close) before the agent was set")
-                if setup.failure != nil { kind = .server }
-                if failure == nil { logger.notice("agent_c: socket \(close)") }
-            } catch let error as WebSocketConnectError where error.kind == .upgradeRefused {
-                let refusal = await UpgradeRefusal.probe(url, headers: [], with: probe)
-                if refusal?.isAuth == true { kind = .auth }
-                failure = "\(error)" + (refusal.map { ": HTTP \($0.status)" + ($0.isAuth ? " (check the JWT in backend.agent_c.token_file; it may have expired)" : "") } ?? "")
-            } catch {
-                failure = "\(error)"
-            }
-            let wasReady = setup.ready
-            disconnected()
-            guard !Task.isCancelled else { return }
-            if wasReady { failures = 0 }
-            if reconnectNow {
-                reconnectNow = false
-                continue
-            }
-            failures += 1
-            let wait = failures <= settings.seedRetries
-                ? settings.retryInitialMilliseconds << (failures - 1) : settings.reconnectMaxMilliseconds
-            if let failure {
-                let redacted = failure.replacingOccurrences(of: settings.token, with: "<token>")
-                if redacted != lastFailure {
-                    logger.error("agent_c: \(redacted); retrying in \(wait) ms")
-                } else if failures == settings.seedRetries + 1 {
-                    logger.error("agent_c: \(settings.seedRetries) tries failed; trying every \(wait) ms")
-                }
-                continuation.yield(.error(BackendError(kind, "agent_c: \(redacted)", logged: true)))
-                lastFailure = redacted
-                continuation.yield(.link(.error))
-            } else {
-                continuation.yield(.link(.offline))
-            }
-            try? await Task.sleep(for: .milliseconds(wait))
-        }
+        await superviseLink()
     }
 
+    func report(_ event: BackendEvent) { continuation.yield(event) }
+
+    /// One connection: the socket, the agent list, the agent set. Its end in the device's words.
+    func connectOnce() async -> LinkEnd {
+        ending = nil
+        defer { disconnected() }
+        let url = settings.url.trimmingSuffix("/") + "/api/avatar/ws?token=" + settings.token
+        let end: LinkEnd
+        do {
+            let close = try await connector.run(
+                url: url, headers: [],
+                onOpen: { sender in await self.opened(sender) },
+                onText: { text in await self.received(text) })
+            if let failure = setup.failure {
+                end = .failed(BackendError(.server, failure))
+            } else if !setup.ready {
+                end = .failed(BackendError(.connection, "socket \(close) before the agent was set"))
+            } else {
+                end = .peerClosed("socket \(close)")
+            }
+        } catch let error as WebSocketConnectError where error.kind == .upgradeRefused {
+            let refusal = await UpgradeRefusal.probe(url, headers: [], with: probe)
+            let why = "\(error)" + (refusal.map { ": HTTP \($0.status)" + ($0.isAuth ? " (check the JWT in backend.agent_c.token_file; it may have expired)" : "") } ?? "")
+            end = .failed(BackendError(refusal?.isAuth == true ? .auth : .connection, redacted(why)))
+        } catch {
+            end = .failed(BackendError(.connection, redacted("\(error)")))
+        }
+        return ending ?? end
+    }
+
+    /// The JWT rides the URL: it never reaches a log line.
+    private func redacted(_ text: String) -> String { text.replacingOccurrences(of: settings.token, with: "<token>") }
+
     public func reconnect() async {
-        reconnectNow = true
+        ending = .operatorReconnect
         await sender?.close()
     }
 
@@ -151,7 +141,6 @@ public actor AgentCBackend: VoiceBackend {
         self.sender = sender
         setup = AgentCSetup()
         connection += 1
-        continuation.yield(.link(.connected))
         continuation.yield(.session(.creating))
         setupDeadline(settings.listTimeout, unless: .configuring, "no agent_list and avatar_list")
     }
@@ -197,6 +186,7 @@ public actor AgentCBackend: VoiceBackend {
             return
         case .ready:
             logger.info("agent_c: agent \(setup.agent ?? "?") ready")
+            linkReady()
             continuation.yield(.session(.created))
             return
         case .failed(let reason):

@@ -71,7 +71,10 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     private var replaceSession = false
     /// No session work before this (backoff after a failure).
     private var sessionRetryAt = ContinuousClock.now
-    private var sessionBackoff: Int
+    /// Session creation's retries: seed 000's relay retries its calls 3 times with exponential
+    /// backoff; the device does the same, then waits `reconnectMaxMilliseconds` between tries.
+    private let sessionRetry: RetryPolicy
+    private var sessionFailures = 0
     private var sessionFailure: String?
     private var malformedLogged = false
 
@@ -88,7 +91,8 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
         self.logger = logger
         api = AgentRoutesAPI(baseURL: settings.baseURL, userID: settings.userID, http: http)
         socket = SocketIOClient(connector: connector)
-        sessionBackoff = settings.reconnectInitialMilliseconds
+        sessionRetry = RetryPolicy(initialMilliseconds: settings.reconnectInitialMilliseconds,
+                                   maximumMilliseconds: settings.reconnectMaxMilliseconds, doublingTries: 3)
         supervisor = LinkSupervisor(name: "agent_routes: socket", policy: RetryPolicy(
             initialMilliseconds: settings.reconnectInitialMilliseconds, maximumMilliseconds: settings.reconnectMaxMilliseconds))
         status = AgentRoutesStatus(callMode: call != nil)
@@ -213,7 +217,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
             logger.error("agent_routes: session \(id) failed on the relay: \(message); creating a new one")
             continuation.yield(.error(BackendError(.server, "agent_routes: session error: \(message)", logged: true)))
             dropSession(.error)
-            sessionRetryAt = .now + .milliseconds(sessionBackoff)
+            sessionRetryAt = .now + .milliseconds(sessionRetry.initialMilliseconds)
         default:
             malformed("session_status \(status.isEmpty ? "without a status" : "\"\(status)\"") for \(id)")
         }
@@ -265,17 +269,19 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
                 }
                 if sessionFailure != nil { logger.notice("agent_routes: session ready again") }
                 sessionFailure = nil
-                sessionBackoff = settings.reconnectInitialMilliseconds
+                sessionFailures = 0
             } catch {
                 guard !Task.isCancelled else { return }
+                sessionFailures += 1
+                let wait = sessionRetry.jittered(sessionRetry.wait(afterFailures: sessionFailures, auth: error.kind == .auth),
+                                                 random: .random(in: -1...1))
                 if error.message != sessionFailure {
-                    logger.error("agent_routes: \(error.message); retrying in \(sessionBackoff) ms")
+                    logger.error("agent_routes: \(error.message); retrying in \(wait) ms")
                 }
                 sessionFailure = error.message
                 continuation.yield(.error(BackendError(error.kind, "agent_routes: \(error.message)", logged: true)))
                 if session == nil { show(.sessionLost(.error)) }
-                sessionRetryAt = .now + .milliseconds(sessionBackoff)
-                sessionBackoff = min(sessionBackoff * 2, settings.reconnectMaxMilliseconds)
+                sessionRetryAt = .now + .milliseconds(wait)
             }
         }
     }

@@ -166,8 +166,13 @@ public struct LinkSupervisor: Sendable {
         let wait = policy.jittered(policy.wait(afterFailures: failures, auth: authFailed), random: random)
         var outputs: [Output] = []
         if let outage {
-            // One line per outage: later tries are counted, not logged again.
-            outputs.append(.log(.debug, "\(name): still down (try \(failures), since \(outage.cause)): \(cause)"))
+            // One line per outage: later tries are counted, not logged again — but for the
+            // moment a seed's retries run out and the pace drops (seed 004: "Max reconnection attempts").
+            if let tries = policy.doublingTries, failures == tries + 1 {
+                outputs.append(.log(.error, "\(name): \(tries) tries failed; trying every \(wait) ms"))
+            } else {
+                outputs.append(.log(.debug, "\(name): still down (try \(failures), since \(outage.cause)): \(cause)"))
+            }
         } else {
             outage = (now, cause)
             let pace = authFailed ? "retrying every \(wait) ms"

@@ -13,7 +13,7 @@ import ParleyRealtime
 /// was not uploaded yet (uploads go in `append_chunk_ms` chunks). Its streams do not say
 /// when an answer is over except by text: the answer ends when its text is done and the
 /// audio has paused, or when no audio came for `response_idle_ms`.
-public actor RTRelayBackend: VoiceBackend {
+public actor RTRelayBackend: VoiceBackend, SupervisedLink {
     public struct Settings: Sendable {
         public var baseURL: String
         public var provider: String
@@ -50,10 +50,10 @@ public actor RTRelayBackend: VoiceBackend {
     /// Ordered uploads of the live session.
     var outbox: AsyncStream<Upload>.Continuation?
     /// Ends the live session early: reconnect, or the relay said it is not active (503).
-    var endSession: AsyncStream<String>.Continuation?
+    var endSession: AsyncStream<LinkEnd>.Continuation?
     var pending: [Int16] = []
     var answer: AnswerTracker
-    var lastFailure: String?
+    var supervisor: LinkSupervisor
     var warnedHandsFree = false
 
     /// One POST of the session, in order.
@@ -68,6 +68,8 @@ public actor RTRelayBackend: VoiceBackend {
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
         answer = AnswerTracker(idle: .milliseconds(settings.responseIdleMilliseconds))
+        supervisor = LinkSupervisor(name: "rt_relay", policy: RetryPolicy(
+            initialMilliseconds: settings.reconnectInitialMilliseconds, maximumMilliseconds: settings.reconnectMaxMilliseconds))
     }
 
     var chunkSamples: Int { settings.appendChunkMilliseconds * 24 }
@@ -108,7 +110,7 @@ public actor RTRelayBackend: VoiceBackend {
     }
 
     public func reconnect() async {
-        endSession?.yield("reconnect requested")
+        endSession?.yield(.operatorReconnect)
     }
 
     private func upload(_ route: String, _ fields: [String: String]) {
@@ -119,37 +121,24 @@ public actor RTRelayBackend: VoiceBackend {
     // MARK: sessions
 
     public func run() async throws {
-        var backoff = settings.reconnectInitialMilliseconds
-        while !Task.isCancelled {
-            continuation.yield(.link(.connecting))
-            let id = "session_\(Int(Date().timeIntervalSince1970 * 1000))"
-            do {
-                try await start(id)
-                if lastFailure != nil { logger.notice("rt_relay: connected again") }
-                lastFailure = nil
-                backoff = settings.reconnectInitialMilliseconds
-                continuation.yield(.link(.connected))
-                continuation.yield(.session(.creating))
-                let reason = await runSession(id)
-                await stop(id)
-                guard !Task.isCancelled else { break }
-                logger.notice("rt_relay: session \(id) ended (\(reason)); starting a new one")
-                continuation.yield(.session(.terminated))
-            } catch {
-                guard !Task.isCancelled else { break }
-                let auth = error.kind == .auth
-                let wait = auth ? settings.reconnectMaxMilliseconds : backoff
-                if error.message != lastFailure {
-                    logger.error("rt_relay: \(error.message); retrying in \(wait) ms")
-                }
-                lastFailure = error.message
-                continuation.yield(.error(BackendError(error.kind, "rt_relay: \(error.message)", logged: true)))
-                continuation.yield(.link(.error))
-                try? await Task.sleep(for: .milliseconds(wait + Int.random(in: 0...(wait / 5))))
-                backoff = min(backoff * 2, settings.reconnectMaxMilliseconds)
-            }
+        await superviseLink()
+    }
+
+    func report(_ event: BackendEvent) { continuation.yield(event) }
+
+    /// One session: started, run until it ends, handed back. Its end in the device's words.
+    func connectOnce() async -> LinkEnd {
+        let id = "session_\(Int(Date().timeIntervalSince1970 * 1000))"
+        do {
+            try await start(id)
+        } catch {
+            return .failed(BackendError(error.kind, error.message))
         }
-        continuation.yield(.link(.offline))
+        continuation.yield(.session(.creating))
+        let end = await runSession(id)
+        await stop(id)
+        if !Task.isCancelled { continuation.yield(.session(.terminated)) }
+        return end
     }
 
     /// `POST /api/rt/start`, then `GET /api/rt/status` until the session is active.

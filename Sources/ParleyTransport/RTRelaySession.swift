@@ -112,9 +112,9 @@ struct AnswerTracker {
 extension RTRelayBackend {
     /// Runs one started session until it ends: uploads in order, the three SSE streams, and
     /// the answer's end. Returns why it ended.
-    func runSession(_ id: String) async -> String {
+    func runSession(_ id: String) async -> LinkEnd {
         let (uploads, outbox) = AsyncStream.makeStream(of: Upload.self)
-        let (ends, endSession) = AsyncStream.makeStream(of: String.self)
+        let (ends, endSession) = AsyncStream.makeStream(of: LinkEnd.self)
         let (opened, openedContinuation) = AsyncStream.makeStream(of: RTRelayPayload.Stream.self)
         self.outbox = outbox
         self.endSession = endSession
@@ -127,7 +127,7 @@ extension RTRelayBackend {
             self.endSession = nil
             outbox.finish()
         }
-        return await withTaskGroup(of: String?.self) { group in
+        return await withTaskGroup(of: LinkEnd?.self) { group in
             group.addTask { for await reason in ends { return reason }; return nil }
             group.addTask { await self.sendUploads(uploads) }
             for stream in RTRelayPayload.Stream.allCases {
@@ -143,7 +143,7 @@ extension RTRelayBackend {
                 await self.streamsOpen()
                 return await self.watchAnswers()
             }
-            var reason = "cancelled"
+            var reason = LinkEnd.stopped
             for await result in group {
                 if let result { reason = result; break }
             }
@@ -153,11 +153,12 @@ extension RTRelayBackend {
     }
 
     private func streamsOpen() {
+        linkReady()
         continuation.yield(.session(.created))
     }
 
     /// Every 50 ms: has the answer ended?
-    private func watchAnswers() async -> String? {
+    private func watchAnswers() async -> LinkEnd? {
         while !Task.isCancelled {
             if answer.isOver(at: .now) {
                 answer.finish()
@@ -168,12 +169,12 @@ extension RTRelayBackend {
         return nil
     }
 
-    private func sendUploads(_ uploads: AsyncStream<Upload>) async -> String? {
+    private func sendUploads(_ uploads: AsyncStream<Upload>) async -> LinkEnd? {
         for await upload in uploads {
             do {
                 _ = try await post(upload.route, upload.body)
             } catch {
-                if error.sessionGone { return "the relay says it is not active: \(error.message)" }
+                if error.sessionGone { return .relayError("session \(sessionID ?? "?") ended: the relay says it is not active (\(error.message))") }
                 continuation.yield(.error(BackendError(error.kind, "rt_relay: \(error.message)")))
             }
         }
@@ -183,7 +184,7 @@ extension RTRelayBackend {
     /// One SSE stream for the life of the session, reconnected when it drops (after the
     /// server's `retry:` or 1 s, with Last-Event-ID).
     private func follow(_ stream: RTRelayPayload.Stream, session id: String,
-                        opened: AsyncStream<RTRelayPayload.Stream>.Continuation) async -> String? {
+                        opened: AsyncStream<RTRelayPayload.Stream>.Continuation) async -> LinkEnd? {
         var parser = SSEParser()
         var malformedLogged = false
         while !Task.isCancelled {
@@ -198,7 +199,7 @@ extension RTRelayBackend {
                 for try await part in http.stream(request) {
                     switch part {
                     case .head(let status, _) where status == 503:
-                        return "the \(stream.rawValue) stream says the session is not active"
+                        return .relayError("session \(id) ended: the \(stream.rawValue) stream says it is not active")
                     case .head(let status, let headers):
                         let type = headers.first { $0.name == "content-type" }?.value ?? ""
                         guard status == 200, type.hasPrefix("text/event-stream") else {

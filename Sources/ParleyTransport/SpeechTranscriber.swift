@@ -9,7 +9,7 @@ public typealias TranscriptionEndpoint = (url: String, apiKey: String, model: St
 /// transcription session (`?intent=transcription`, `session.type = transcription`, no turn
 /// detection) kept open beside the backend. A turn's audio streams while it is spoken (held
 /// while the session is reconnecting); the commit returns its transcript.
-actor SpeechTranscriber {
+actor SpeechTranscriber: SupervisedLink {
     struct Settings: Sendable {
         var url: String
         var apiKey: String
@@ -25,7 +25,8 @@ actor SpeechTranscriber {
 
     private let settings: Settings
     private let connector: any WebSocketConnector
-    private let logger: Logger
+    let logger: Logger
+    var supervisor: LinkSupervisor
     private var sender: (any WebSocketSender)?
     private var ready = false
     /// Audio of the turn not sent yet (the session is not ready).
@@ -39,6 +40,8 @@ actor SpeechTranscriber {
         self.settings = settings
         self.connector = connector
         self.logger = logger
+        supervisor = LinkSupervisor(name: "\(settings.label): transcription session",
+                                    policy: RetryPolicy(initialMilliseconds: 1000, maximumMilliseconds: 30000))
     }
 
     /// None without an endpoint: the backend then takes typed turns only.
@@ -74,32 +77,31 @@ actor SpeechTranscriber {
         return nil
     }
 
-    /// Keeps the session open until cancelled, reconnecting with backoff.
+    /// Keeps the session open until cancelled, reconnecting with backoff (LinkSupervisor).
     func run() async {
-        var backoff = 1000
+        await superviseLink()
+    }
+
+    /// The backend's own link is what the technician sees: the transcriber's is only logged.
+    func report(_ event: BackendEvent) {}
+
+    func connectOnce() async -> LinkEnd {
         let url = settings.url + (settings.url.contains("?") ? "&" : "?") + "intent=transcription"
-        while !Task.isCancelled {
-            var failure: String
-            do {
-                let close = try await connector.run(
-                    url: url, headers: [("Authorization", "Bearer \(settings.apiKey)")],
-                    onOpen: { sender in await self.opened(sender) },
-                    onText: { text in await self.received(text) })
-                failure = "transcription socket \(close)"
-            } catch {
-                failure = "transcription session: \(error)"
-            }
-            let wasReady = ready
-            sender = nil
-            ready = false
-            fail(failure)
-            guard !Task.isCancelled else { return }
-            if wasReady { backoff = 1000 }
-            if failure != lastFailure { logger.warning("\(settings.label): \(failure); speech turns wait for it") }
-            lastFailure = failure
-            try? await Task.sleep(for: .milliseconds(backoff))
-            backoff = min(backoff * 2, 30_000)
+        var failure: String
+        do {
+            let close = try await connector.run(
+                url: url, headers: [("Authorization", "Bearer \(settings.apiKey)")],
+                onOpen: { sender in await self.opened(sender) },
+                onText: { text in await self.received(text) })
+            failure = "socket \(close)"
+        } catch {
+            failure = "\(error)"
         }
+        sender = nil
+        ready = false
+        lastFailure = "transcription session: \(failure)"
+        fail(lastFailure!)
+        return .failed(BackendError(.connection, "\(failure); spoken turns wait for it"))
     }
 
     private func opened(_ sender: any WebSocketSender) async {
@@ -117,6 +119,7 @@ actor SpeechTranscriber {
         case .sessionUpdated:
             ready = true
             lastFailure = nil
+            linkReady()
             if !held.isEmpty {
                 await sendAudio(held)
                 held.removeAll()

@@ -13,7 +13,8 @@ enum StatusText {
             "          clock drift " + (s.audio.clockDriftPPM.map { "\(number($0)) ppm" } ?? "not measured yet")
                 + "; echo reference lead \(number(s.audio.echoReference.leadMilliseconds)) ms, resampled \(number(s.audio.echoReference.resamplerPPM)) ppm, probe correction \(number(s.audio.echoReference.probeCorrectionMilliseconds)) ms, \(s.audio.echoReference.realignments) realignment(s); last device error: \(s.audio.lastDeviceError)",
             "          audio thread CPU: capture " + (s.audio.captureCPUPercent.map { "\(number($0))%" } ?? "-")
-                + ", playback " + (s.audio.playbackCPUPercent.map { "\(number($0))%" } ?? "-"),
+                + ", playback " + (s.audio.playbackCPUPercent.map { "\(number($0))%" } ?? "-")
+                + (s.audio.voiceActive.map { "; voice \($0 ? "now" : "not now"), \(number(s.audio.voiceSeconds ?? 0)) s heard" } ?? ""),
             "board     \(s.board)" + (s.leds.isEmpty ? "" : "; LEDs " + s.leds.map { "\($0.name) \($0.pattern)" }.joined(separator: ", ")),
         ]
         if let error = s.lastError { lines.append("last error \(error)") }

@@ -40,6 +40,8 @@ def test_push_to_talk_turn_end_to_end_through_the_socket(daemon, tmp_path):
     assert seen[:3] == ["thinking", "speaking", "ready"] or seen[:2] == ["speaking", "ready"], seen
     status = control.status()
     assert status["lastUserTranscript"].endswith("s of audio)")
+    assert status["audio"]["voiceSeconds"] > 0.5 and status["audio"]["voiceActive"] in (True, False), status["audio"]
+    assert "voice " in control.ctl("status").stdout  # and the human status says so
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
 
@@ -154,6 +156,13 @@ def test_prometheus_metrics_over_http(daemon, tmp_path):
     assert "parley_turn_latency_seconds_count 1" in lines
     assert 'parley_audio_xruns_total{direction="capture"} 0' in lines
     assert "parley_ready 1" in lines
+    # The one device state, as gauges: one series per word, 1 on the current one.
+    assert 'parley_link_state{state="connected"} 1' in lines and 'parley_link_state{state="error"} 0' in lines
+    assert 'parley_session_state{state="created"} 1' in lines and 'parley_turn_state{state="idle"} 1' in lines
+    # dsp.vad feeds the metrics (regression: it was computed every frame and discarded).
+    voice = [line for line in lines if line.startswith("parley_audio_voice_seconds_total ")]
+    assert voice and float(voice[0].split()[1]) > 0.3, voice
+    assert any(line.startswith("parley_audio_voice_active ") for line in lines)
     assert 'parley_backend_errors_total{kind="connection"} 0' in lines
     cpu = [line for line in lines if line.startswith('parley_audio_thread_cpu_percent{thread="capture"}')]
     assert cpu and 0 < float(cpu[0].split()[1]) < 100, cpu  # the capture thread did work

@@ -140,7 +140,8 @@ def test_server_errors_malformed_messages_and_a_forgotten_session(daemon, tmp_pa
     assert control.status()["lastAssistantTranscript"] == "Echo of your turn."
     # The relay forgets the session: streams close, requests get 503 → a new session.
     relay.end_session()
-    d.wait_log("starting a new one", timeout=10)
+    d.wait_log("says it is not active", timeout=10)  # an outage: error, then a new session
+    d.wait_log("rt_relay: connected again", timeout=10)
     wait_for(lambda: len(relay.sessions) == 1 and list(relay.sessions)[0] != first, what="new session")
     ready(control)
     control.ctl("say", "second")
