@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include "CParleyShims.h"
 #include <alsa/asoundlib.h>
 
@@ -21,6 +22,8 @@ int CParley_opus_set_inband_fec(OpusEncoder *e, opus_int32 v) { return opus_enco
 int CParley_opus_reset_decoder(OpusDecoder *d) { return opus_decoder_ctl(d, OPUS_RESET_STATE); }
 
 int CParley_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+int CParley_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
 
 static void CParley_alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt, ...) {
     (void)file; (void)line; (void)function; (void)err; (void)fmt;

@@ -69,6 +69,8 @@ public final class AudioCounters: Sendable {
 public final class AudioControls: Sendable {
     public init() {}
     let running = Atomic<Bool>(false)
+    /// How the audio threads wake the control plane.
+    let doorbell = AudioDoorbell()
     /// Set by an audio thread when its device failed beyond snd_pcm_recover (unplugged,
     /// server gone); the thread then parks, and the control plane reopens the devices.
     let deviceLost = Atomic<Bool>(false)

@@ -60,6 +60,8 @@ public final class AudioEngine: @unchecked Sendable {
     }
 
     /// True once an audio thread found its device gone; `reopen()` brings it back.
+    /// How the audio threads wake the control plane (no polling).
+    public var doorbell: AudioDoorbell { controls.doorbell }
     public var isDeviceLost: Bool { controls.deviceLost.load(ordering: .acquiring) }
 
     /// The last ALSA error an audio thread saw, as text.

@@ -8,6 +8,8 @@ final class CaptureLoop: @unchecked Sendable {
     private let processor: CaptureProcessor
     private let counters: AudioCounters
     private let controls: AudioControls
+    /// The processed audio's ring (the processor pushes; the doorbell reports its level).
+    private let ring: SampleRing
     private let paced: Bool
     private let clock: StreamClock
     private let interleaved: UnsafeMutableBufferPointer<Int16>
@@ -19,6 +21,7 @@ final class CaptureLoop: @unchecked Sendable {
         self.pcm = pcm
         self.counters = counters
         self.controls = controls
+        self.ring = ring
         self.paced = paced
         self.clock = clock
         processor = CaptureProcessor(rate: pcm.rate, channels: pcm.channels, periodFrames: pcm.periodFrames,
@@ -61,6 +64,7 @@ final class CaptureLoop: @unchecked Sendable {
             let captureDelay = (waiting + n) * AudioFormat.wireRate / pcm.rate
             processor.process(interleaved.baseAddress!, frames: n, captureDelay: captureDelay, now: monotonicNanoseconds())
             counters.frames.add(UInt64(n), ordering: .relaxed)
+            controls.doorbell.captured(available: ring.availableToRead)
         }
         finished.store(true, ordering: .releasing)
     }

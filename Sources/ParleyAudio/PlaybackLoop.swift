@@ -107,6 +107,7 @@ final class PlaybackLoop: @unchecked Sendable {
                 owed = playing ? min(back / frames, queued / wireFrames) : back / frames
             }
             let got = playing ? ring.pop(into: wire) : 0
+            controls.doorbell.played(remaining: ring.availableToRead)
             if got == 0 && ring.availableToRead == 0 { playing = false; primingWait = 0 }
             if got < wireFrames {
                 for i in got..<wireFrames { wire[i] = 0 }

@@ -117,6 +117,13 @@ public struct Conversation: Sendable {
         preroll.reserveCapacity(prerollSamples + 4800)
     }
 
+    /// Captured audio leaves the device as it comes (a turn, or hands-free listening): the
+    /// controller wants every frame at once; otherwise only enough to keep the pre-roll.
+    public var streamsMicrophone: Bool {
+        guard !state.muted else { return false }
+        return mode == .vad ? state.isReady && !state.audioLost : state.turn == .listening
+    }
+
     /// Hands-free turn detection for a PTT setting: nil for push-to-talk.
     public static func turnDetection(_ ptt: PTTSettings) -> String? { ptt.mode == .vad ? ptt.vadKind : nil }
 

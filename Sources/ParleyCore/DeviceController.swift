@@ -9,11 +9,14 @@ public struct AudioPorts: Sendable {
     public let captured: SampleRing
     public let playback: SampleRing
     public let cues: SampleRing
+    /// How the audio threads say there is captured audio, or the speaker ran dry.
+    public let doorbell: AudioDoorbell
 
-    public init(captured: SampleRing, playback: SampleRing, cues: SampleRing) {
+    public init(captured: SampleRing, playback: SampleRing, cues: SampleRing, doorbell: AudioDoorbell) {
         self.captured = captured
         self.playback = playback
         self.cues = cues
+        self.doorbell = doorbell
     }
 }
 
@@ -35,6 +38,7 @@ public actor DeviceController {
     /// When the turn waiting for its answer ended, for `turnLatency`.
     private var turnEnded: ContinuousClock.Instant?
     private var wasConnected = false
+    private let idleWakeupSamples: Int
     public private(set) var stats = Stats()
 
     /// What happened so far, for status and metrics.
@@ -62,6 +66,8 @@ public actor DeviceController {
                 onTranscript: @escaping @Sendable (BackendEvent.Role, String) -> Void = { _, _ in },
                 logger: Logger, onStateChange: @escaping @Sendable (DeviceState) -> Void) {
         conversation = Conversation(ptt: ptt, prerollMilliseconds: prerollMilliseconds)
+        // Idle, the captured audio only keeps the pre-roll fresh: a wake-up per half of it.
+        idleWakeupSamples = max(AudioFormat.frameSamples, prerollMilliseconds > 0 ? prerollMilliseconds * 12 : 2400)
         self.board = board
         self.backend = backend
         self.tools = tools
@@ -83,7 +89,7 @@ public actor DeviceController {
         if let cues { cueSounds = cues }
         await board.setLongPress(milliseconds: ptt.longPressMilliseconds)
         let before = conversation.state
-        for effect in conversation.update(ptt: ptt) { await perform(effect) }
+        for effect in conversation.update(ptt: ptt) { if let command = await perform(effect) { await send(command) } }
         if conversation.state != before { onStateChange(conversation.state) }
     }
 
@@ -109,38 +115,61 @@ public actor DeviceController {
         }
     }
 
-    /// Every 10 ms: hand captured audio to the conversation, notice when playback ran dry.
+    /// When the audio threads ring: hand captured audio to the conversation, notice when
+    /// playback ran dry. No polling: they ring only for what `wantWakeups` asked.
     private func pumpAudio() async {
-        while !Task.isCancelled {
-            let frames = audio.captured.pop(maximum: audio.captured.availableToRead)
-            if !frames.isEmpty { await feed(.micFrames(frames)) }
-            if conversation.state.turn == .speaking && audio.playback.availableToRead == 0 {
-                await feed(.playbackDrained)
+        let wakeups = audio.doorbell.wakeups()
+        wantWakeups()
+        await withTaskCancellationHandler {
+            for await _ in wakeups {
+                let frames = audio.captured.pop(maximum: audio.captured.availableToRead)
+                if !frames.isEmpty { await feed(.micFrames(frames)) }
+                if conversation.state.turn == .speaking && audio.playback.availableToRead == 0 {
+                    await feed(.playbackDrained)
+                }
+                wantWakeups()
             }
-            try? await Task.sleep(for: .milliseconds(10))
+        } onCancel: { [doorbell = audio.doorbell] in
+            doorbell.close()
         }
+    }
+
+    /// Every frame while a turn streams; otherwise a wake-up per half pre-roll (so it stays
+    /// fresh) — and one when the speaker runs dry while an answer plays.
+    private func wantWakeups() {
+        let frames = conversation.streamsMicrophone ? AudioFormat.frameSamples : idleWakeupSamples
+        audio.doorbell.want(capturedSamples: frames, drained: conversation.state.turn == .speaking)
     }
 
     func feed(_ input: ConversationInput) async {
         record(input)
         let before = conversation.state
         let effects = conversation.handle(input)
-        for effect in effects { await perform(effect) }
+        wantWakeups()
+        // What the technician sees and hears first; then the network, in order.
+        var outgoing: [BackendCommand] = []
+        for effect in effects { if let command = await perform(effect) { outgoing.append(command) } }
+        for command in outgoing { await send(command) }
         if conversation.state != before {
             logger.info("state: \(conversation.state)")
             onStateChange(conversation.state)
         }
     }
 
-    private func perform(_ effect: Effect) async {
+    private func send(_ command: BackendCommand) async {
+        switch command {
+        case .commit: receivedSamples = 0; stats.turns += 1; turnEnded = .now
+        case .text: receivedSamples = 0; stats.typedTurns += 1; turnEnded = .now
+        default: break
+        }
+        await backend.send(command)
+    }
+
+    /// Carries out an effect's local part at once; returns what it asks of the backend.
+    private func perform(_ effect: Effect) async -> BackendCommand? {
         switch effect {
         case .send(let command):
-            switch command {
-            case .commit: receivedSamples = 0; stats.turns += 1; turnEnded = .now
-            case .text: receivedSamples = 0; stats.typedTurns += 1; turnEnded = .now
-            default: break
-            }
-            await backend.send(command)
+            return command
         case .play(let samples):
             if let ended = turnEnded {
                 let latency = ContinuousClock.now - ended
@@ -158,7 +187,7 @@ public actor DeviceController {
             let played = max(0, receivedSamples - queued) / 24
             receivedSamples = 0
             stats.bargeIns += 1
-            await backend.send(.cancelResponse(playedMilliseconds: played))
+            return .cancelResponse(playedMilliseconds: played)
         case .stopPlayback:
             audio.playback.flush()
             receivedSamples = 0
@@ -188,6 +217,7 @@ public actor DeviceController {
                 await self.toolFinished(call, result)
             }
         }
+        return nil
     }
 
     private func toolFinished(_ call: ToolCall, _ result: ToolResult) async {

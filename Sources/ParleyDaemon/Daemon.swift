@@ -99,7 +99,8 @@ public struct Daemon {
             cues: cues, board: board, backend: backend,
             tools: DeviceTools(settings: settings.tools, device: settings.device, engine: engine, backendName: backend.name,
                                http: HTTPClient()),
-            audio: AudioPorts(captured: engine.captured, playback: engine.playback, cues: engine.cues),
+            audio: AudioPorts(captured: engine.captured, playback: engine.playback, cues: engine.cues,
+                             doorbell: engine.doorbell),
             stepVolume: { [step = settings.board.volumeStepPercent, audioLog = logger("parley.audio")] steps in
                 let percent = min(100, max(0, engine.volumePercent + steps * step))
                 let problems = engine.setVolume(percent: percent)

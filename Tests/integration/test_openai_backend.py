@@ -144,7 +144,7 @@ def test_a_refused_response_ends_the_turn_at_once_and_the_link_stays(daemon, tmp
     status = control.status()
     assert status["state"]["indicator"] == "error" and status["state"]["link"] == "connected"
     assert "rate_limit_exceeded" in status["lastError"]
-    assert any(led["pattern"] == "error" for led in status["leds"]), status["leds"]
+    assert status["leds"][0]["pattern"] == "blink_fast", status["leds"]  # the error pattern
     ready(control)  # the error shows a moment, then ready again on the same connection
     assert fake.connections == 1
     metrics = control.request({"command": "metrics"})["metrics"]

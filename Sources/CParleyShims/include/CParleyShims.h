@@ -35,4 +35,8 @@ void CParley_alsa_silence_library_errors(void);
 /// Names the calling thread (visible in top -H and /proc); pthread_setname_np needs _GNU_SOURCE.
 int CParley_set_thread_name(const char *name);
 
+// eventfd (not in Swift's Glibc module)
+/// A close-on-exec eventfd counting from 0: the audio threads' doorbell.
+int CParley_eventfd(void);
+
 #endif

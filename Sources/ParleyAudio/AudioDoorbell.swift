@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CParleyShims
+import Synchronization
+
+/// The audio threads' doorbell to the control plane, as PipeWire's data loop signals its main
+/// loop: an eventfd the real-time threads write to (one write(2) — no allocation, no lock, no
+/// logging) when there is something for the control plane, and one plain thread blocks on.
+/// No polling: an idle device wakes the control plane only as often as it asked to be woken.
+///
+/// What "something" is, the control plane sets (like ALSA's avail_min): how many captured
+/// samples are worth a wake-up (one frame while a turn streams; the pre-roll's worth when
+/// idle), and whether it waits for the speaker to play out.
+public final class AudioDoorbell: Sendable {
+    private let fd: Int32
+    /// Captured samples waiting in the ring that make the capture thread ring; set by the
+    /// control plane, read by the capture thread.
+    private let captureThreshold = Atomic<Int>(AudioFormat.frameSamples)
+    /// The control plane waits for the playback ring to run dry; the playback thread clears it as it rings.
+    private let drainWanted = Atomic<Bool>(false)
+    private let closed = Atomic<Bool>(false)
+    /// Rings, for the benchmarks and tests.
+    public let rings = Atomic<UInt64>(0)
+
+    public init() {
+        fd = CParley_eventfd()
+        precondition(fd >= 0, "eventfd: \(errno)")
+    }
+
+    deinit { Glibc.close(fd) }
+
+    // MARK: the audio threads
+
+    /// The capture thread, after each period: `available` samples wait in its ring.
+    @inline(__always)
+    public func captured(available: Int) {
+        if available >= captureThreshold.load(ordering: .relaxed) { ring() }
+    }
+
+    /// The playback thread, after each period: `remaining` samples wait in its ring.
+    @inline(__always)
+    public func played(remaining: Int) {
+        if remaining == 0 && drainWanted.load(ordering: .relaxed)
+            && drainWanted.exchange(false, ordering: .relaxed) { ring() }
+    }
+
+    @inline(__always)
+    public func ring() {
+        rings.add(1, ordering: .relaxed)
+        var one: UInt64 = 1
+        _ = write(fd, &one, 8)
+    }
+
+    // MARK: the control plane
+
+    /// What is worth a wake-up from here on.
+    public func want(capturedSamples: Int, drained: Bool) {
+        captureThreshold.store(max(1, capturedSamples), ordering: .relaxed)
+        drainWanted.store(drained, ordering: .relaxed)
+    }
+
+    /// One wake-up per batch of rings, read by a thread of its own (blocking in read(2)),
+    /// until `close()`.
+    public func wakeups() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        _ = RealtimeThread.start(name: "audio-doorbell", priority: 0) { [self] in
+            var count: UInt64 = 0
+            while !closed.load(ordering: .acquiring) {
+                let n = read(fd, &count, 8)
+                if n < 0 && errno != EINTR { break }
+                if n == 8 { continuation.yield() }
+            }
+            continuation.finish()
+        }
+        return stream
+    }
+
+    /// Ends `wakeups`.
+    public func close() {
+        closed.store(true, ordering: .releasing)
+        ring()
+    }
+}
