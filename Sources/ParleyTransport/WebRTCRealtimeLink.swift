@@ -36,12 +36,30 @@ public struct WebRTCRealtimeLink: RealtimeLink {
         return try await withTaskCancellationHandler {
             let offer: String
             do { offer = try await call.makeOffer() } catch { throw RealtimeLinkError("webrtc: \(error)") }
-            let (answer, callID) = try await signaling.exchange(offer: offer, http: http)
-            do { try await call.accept(answer: answer) } catch { throw RealtimeLinkError("webrtc: \(error)") }
-            return try await converse(call, started: started, callID: callID, onOpen: onOpen, onText: onText, onAudio: onAudio)
+            let (answer, server) = try await signaling.exchange(offer: offer, http: http)
+            // However the call ends, the server hears of it: its side would otherwise stay
+            // "connected" (webrtcbin sends no DTLS close_notify).
+            let end: Result<RealtimeLinkEnd, any Error>
+            do {
+                do { try await call.accept(answer: answer) } catch { throw RealtimeLinkError("webrtc: \(error)") }
+                end = .success(try await converse(call, started: started, callID: server?.id, onOpen: onOpen,
+                                                  onText: onText, onAudio: onAudio))
+            } catch {
+                end = .failure(error)
+            }
+            call.close()
+            if let server { await hangUp(server) }
+            return try end.get()
         } onCancel: {
             call.close()
         }
+    }
+
+    /// Best effort, and short (the request's own 500 ms timeout): a stopping daemon still
+    /// exits within its second. Detached from cancellation, so a stop still sends it.
+    private func hangUp(_ call: WebRTCSignaling.Call) async {
+        let http = http
+        _ = await Task.detached { try? await http.perform(call.hangUp) }.value
     }
 
     private func converse(_ call: WebRTCPeer, started: ContinuousClock.Instant, callID: String?,

@@ -34,8 +34,16 @@ public struct WebRTCSignaling: Sendable {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
-    /// The answer, and the call's id when the server names one.
-    public func exchange(offer: String, http: HTTPClient) async throws(RealtimeLinkError) -> (answer: String, callID: String?) {
+    /// One call as the server knows it: its id, and how to end it on the server's side.
+    public struct Call: Sendable {
+        public let id: String
+        /// OpenAI's `POST /v1/realtime/calls/{id}/hangup`, with the key that dialled it. The relays
+        /// have no such route: their calls end with the peer connection.
+        public let hangUp: HTTPRequest
+    }
+
+    /// The answer, and the call when the server names one.
+    public func exchange(offer: String, http: HTTPClient) async throws(RealtimeLinkError) -> (answer: String, call: Call?) {
         var bearer: String?
         if case .openAICalls(_, let key) = route { bearer = try await callKey(key, http: http) }
         let response: HTTPResponse
@@ -43,10 +51,14 @@ public struct WebRTCSignaling: Sendable {
             throw RealtimeLinkError("SDP exchange with \(endpoint) failed: \(error)")
         }
         switch route {
-        case .openAICalls:
+        case .openAICalls(let url, _):
             try check(response)
-            let callID = response.header("Location")?.split(separator: "/").last.map(String.init)
-            return (try sdp(response.text), callID)
+            let call = response.header("Location")?.split(separator: "/").last.map(String.init).map { id in
+                Call(id: id, hangUp: HTTPRequest(method: "POST", url: url.trimmingSuffix("/") + "/\(id.urlComponentEncoded)/hangup",
+                                                 headers: [("Authorization", "Bearer \(bearer ?? "")")],
+                                                 body: [], timeoutMilliseconds: 500))
+            }
+            return (try sdp(response.text), call)
         case .office:
             try check(response)
             guard let answer = JSONValue.parse(response.text)?["sdp"]?.string else {

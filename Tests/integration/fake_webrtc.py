@@ -81,6 +81,7 @@ class Call:
 
     def __init__(self, server, pc):
         self.server = server
+        self.id = None
         self.pc = pc
         self.channel = None
         self.track = AnswerTrack()
@@ -102,6 +103,7 @@ class FakeWebRTC(ServerThread):
         self.received_samples = 0          # microphone samples received in all (48 kHz)
         self.offers: list[str] = []
         self.calls: list[Call] = []
+        self.hung_up: list[str] = []       # call ids the device hung up (OpenAI's hangup route)
         self.answer_seconds = 1.5          # each response: an 880 Hz tone this long
         self.answer_hz = 880
         self.refuse: list[tuple[int, str]] = []  # (status, body) for the next offers
@@ -116,6 +118,7 @@ class FakeWebRTC(ServerThread):
     async def _serve(self):
         app = web.Application(client_max_size=1 << 20)
         app.router.add_post("/v1/realtime/calls", self._openai)
+        app.router.add_post("/v1/realtime/calls/{call_id}/hangup", self._hangup)
         app.router.add_post("/v1/realtime/client_secrets", self._client_secret)
         app.router.add_post("/api/voice/realtime/connect", self._office)
         app.router.add_post("/realtime/webrtc-offer", self._training)
@@ -155,6 +158,19 @@ class FakeWebRTC(ServerThread):
         answer, call_id = await self._answer(offer)
         return web.Response(status=201, text=answer, content_type="application/sdp",
                             headers={"Location": f"/v1/realtime/calls/{call_id}"})
+
+    async def _hangup(self, request):
+        """OpenAI's hang-up: ends the call on the server's side (not an offer: not in `requests`)."""
+        keys = [f"Bearer {k}" for k in [self.api_key, *self.ephemeral_keys]]
+        if request.headers.get("Authorization") not in keys:
+            return web.json_response({"error": {"message": "Incorrect API key provided."}}, status=401)
+        call_id = request.match_info["call_id"]
+        call = next((c for c in self.calls if getattr(c, "id", None) == call_id), None)
+        if call is None:
+            return web.json_response({"error": {"message": f"no call {call_id}"}}, status=404)
+        self.hung_up.append(call_id)
+        await call.pc.close()
+        return web.Response(status=200)
 
     async def _client_secret(self, request):
         """OpenAI's GA client_secrets (a relay endpoint mints them the same way): the body is
@@ -221,7 +237,8 @@ class FakeWebRTC(ServerThread):
                 for line in answer.split("\r\n"))
         if self.ignore_offers:
             await pc.close()
-        return answer, self._id("rtc")
+        call.id = self._id("rtc")
+        return answer, call.id
 
     async def _listen(self, call, track):
         try:

@@ -245,6 +245,23 @@ def test_a_peer_that_hangs_up_is_called_again(daemon, tmp_path, peer):
     assert d.wait() == 0
 
 
+def test_a_call_the_device_ends_is_hung_up_and_logged_as_what_happened(daemon, tmp_path, peer):
+    """Regression: a reconnect was logged as "the peer closed the data channel", the reconnect
+    itself not at all, and the old call was never hung up (the server kept it connected)."""
+    d, control = start(daemon, tmp_path, peer)
+    ready(control)
+    first = peer.calls[0].id
+    control.ctl("reconnect")
+    wait_for(lambda: len(peer.requests) == 2, what="a new offer")
+    ready(control)
+    wait_for(lambda: peer.hung_up == [first], what="the old call hung up")
+    assert "openai_webrtc: reconnecting as the operator asked" in d.log
+    assert "peer closed" not in d.log and "ERROR" not in d.log, d.log
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert peer.hung_up == [first, peer.calls[1].id]  # and the last one as the daemon stopped
+
+
 def test_messages_over_64_kib_both_ways(daemon, tmp_path, peer):
     d, control = start(daemon, tmp_path, peer)
     ready(control)
