@@ -9,7 +9,7 @@ import Glibc
 
 /// Owns the capture and playback devices and their threads. The control plane talks to
 /// it only through the two rings, the counters and a few atomics (gain, volume).
-public final class AudioEngine: @unchecked Sendable {
+public final class AudioEngine: Sendable {
     /// 24 kHz mono from the microphone (after downmix, gain, resampling). Control plane consumes.
     public let captured: SampleRing
     /// 24 kHz mono for the speaker. Control plane produces.
@@ -36,8 +36,14 @@ public final class AudioEngine: @unchecked Sendable {
     private let dsp: DSPSettings
     private let controls = AudioControls()
     // Control-plane state below: touched only by start()/stop(), which the daemon calls in turn.
-    private var threads: [(thread: pthread_t, loop: any AudioLoop)] = []
-    public private(set) var status: Status?
+    /// The running threads and what `status` reports: written by start and stop (the daemon,
+    /// the audio supervisor's reopen), read by status — behind one lock.
+    private let running = Mutex(Running())
+    private struct Running {
+        var threads: [(thread: pthread_t, loop: any AudioLoop)] = []
+        var status: Status?
+    }
+    public var status: Status? { running.withLock { $0.status } }
     /// Speaker volume and mic gain as asked for, and the card's mixer that carries what it
     /// can of them; set from reloads while the supervisor may be reopening, hence the lock.
     private let levels: Mutex<Levels>
@@ -107,14 +113,18 @@ public final class AudioEngine: @unchecked Sendable {
                 stop()
                 throw AudioError(.thread, device: name, "cannot create thread")
             }
+            let first = running.withLock {
+                $0.threads.append((started.thread, loop))
+                return $0.threads.count == 1
+            }
             // The worse of the two threads' outcomes is what counts.
-            if threads.isEmpty || started.scheduling != .realtime(priority: settings.realtimePriority) {
+            if first || started.scheduling != .realtime(priority: settings.realtimePriority) {
                 scheduling = started.scheduling
             }
-            threads.append((started.thread, loop))
         }
-        status = Status(captureDevice: settings.captureDevice, playbackDevice: settings.playbackDevice,
-                        rate: capturePCM.rate, periodFrames: capturePCM.periodFrames, scheduling: scheduling)
+        let status = Status(captureDevice: settings.captureDevice, playbackDevice: settings.playbackDevice,
+                            rate: capturePCM.rate, periodFrames: capturePCM.periodFrames, scheduling: scheduling)
+        running.withLock { $0.status = status }
         return openMixer()
     }
 
@@ -166,6 +176,10 @@ public final class AudioEngine: @unchecked Sendable {
     public func stop(timeoutMilliseconds: Int = 300) -> Bool {
         controls.running.store(false, ordering: .releasing)
         var allStopped = true
+        let threads = running.withLock { state in
+            defer { state.threads.removeAll() }
+            return state.threads
+        }
         for (thread, loop) in threads {
             var waited = 0
             while !loop.isFinished && waited < timeoutMilliseconds {
@@ -180,7 +194,6 @@ public final class AudioEngine: @unchecked Sendable {
                 allStopped = false
             }
         }
-        threads.removeAll()
         return allStopped
     }
 
@@ -205,14 +218,16 @@ public final class AudioEngine: @unchecked Sendable {
                 / Double(AudioFormat.wireRate))
     }
 
-    /// Measures the echo delay: plays `probe` as a cue while recording what the canceller
-    /// sees, then moves the reference so it leads the echo by `margin` samples. Returns
-    /// the echo's lag behind the reference before the correction (samples), or nil when
-    /// no echo stood out. Control plane; waits up to two seconds.
-    public func probeEchoDelay(probe: [Int16], margin: Int) async -> EchoDelayEstimator.Estimate? {
+    /// Measures the echo delay: has `play` put `probe` on the speaker (through the cue ring's
+    /// one producer, the controller) while recording what the canceller sees, then moves the
+    /// reference so it leads the echo by `margin` samples. Returns the echo's lag behind the
+    /// reference before the correction (samples), or nil when no echo stood out. Control
+    /// plane; waits up to two seconds.
+    public func probeEchoDelay(probe: [Int16], margin: Int,
+                               play: @Sendable ([Int16]) async -> Void) async -> EchoDelayEstimator.Estimate? {
         let recorder = controls.echoRecorder
         recorder.arm()
-        cues.push(probe)
+        await play(probe)
         var recording: (mic: [Int16], reference: [Int16])?
         for _ in 0..<40 {
             try? await Task.sleep(for: .milliseconds(50))

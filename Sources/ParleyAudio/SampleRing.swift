@@ -14,6 +14,10 @@ public final class SampleRing: @unchecked Sendable {
     private let flushMark = Atomic<Int>(0)  // drop up to here; written by the producer only
     private let flushes = Atomic<Int>(0)  // flush requests made; written by the producer only
     private let flushesSeen = Atomic<Int>(0)  // flush requests carried out; the consumer's own
+    /// Debug builds check the one-producer/one-consumer rule (as NIO's NIOLoopBound checks its
+    /// loop): a side entered while it is already inside is a second producer or consumer.
+    private let producing = OwnerCheck(role: "producer")
+    private let consuming = OwnerCheck(role: "consumer")
 
     /// Capacity is rounded up to a power of two.
     public init(minimumCapacity: Int) {
@@ -33,6 +37,8 @@ public final class SampleRing: @unchecked Sendable {
     /// Producer: writes as many samples as fit; returns how many.
     @discardableResult
     public func push(_ samples: UnsafeBufferPointer<Int16>) -> Int {
+        producing.enter()
+        defer { producing.leave() }
         let t = tail.load(ordering: .relaxed)
         let free = capacity - (t &- head.load(ordering: .acquiring))
         let n = min(free, samples.count)
@@ -48,6 +54,8 @@ public final class SampleRing: @unchecked Sendable {
     /// Consumer: reads up to `into.count` samples; returns how many.
     @discardableResult
     public func pop(into buffer: UnsafeMutableBufferPointer<Int16>) -> Int {
+        consuming.enter()
+        defer { consuming.leave() }
         let h = head.load(ordering: .relaxed)
         let available = tail.load(ordering: .acquiring) &- h
         let n = min(available, buffer.count)
@@ -63,6 +71,8 @@ public final class SampleRing: @unchecked Sendable {
     /// Consumer: drops up to `count` of the oldest samples; returns how many.
     @discardableResult
     public func discard(_ count: Int) -> Int {
+        consuming.enter()
+        defer { consuming.leave() }
         let h = head.load(ordering: .relaxed)
         let n = min(count, tail.load(ordering: .acquiring) &- h)
         head.store(h &+ n, ordering: .releasing)
@@ -73,6 +83,8 @@ public final class SampleRing: @unchecked Sendable {
     /// queued for the speaker). The consumer owns `head`, so it does the dropping, in
     /// `applyFlush()`; audio pushed after this call is kept.
     public func flush() {
+        producing.enter()
+        defer { producing.leave() }
         flushMark.store(tail.load(ordering: .relaxed), ordering: .releasing)
         flushes.add(1, ordering: .releasing)
     }
@@ -83,6 +95,8 @@ public final class SampleRing: @unchecked Sendable {
     /// buffer) and should drop it too.
     @discardableResult
     public func applyFlush() -> Int? {
+        consuming.enter()
+        defer { consuming.leave() }
         let requested = flushes.load(ordering: .acquiring)
         guard requested != flushesSeen.load(ordering: .relaxed) else { return nil }
         flushesSeen.store(requested, ordering: .relaxed)
@@ -91,6 +105,33 @@ public final class SampleRing: @unchecked Sendable {
         guard dropped > 0 && dropped <= capacity else { return 0 }  // positions wrap: a stale mark is "behind"
         head.store(h &+ dropped, ordering: .releasing)
         return dropped
+    }
+}
+
+/// One side of a ring, checked in debug builds: entering while it is already inside means a
+/// second thread is on that side. Release builds compile it away.
+struct OwnerCheck: ~Copyable {
+    #if DEBUG
+    private let inside = Atomic<Bool>(false)
+    private let role: StaticString
+    #endif
+
+    init(role: StaticString) {
+        #if DEBUG
+        self.role = role
+        #endif
+    }
+
+    @inline(__always) func enter() {
+        #if DEBUG
+        precondition(!inside.exchange(true, ordering: .acquiring), "SampleRing: a second \(role) at the same time")
+        #endif
+    }
+
+    @inline(__always) func leave() {
+        #if DEBUG
+        inside.store(false, ordering: .releasing)
+        #endif
     }
 }
 

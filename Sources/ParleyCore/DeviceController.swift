@@ -93,6 +93,12 @@ public actor DeviceController {
         if conversation.state != before { onStateChange(conversation.state) }
     }
 
+    /// A sound over whatever plays (the echo-delay probe's sweep): through the cue ring, whose
+    /// one producer is this actor. Skipped whole when it does not fit.
+    public func playSound(_ samples: [Int16]) {
+        if audio.cues.availableToWrite >= samples.count { _ = audio.cues.push(samples) }
+    }
+
     /// A typed turn (control socket).
     public func say(_ text: String) async { await feed(.typed(text)) }
 

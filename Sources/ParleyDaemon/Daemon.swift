@@ -142,7 +142,9 @@ public struct Daemon {
             return ConfigError.exitCode
         }
         let probe = settings.dsp.echoDelayProbe && settings.dsp.echoCancellation
-            ? EchoDelayProbe(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog)
+            ? EchoDelayProbe(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog) {
+                await controller.playSound($0)
+            }
             : nil
         var services: [any Service] = [
             controlServer,

@@ -11,11 +11,14 @@ final class EchoDelayProbe: Service, Sendable {
     private let engine: AudioEngine
     private let marginSamples: Int
     private let logger: Logger
+    /// Puts the sweep on the speaker through the cue ring's one producer (the controller).
+    private let play: @Sendable ([Int16]) async -> Void
     private let requests: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
-    init(engine: AudioEngine, marginMilliseconds: Int, logger: Logger) {
+    init(engine: AudioEngine, marginMilliseconds: Int, logger: Logger, play: @escaping @Sendable ([Int16]) async -> Void) {
         self.engine = engine
+        self.play = play
         marginSamples = marginMilliseconds * AudioFormat.wireRate / 1000
         self.logger = logger
         (requests, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -56,7 +59,7 @@ final class EchoDelayProbe: Service, Sendable {
     private func probe(lastAttempt: Bool) async -> Bool {
         let sweep = EchoDelayEstimator.sweep(rate: AudioFormat.wireRate)
         let before = engine.echoReference.probeCorrectionMilliseconds
-        guard let estimate = await engine.probeEchoDelay(probe: sweep, margin: marginSamples) else {
+        guard let estimate = await engine.probeEchoDelay(probe: sweep, margin: marginSamples, play: play) else {
             if lastAttempt {
                 logger.warning("echo-delay probe: no clear echo of the sweep in 3 tries (speaker muted or at volume 0, mic away from it?); keeping the reference where the ALSA delays put it")
             }

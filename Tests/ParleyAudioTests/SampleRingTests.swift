@@ -31,6 +31,24 @@ import Testing
         #expect(ring.applyFlush() == nil)
     }
 
+    #if DEBUG
+    /// Regression: the echo-delay probe pushed its sweep into the cue ring from a second
+    /// producer beside the controller. Debug builds now stop such a ring at once.
+    @Test func twoProducersAtOnceAreCaughtInDebugBuilds() async {
+        await #expect(processExitsWith: .failure) {
+            let ring = SampleRing(minimumCapacity: 1 << 12)
+            let samples = [Int16](repeating: 1, count: 64)
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        for _ in 0..<5_000_000 { ring.push(samples) }  // full soon: still a push each time
+                    }
+                }
+            }
+        }
+    }
+    #endif
+
     @Test func concurrentProducerAndConsumerKeepOrder() async {
         let ring = SampleRing(minimumCapacity: 64)
         let total = 200_000
