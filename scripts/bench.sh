@@ -11,8 +11,13 @@
 #                                 defines each measure)
 #   hil.*                         the same turns on a real kernel path: the HIL VM's snd-aloop card
 #                                 and gpio-sim chip, 60 turns (Tests/hil/guest/test_latency.py)
-#   latency.*, memory.rss_steady_mb  parleyd (release) against the fake Realtime server, 60 turns
+#   latency.*, memory.rss_steady_mb  parleyd (release) against the fake Realtime server, 60 turns,
+#                                 and 60 bursts into a FIFO microphone for mic_to_wire_ms
 #                                 (Tests/integration/bench_latency.py says what each figure spans)
+#   cpu.idle_percent_of_core, latency.ptt_press_to_led_ms  the whole parleyd (release) on the
+#                                 `make run` default, connected and idle for 60 s, then 60 presses
+#                                 (Tests/integration/bench_idle.py); cpu.idle_ratio_vs_c divides the
+#                                 idle figure by audio.dsp_cpu_c_percent_of_core
 #   soak.*                        1,000 turns with random faults (Tests/integration/test_soak.py):
 #                                 fd/thread/RSS growth after the warm-up, secrets found in the log
 #   faults.scenarios, faults.survived  the fault-injection scenarios (test_faults.py and the
@@ -22,7 +27,7 @@
 #                                 (Tests/integration/test_webrtc.py): offer_to_datachannel_open_ms
 #                                 spans building the offer to the data channel open; fd/thread/RSS
 #   fuzz.* come from `make fuzz` (scripts/fuzz.sh), not from here
-# BENCH_SECTIONS picks sections (default all: audio latency hil faults soak webrtc); the keys
+# BENCH_SECTIONS picks sections (default all: audio latency idle hil faults soak webrtc); the keys
 # of the sections not run stay as they are in bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +35,7 @@ export PATH=/opt/swift/usr/bin:$PATH
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-sections=" ${BENCH_SECTIONS:-audio latency hil faults soak webrtc} "
+sections=" ${BENCH_SECTIONS:-audio latency idle hil faults soak webrtc} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 
 if want audio; then
@@ -62,6 +67,11 @@ release_env="PARLEYD=$PWD/.build/release/parleyd PARLEYCTL=$PWD/.build/debug/par
 if want latency; then
   echo "bench: conversation latency (60 push-to-talk turns with barge-in, release parleyd)"
   .venv/bin/python Tests/integration/bench_latency.py --parleyd .build/release/parleyd --turns 60 > "$out/latency.json"
+fi
+
+if want idle; then
+  echo "bench: the idle daemon's CPU (60 s) and press to LED (60 presses), release parleyd"
+  .venv/bin/python Tests/integration/bench_idle.py --parleyd .build/release/parleyd --seconds 60 --presses 60 > "$out/idle.json"
 fi
 
 if want hil; then
@@ -133,9 +143,16 @@ if have("swift.jsonl"):  # the audio section
         "near_end_sdr_double_talk_db": round(scenarios["stable"][1], 2),
         "convergence_20db_s": scenarios["stable"][2],
     }
-for name in ("latency.json", "hil.json", "soak.json", "webrtc.json"):
+for name in ("latency.json", "idle.json", "hil.json", "soak.json", "webrtc.json"):
     if have(name):
-        results.update(load(name))
+        for key, value in load(name).items():  # sections share top-level keys (latency.*)
+            if isinstance(value, dict) and isinstance(results.get(key), dict):
+                results[key].update(value)
+            else:
+                results[key] = value
+if have("idle.json") and "dsp_cpu_c_percent_of_core" in results.get("audio", {}):
+    results["cpu"]["idle_ratio_vs_c"] = round(results["cpu"]["idle_percent_of_core"]
+                                              / results["audio"]["dsp_cpu_c_percent_of_core"], 3)
 if have("faults.xml"):
     suite = ET.parse(os.path.join(out, "faults.xml")).getroot().find("testsuite")
     scenarios = int(suite.get("tests"))

@@ -22,6 +22,8 @@ public final class CaptureProcessor: @unchecked Sendable {
     /// Resampled audio waiting to fill a whole DSP frame.
     private let staging: UnsafeMutableBufferPointer<Int16>
     private var staged = 0
+    /// The first output has been padded to whole frames (see `process`).
+    private var framesAligned = false
     private let referenceFrame: UnsafeMutableBufferPointer<Int16>
 
     init(rate: Int, channels: Int, periodFrames: Int, ring: SampleRing, reference: SampleRing,
@@ -64,9 +66,22 @@ public final class CaptureProcessor: @unchecked Sendable {
     public func process(_ interleaved: UnsafePointer<Int16>, frames n: Int, captureDelay: Int, now: Int) {
         downmix(interleaved, frames: n)
         // Staged samples from the last period are older than this period's first.
-        let oldestAge = captureDelay + staged
+        var oldestAge = captureDelay + staged
         let free = UnsafeMutableBufferPointer(rebasing: staging[staged...])
         staged += resampler.process(UnsafeBufferPointer(rebasing: mono[0..<n]), into: free)
+        if !framesAligned && staged > 0 {
+            // The resampler's first output is short by its filter delay. Padding it once to a
+            // whole frame with older silence lets each later period complete its frame at once
+            // (a remainder carried from period to period would hold every sample back ~8 ms).
+            framesAligned = true
+            let pad = (AudioFormat.frameSamples - staged % AudioFormat.frameSamples) % AudioFormat.frameSamples
+            if pad > 0 {
+                (staging.baseAddress! + pad).update(from: staging.baseAddress!, count: staged)
+                staging.baseAddress!.update(repeating: 0, count: pad)
+                staged += pad
+                oldestAge += pad
+            }
+        }
         processStagedFrames(oldestAge: oldestAge, now: now)
     }
 

@@ -42,6 +42,9 @@ public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
     private let chunkSamples: Int
 
     private var sender: (any RealtimeLinkSender)?
+    /// The connection's events go out through this, in order; nothing here awaits the socket.
+    private var writer: OrderedWriter?
+    private var overflowLogged = false
     private var turn: RealtimeTurn
     /// WebRTC: remote audio reaches the speaker while the current answer plays (and for the
     /// jitter buffer's tail after the server says it stopped); otherwise it is the track's silence.
@@ -133,6 +136,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
 
     private func opened(_ sender: any RealtimeLinkSender) async {
         self.sender = sender
+        writer = OrderedWriter(sender, name: name, logger: logger)
+        overflowLogged = false
         openedAt = .now
         if ending != nil { return await sender.close() }  // ended while it was being dialled
         guard !refreshing else { return }
@@ -141,6 +146,8 @@ public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
 
     private func disconnected() {
         sender = nil
+        writer?.finish()
+        writer = nil
         openedAt = nil
         malformedEvents = 0
         sessionReady = false
@@ -218,12 +225,11 @@ public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
     }
 
     private func transmit(_ event: RealtimeClientEvent) async {
-        guard let sender else { return }
+        guard let writer else { return }
         if case .createResponse = event { lastProgress = .now }  // the wait for an answer starts here
-        do {
-            try await sender.send(event.text())
-        } catch {
-            logger.warning("\(name): cannot send \(event.type): \(error)")
+        if !writer.enqueue(event.text(), type: event.type) && !overflowLogged {
+            overflowLogged = true
+            logger.warning("\(name): the uplink is not keeping up: \(OrderedWriter.capacity) events queued; dropping \(event.type) and what follows until it drains")
         }
     }
 

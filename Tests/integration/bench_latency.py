@@ -7,6 +7,11 @@ build) against the validating fake Realtime server, over many turns:
                                         target) leaves the server → its first sample is written to ALSA
   latency.barge_in_to_silence_ms        press while the answer plays → the speaker is written silence
   memory.rss_steady_mb                  parleyd's resident set after the turns
+  latency.mic_to_wire_ms                a sample entering capture → its bytes in an append on the
+                                        fake server's socket (a second run: the microphone is a FIFO
+                                        this script feeds 10 ms at a time, a little slower than real
+                                        time so the capture thread always waits in its read; each
+                                        burst's write is when its first sample enters capture)
 
 "Written to ALSA" is observed outside the daemon: the playback PCM is alsa-lib's file plugin
 writing raw samples into a FIFO this script reads, timestamping each period as it arrives.
@@ -90,11 +95,118 @@ def percentiles(values):
     return {"p50": round(rank(0.50) * 1000, 2), "p99": round(rank(0.99) * 1000, 2)}
 
 
+def mic_to_wire(parleyd: str, bursts: int) -> dict:
+    """While a press is held, a 30 ms burst every 300 ms into the microphone FIFO; for each, the
+    first append at the server that carries it. The feeder and the fake server are threads of
+    this process: the GIL's switch interval (5 ms by default) would be most of the figure, so
+    it is 0.2 ms here."""
+    sys.setswitchinterval(0.0002)
+    import base64
+    import struct
+    work = Path(tempfile.mkdtemp(prefix="parley-bench-mic-"))
+    mic = work / "mic.fifo"
+    os.mkfifo(mic)
+    key = work / "openai.key"
+    key.write_text(KEY)
+    key.chmod(0o600)
+    fake = FakeRealtime(api_key=KEY).start()
+    sock = str(work / "control.sock")
+    (work / "parley.toml").write_text(f"""
+[audio]
+capture_device = "parley_sim_mic"
+playback_device = "parley_sim_speaker"
+pacing = "clock"
+realtime_priority = 0
+
+[dsp]
+# speexdsp's suppressors turn the first 10 ms of an onset down ~40 dB (they need a frame to
+# adapt), which would hide which append carries the burst; the path is the same without them.
+noise_suppression = false
+residual_echo_suppression = false
+
+[board.cues]
+enabled = false
+
+[backend]
+kind = "openai"
+
+[backend.openai]
+url = "{fake.url}"
+api_key_file = "{key}"
+
+[control]
+socket = "{sock}"
+""")
+    env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{ROOT}/board/sim/asound.conf",
+               PARLEY_SIM_MIC=str(mic), PARLEY_SIM_SPEAKER=str(work / "speaker.wav"))
+    env.pop("NOTIFY_SOCKET", None)
+    daemon = subprocess.Popen([parleyd, "--config", str(work / "parley.toml")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(work / "parleyd.log", "w"))
+    silence = bytes(960)  # 10 ms at 48 kHz mono S16_LE
+    burst = b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * 1000 * i / 48000))) for i in range(480))
+    written: list[float] = []
+    stop = threading.Event()
+
+    def feed():
+        with open(mic, "wb", buffering=0) as fifo:  # waits for parleyd to open its end
+            period, chunk = 0.0102, 0  # a little slower than real time: the reader always waits
+            start = time.monotonic()
+            while not stop.is_set():
+                loud = chunk % 30 in (0, 1, 2) and chunk >= 300 and len(written) < bursts * 3
+                if loud and chunk % 30 == 0:
+                    written.append(time.monotonic())
+                fifo.write(burst if loud else silence)
+                chunk += 1
+                delay = start + chunk * period - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        wait_until(lambda: os.path.exists(sock) and
+                   control(sock, {"command": "status"})["status"]["state"]["indicator"] == "ready", timeout=30)
+        control(sock, {"command": "ptt", "action": "press"})
+        deadline = time.monotonic() + bursts * 0.4 + 30
+        while len(written) < bursts and time.monotonic() < deadline:
+            time.sleep(0.1)  # no busy polling beside the timed threads
+        time.sleep(0.5)
+        control(sock, {"command": "ptt", "action": "release"})
+        stop.set()
+        latencies = []
+        appends = [(t, e) for e, t in zip(list(fake.events), list(fake.event_times))
+                   if e["type"] == "input_audio_buffer.append"]
+        if os.environ.get("BENCH_DEBUG"):
+            for t_write in written[:3]:
+                near = [(round((t - t_write) * 1000, 2), max(abs(v) for (v,) in struct.iter_unpack("<h", base64.b64decode(e["audio"]))))
+                        for t, e in appends if -0.03 < t - t_write < 0.05]
+                print("burst", near, file=sys.stderr)
+        for t_write in written[:bursts]:
+            for t, e in appends:
+                if t < t_write:
+                    continue
+                pcm = base64.b64decode(e["audio"])
+                if max(abs(v) for (v,) in struct.iter_unpack("<h", pcm)) > 300:
+                    latencies.append(t - t_write)
+                    break
+        assert len(latencies) >= bursts * 0.9, f"{len(latencies)} of {bursts} bursts found"
+        return {"mic_to_wire_ms": percentiles(latencies), "mic_to_wire_bursts": len(latencies)}
+    finally:
+        stop.set()
+        daemon.terminate()
+        daemon.wait(10)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--parleyd", default=str(ROOT / ".build/release/parleyd"))
     parser.add_argument("--turns", type=int, default=60)
+    parser.add_argument("--bursts", type=int, default=60)
+    parser.add_argument("--only-mic", action="store_true", help="only latency.mic_to_wire_ms")
     args = parser.parse_args()
+    if args.only_mic:
+        print(json.dumps({"latency": mic_to_wire(args.parleyd, args.bursts)}, indent=2, sort_keys=True))
+        return
 
     work = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     fifo = work / "speaker.fifo"
@@ -170,10 +282,11 @@ socket = "{sock}"
             },
             "memory": {"rss_steady_mb": round(rss_kb / 1024, 1)},
         }
-        print(json.dumps(result, indent=2, sort_keys=True))
     finally:
         daemon.terminate()
         daemon.wait(10)
+    result["latency"].update(mic_to_wire(args.parleyd, args.bursts))
+    print(json.dumps(result, indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,8 @@ def test_push_to_talk_turn_over_the_wire(daemon, tmp_path, fake):
     commit = types.index("input_audio_buffer.commit")
     assert types[commit + 1] == "response.create"
     appends = [e for e in fake.events[first:commit] if e["type"] == "input_audio_buffer.append"]
-    assert len(appends) > 50 and all(len(e["audio"]) == 1280 for e in appends[:-1])  # 20 ms = 960 bytes
+    # Each 10 ms frame leaves as it is produced (no re-chunking wait): 480 bytes, 640 in base64.
+    assert len(appends) > 100 and all(len(e["audio"]) == 640 for e in appends[:-1])
     status = control.status()
     assert status["lastUserTranscript"].startswith("heard ")
     assert status["lastAssistantTranscript"].startswith("echo of ")
