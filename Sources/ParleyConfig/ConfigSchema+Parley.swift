@@ -1,9 +1,13 @@
 /// Every key parleyd understands. docs/CONFIG.md's reference is generated from this
 /// table (`parleyd config-reference`) and a test keeps the two equal.
 extension ConfigSchema {
-    public static let backendKinds = [
-        "echo", "openai", "openai_webrtc", "agent_routes", "rt_relay", "office", "training", "agent_c",
-    ]
+    /// The word lists of enum-valued keys come from the Swift enums the settings are read into,
+    /// so a word the schema accepts always has a case to become.
+    public static let backendKinds = words(BackendSettings.Kind.self)
+
+    static func words<T: CaseIterable & RawRepresentable>(_: T.Type) -> [String] where T.RawValue == String {
+        T.allCases.map(\.rawValue)
+    }
 
     static let defaultInstructions = "You are a concise voice assistant for a field technician. Answer briefly."
 
@@ -54,7 +58,7 @@ extension ConfigSchema {
                   "ALSA period and DSP frame length in milliseconds."),
         ConfigKey("audio.buffer_periods", .int(2...32), default: .int(4), example: "6",
                   "ALSA buffer size in periods."),
-        ConfigKey("audio.pacing", .choice(["device", "clock"]), default: .string("device"), example: "\"clock\"",
+        ConfigKey("audio.pacing", .choice(words(AudioSettings.Pacing.self)), default: .string("device"), example: "\"clock\"",
                   "device: the ALSA device paces the audio threads. clock: they pace themselves, for plugin PCMs with no clock (file, null)."),
         ConfigKey("audio.realtime_priority", .int(0...99), default: .int(70), example: "80",
                   "SCHED_FIFO priority of the audio threads; 0 runs them at normal priority."),
@@ -248,7 +252,7 @@ extension ConfigSchema {
     ]
 
     static let ptt: [ConfigKey] = [
-        ConfigKey("ptt.mode", .choice(["hold", "toggle", "vad"]), default: .string("hold"), reload: .live,
+        ConfigKey("ptt.mode", .choice(words(PTTSettings.Mode.self)), default: .string("hold"), reload: .live,
                   example: "\"toggle\"", "hold: talk while pressed. toggle: tap to start and to end. vad: hands-free; the button mutes."),
         ConfigKey("ptt.vad_kind", .choice(["server_vad", "semantic_vad"]), default: .string("semantic_vad"),
                   reload: .live, example: "\"server_vad\"", "Turn detection used in vad mode."),
@@ -259,7 +263,7 @@ extension ConfigSchema {
     ]
 
     static let board: [ConfigKey] = [
-        ConfigKey("board.kind", .choice(["sim", "gpio"]), default: .string("sim"), example: "\"gpio\"",
+        ConfigKey("board.kind", .choice(words(BoardSettings.Kind.self)), default: .string("sim"), example: "\"gpio\"",
                   "sim: simulated buttons and LEDs (control socket). gpio: libgpiod lines."),
         ConfigKey("board.required", .bool, default: .bool(true), example: "false",
                   "Exit 78 when the GPIO chip or a line is missing; false: run without it."),
@@ -350,7 +354,7 @@ extension ConfigSchema {
     static let logging: [ConfigKey] = [
         ConfigKey("logging.level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
                   default: .string("info"), reload: .live, example: "\"debug\"", "Lowest level logged."),
-        ConfigKey("logging.format", .choice(["auto", "journal", "plain", "json"]), default: .string("auto"),
+        ConfigKey("logging.format", .choice(words(LoggingSettings.Format.self)), default: .string("auto"),
                   example: "\"json\"", "auto: journal priorities under systemd (JOURNAL_STREAM), plain otherwise; json: one object per line."),
     ]
 

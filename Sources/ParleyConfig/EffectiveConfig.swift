@@ -15,6 +15,15 @@ public struct EffectiveConfig: Sendable {
 
     public func value(_ key: String) -> ConfigValue? { items[key]?.value }
 
+    /// An enum-valued key as its case. The schema's word list is the enum's own, and values are
+    /// validated before settings are built: a word without a case is a bug, said as such.
+    public func choice<T: RawRepresentable>(_ key: String, as _: T.Type) -> T where T.RawValue == String {
+        guard let value = T(rawValue: string(key)) else {
+            preconditionFailure("\(key) = \"\(string(key))\" passed validation but is no \(T.self)")
+        }
+        return value
+    }
+
     public func string(_ key: String) -> String {
         if case .string(let s)? = value(key) { return s }
         return ""

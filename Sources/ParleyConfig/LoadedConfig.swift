@@ -80,7 +80,7 @@ extension ParleySettings {
             micChannel: c.int("audio.mic_channel"), micMix: c.bool("audio.mic_mix"),
             playbackChannels: c.int("audio.playback_channels"), periodMilliseconds: c.int("audio.period_ms"),
             bufferPeriods: c.int("audio.buffer_periods"),
-            pacing: AudioSettings.Pacing(rawValue: c.string("audio.pacing")) ?? .device,
+            pacing: c.choice("audio.pacing", as: AudioSettings.Pacing.self),
             realtimePriority: c.int("audio.realtime_priority"), lockMemory: c.bool("audio.lock_memory"),
             prerollMilliseconds: c.int("audio.preroll_ms"), jitterMilliseconds: c.int("audio.jitter_ms"),
             volumePercent: c.int("audio.volume"), micGainDecibels: c.double("audio.mic_gain_db"),
@@ -98,7 +98,7 @@ extension ParleySettings {
             automaticGainMaximumDecibels: c.int("dsp.agc_max_gain_db"),
             echoDelayProbe: c.bool("dsp.aec_delay_probe"), echoProbeMarginMilliseconds: c.int("dsp.aec_probe_margin_ms"),
             voiceActivity: c.bool("dsp.vad"))
-        let kind = BackendSettings.Kind(rawValue: c.string("backend.kind")) ?? .echo
+        let kind = c.choice("backend.kind", as: BackendSettings.Kind.self)
         let section = LoadedConfig.backendSection(kind.rawValue)
         func secret(_ names: String...) -> Secret? { names.lazy.compactMap { secrets[section + $0] }.first }
         backend = BackendSettings(
@@ -142,10 +142,10 @@ extension ParleySettings {
                       timeoutMilliseconds: c.int("tools.http.\($0).timeout_ms"))
             })
         ptt = PTTSettings(
-            mode: PTTSettings.Mode(rawValue: c.string("ptt.mode")) ?? .hold, vadKind: c.string("ptt.vad_kind"),
+            mode: c.choice("ptt.mode", as: PTTSettings.Mode.self), vadKind: c.string("ptt.vad_kind"),
             longPressMilliseconds: c.int("ptt.long_press_ms"), minimumTurnMilliseconds: c.int("ptt.min_turn_ms"))
         board = BoardSettings(
-            kind: BoardSettings.Kind(rawValue: c.string("board.kind")) ?? .sim, required: c.bool("board.required"),
+            kind: c.choice("board.kind", as: BoardSettings.Kind.self), required: c.bool("board.required"),
             chip: c.string("board.chip"), pttLine: c.string("board.ptt_line"),
             volumeUpLine: c.optionalString("board.volume_up_line"), volumeDownLine: c.optionalString("board.volume_down_line"),
             cancelLine: c.optionalString("board.cancel_line"), volumeStepPercent: c.int("board.volume_step"),
@@ -171,7 +171,7 @@ extension ParleySettings {
             group: c.optionalString("control.group"))
         logging = LoggingSettings(
             level: c.string("logging.level"),
-            format: LoggingSettings.Format(rawValue: c.string("logging.format")) ?? .auto)
+            format: c.choice("logging.format", as: LoggingSettings.Format.self))
         metrics = MetricsSettings(enabled: c.bool("metrics.enabled"), listen: c.string("metrics.listen"))
     }
 }

@@ -24,7 +24,7 @@ public struct DeviceSettings: Sendable, Equatable {
 }
 
 public struct AudioSettings: Sendable, Equatable {
-    public enum Pacing: String, Sendable { case device, clock }
+    public enum Pacing: String, Sendable, CaseIterable { case device, clock }
     public var captureDevice: String
     public var playbackDevice: String
     public var rate: Int
@@ -154,7 +154,7 @@ public struct ToolSettings: Sendable, Equatable {
 }
 
 public struct PTTSettings: Sendable, Equatable {
-    public enum Mode: String, Sendable { case hold, toggle, vad }
+    public enum Mode: String, Sendable, CaseIterable { case hold, toggle, vad }
     public var mode: Mode
     public var vadKind: String
     public var longPressMilliseconds: Int
@@ -162,7 +162,7 @@ public struct PTTSettings: Sendable, Equatable {
 }
 
 public struct BoardSettings: Sendable, Equatable {
-    public enum Kind: String, Sendable { case sim, gpio }
+    public enum Kind: String, Sendable, CaseIterable { case sim, gpio }
     public struct LED: Sendable, Equatable {
         public var name: String
         public var line: String
@@ -214,7 +214,7 @@ public struct ControlSettings: Sendable, Equatable {
 }
 
 public struct LoggingSettings: Sendable, Equatable {
-    public enum Format: String, Sendable { case auto, journal, plain, json }
+    public enum Format: String, Sendable, CaseIterable { case auto, journal, plain, json }
     public var level: String
     public var format: Format
 }
