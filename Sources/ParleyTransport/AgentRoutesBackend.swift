@@ -205,10 +205,12 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
             return
         }
         switch status {
-        case "creating":
-            show(.sessionStatus(.creating))
-        case "created":
+        case "creating" where joined:
+            show(.sessionStatus(.creating))  // the joined session is being set up again
+        case "created" where joined:
             show(.sessionStatus(.created))
+        case "creating", "created":
+            break  // before our join: ready only once the room is joined
         case "terminated":
             logger.notice("agent_routes: the relay terminated session \(id); creating a new one")
             dropSession(.terminated)

@@ -148,7 +148,7 @@ def test_a_dropped_socket_reconnects_and_rejoins_the_same_session(daemon, tmp_pa
     fake.sessions.clear()
     fake.drop_sockets()
     d.wait_log("session sess_000001 is gone from the relay")
-    wait_for(lambda: joined(fake)[-1] == "sess_000002", what="a new session")
+    wait_for(lambda: joined(fake)[-1:] == ["sess_000002"], what="a new session")
     ready(control)
 
 
@@ -161,7 +161,7 @@ def test_webrtc_and_relay_errors_drive_the_leds_and_malformed_statuses_are_survi
     ready(control)
     fake.emit("webrtc_status", {"status": "error", "model": "gpt-realtime", "message": "ICE failed"})
     d.wait_log("WebRTC failure (model gpt-realtime): ICE failed")
-    wait_for(lambda: joined(fake)[-1] == "sess_000002", what="the session replaced")
+    wait_for(lambda: joined(fake)[-1:] == ["sess_000002"], what="the session replaced")
     ready(control)
     assert fake.events_named("leave_session") == [{"sessionId": "sess_000001"}]
     assert "sess_000001" not in fake.sessions

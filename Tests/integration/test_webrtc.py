@@ -345,3 +345,49 @@ def test_agent_routes_calls_through_the_relay(daemon, tmp_path, peer):
         assert ("leave_session", ) == tuple(e for e, _ in relay.socket_events[-1:])
     finally:
         relay.stop()
+
+
+def test_agent_routes_relay_failures_reach_the_leds_with_webrtc_media(daemon, tmp_path, peer):
+    """Regression (the headline "LEDs reflect session and webrtc_status"): with the turns on a
+    call, a webrtc_status error and a session_status error or terminated never reached the LEDs
+    or status (connected → connecting → ready; the session stayed created). Each shows until
+    its replacement — the re-dialled call, the new session — is ready."""
+    relay = FakeAgentRoutes().start()
+    relay.webrtc = peer
+    try:
+        d = start_on_backend(daemon, tmp_path, "agent_routes",
+                             f'base_url = "{relay.url}"\nuser_id = "tech-1"\nmodel = "gpt-realtime"\n',
+                             dropins_extra=WEBRTC + "[backend]\nstall_timeout_ms = 2000\n")
+        control = Control(tmp_path / "control.sock")
+        ready(control)
+        seen = []
+
+        def state():
+            s = control.status()
+            seen.append((s["state"]["link"], s["state"]["session"], {led["name"]: led["pattern"] for led in s["leds"]}))
+            return seen[-1]
+
+        relay.emit("webrtc_status", {"status": "error", "model": "gpt-realtime", "message": "ICE failed"})
+        wait_for(lambda: state()[0] == "error" and seen[-1][2] == ERROR_LEDS, what="the relay's WebRTC failure shown")
+        wait_for(lambda: len(relay.offers) == 2, what="the call re-dialled")
+        ready(control)
+        assert "the relay reports a WebRTC failure" in d.log and "reconnecting as the operator asked" not in d.log
+        session = relay.events_named("join_session")[-1]["sessionId"]
+        relay.emit("session_status", {"sessionId": session, "status": "creating"})
+        wait_for(lambda: state()[1] == "creating", what="session_status creating shown")
+        relay.emit("session_status", {"sessionId": session, "status": "created"})
+        ready(control)
+        relay.emit("session_status", {"sessionId": session, "status": "error", "message": "upstream closed"})
+        wait_for(lambda: state()[1] == "error" and seen[-1][2] == ERROR_LEDS, what="session_status error shown")
+        wait_for(lambda: relay.events_named("join_session")[-1]["sessionId"] != session, what="a new session joined")
+        ready(control)
+        session = relay.events_named("join_session")[-1]["sessionId"]
+        relay.emit("session_status", {"sessionId": session, "status": "terminated"})
+        wait_for(lambda: state()[1] == "terminated", what="session_status terminated shown")
+        wait_for(lambda: relay.events_named("join_session")[-1]["sessionId"] != session, what="another session joined")
+        ready(control)
+        d.signal(signal.SIGTERM)
+        assert d.wait() == 0
+    finally:
+        relay.stop()
+
