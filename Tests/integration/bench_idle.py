@@ -13,7 +13,6 @@ Prints JSON.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,18 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_latency import percentiles, wait_until  # noqa: E402
+from bench_latency import control, percentiles, wait_until  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def control(path, obj):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(path)
-        s.sendall(json.dumps(obj).encode() + b"\n")
-        return json.loads(s.makefile().readline())
 
 
 def cpu_seconds(pid):

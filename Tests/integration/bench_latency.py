@@ -95,35 +95,20 @@ def percentiles(values):
     return {"p50": round(rank(0.50) * 1000, 2), "p99": round(rank(0.99) * 1000, 2)}
 
 
-def mic_to_wire(parleyd: str, bursts: int) -> dict:
-    """While a press is held, a 30 ms burst every 300 ms into the microphone FIFO; for each, the
-    first append at the server that carries it. The feeder and the fake server are threads of
-    this process: the GIL's switch interval (5 ms by default) would be most of the figure, so
-    it is 0.2 ms here."""
-    sys.setswitchinterval(0.0002)
-    import base64
-    import struct
-    work = Path(tempfile.mkdtemp(prefix="parley-bench-mic-"))
-    mic = work / "mic.fifo"
-    os.mkfifo(mic)
+def launch_on_fake(parleyd: str, work: Path, fake: FakeRealtime, playback: str, extra: str = "",
+                   alsa_extra: str = "", env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """The release parleyd on the fake (cues off, sim microphone), its log in work/; returns it
+    and its control socket's path."""
     key = work / "openai.key"
     key.write_text(KEY)
     key.chmod(0o600)
-    fake = FakeRealtime(api_key=KEY).start()
     sock = str(work / "control.sock")
     (work / "parley.toml").write_text(f"""
 [audio]
 capture_device = "parley_sim_mic"
-playback_device = "parley_sim_speaker"
+playback_device = "{playback}"
 pacing = "clock"
-realtime_priority = 0
-
-[dsp]
-# speexdsp's suppressors turn the first 10 ms of an onset down ~40 dB (they need a frame to
-# adapt), which would hide which append carries the burst; the path is the same without them.
-noise_suppression = false
-residual_echo_suppression = false
-
+{extra}
 [board.cues]
 enabled = false
 
@@ -137,11 +122,32 @@ api_key_file = "{key}"
 [control]
 socket = "{sock}"
 """)
-    env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{ROOT}/board/sim/asound.conf",
-               PARLEY_SIM_MIC=str(mic), PARLEY_SIM_SPEAKER=str(work / "speaker.wav"))
+    env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{ROOT}/board/sim/asound.conf{alsa_extra}",
+               PARLEY_SIM_MIC="/dev/zero")
+    env.update(env_extra or {})
     env.pop("NOTIFY_SOCKET", None)
     daemon = subprocess.Popen([parleyd, "--config", str(work / "parley.toml")], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(work / "parleyd.log", "w"))
+    return daemon, sock
+
+
+def mic_to_wire(parleyd: str, bursts: int) -> dict:
+    """While a press is held, a 30 ms burst every 300 ms into the microphone FIFO; for each, the
+    first append at the server that carries it. The feeder and the fake server are threads of
+    this process: the GIL's switch interval (5 ms by default) would be most of the figure, so
+    it is 0.2 ms here."""
+    sys.setswitchinterval(0.0002)
+    import base64
+    import struct
+    work = Path(tempfile.mkdtemp(prefix="parley-bench-mic-"))
+    mic = work / "mic.fifo"
+    os.mkfifo(mic)
+    fake = FakeRealtime(api_key=KEY).start()
+    # speexdsp's suppressors turn the first 10 ms of an onset down ~40 dB (they need a frame to
+    # adapt), which would hide which append carries the burst; the path is the same without them.
+    daemon, sock = launch_on_fake(parleyd, work, fake, "parley_sim_speaker",
+                                  extra="[dsp]\nnoise_suppression = false\nresidual_echo_suppression = false\n",
+                                  env_extra={"PARLEY_SIM_MIC": str(mic), "PARLEY_SIM_SPEAKER": str(work / "speaker.wav")})
     silence = bytes(960)  # 10 ms at 48 kHz mono S16_LE
     burst = b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * 1000 * i / 48000))) for i in range(480))
     written: list[float] = []
@@ -219,36 +225,9 @@ pcm.bench_speaker {{
     format "raw"
 }}
 """)
-    key = work / "openai.key"
-    key.write_text(KEY)
-    key.chmod(0o600)
     fake = FakeRealtime(api_key=KEY).start()
     fake.response_audio_seconds = 2.0  # a 440 Hz answer, sent at twice real time in 100 ms deltas
-    sock = str(work / "control.sock")
-    (work / "parley.toml").write_text(f"""
-[audio]
-capture_device = "parley_sim_mic"
-playback_device = "bench_speaker"
-pacing = "clock"
-
-[board.cues]
-enabled = false
-
-[backend]
-kind = "openai"
-
-[backend.openai]
-url = "{fake.url}"
-api_key_file = "{key}"
-
-[control]
-socket = "{sock}"
-""")
-    env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{ROOT}/board/sim/asound.conf:{work}/asound.conf",
-               PARLEY_SIM_MIC="/dev/zero")
-    env.pop("NOTIFY_SOCKET", None)
-    daemon = subprocess.Popen([args.parleyd, "--config", str(work / "parley.toml")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(work / "parleyd.log", "w"))
+    daemon, sock = launch_on_fake(args.parleyd, work, fake, "bench_speaker", alsa_extra=f":{work}/asound.conf")
     speaker = Speaker(fifo)  # opening the FIFO waits for parleyd to open its end
     try:
         wait_until(lambda: os.path.exists(sock) and
