@@ -1,0 +1,190 @@
+import Logging
+import NIOPosix
+import ParleyAudio
+import ParleyBoard
+import ParleyConfig
+import ParleyCore
+import ParleyHTTP
+import ParleyTranscripts
+import ParleyTransport
+import ServiceLifecycle
+
+/// The daemon wired: every part built, the audio running, the control socket listening —
+/// ready for the service group to run.
+struct Started {
+    let group: ServiceGroup
+    let transcripts: TranscriptOutbox?
+    /// What a start that failed midway leaves to undo (the services undo it on a normal stop).
+    fileprivate let teardown: Teardown
+
+    func stopAnythingLeft() async { await teardown.run() }
+}
+
+/// Steps that undo a start, newest first; each runs once.
+final class Teardown {
+    private var steps: [@Sendable () async -> Void] = []
+
+    func add(_ step: @escaping @Sendable () async -> Void) { steps.append(step) }
+
+    /// Forgets the steps: the services now own what they undo.
+    func handOver() { steps.removeAll() }
+
+    func run() async {
+        while let step = steps.popLast() { await step() }
+    }
+}
+
+extension Daemon {
+    /// Builds and wires every part, in dependency order; throws `StartFailure` (having undone
+    /// what it started) when the configuration or the audio devices cannot be used.
+    func start(notifier: SystemdNotifier, eventLoops: MultiThreadedEventLoopGroup, log: Logger) async throws -> Started {
+        let teardown = Teardown()
+        do {
+            return try await wire(notifier: notifier, eventLoops: eventLoops, log: log, teardown: teardown)
+        } catch {
+            await teardown.run()
+            throw error
+        }
+    }
+
+    private func wire(notifier: SystemdNotifier, eventLoops: MultiThreadedEventLoopGroup, log: Logger,
+                      teardown: Teardown) async throws -> Started {
+        let settings = config.settings
+        let backend: any VoiceBackend
+        do { backend = try BackendFactory(settings: settings, logger: logger("parley.backend")).make() } catch {
+            throw StartFailure.config("\(error)")
+        }
+        for secret in config.secrets.values { logShared.redactor.register(secret.reveal()) }
+        log.info("parleyd \(ParleyVersion.string) starting: device \(settings.device.id), backend \(settings.backend.kind.rawValue), board \(settings.board.kind.rawValue), ptt \(settings.ptt.mode.rawValue)")
+        let cues: CueSounds
+        do { cues = try CueSounds(settings.board) } catch { throw StartFailure.config("\(error)") }
+        guard let board = BoardFactory(settings: settings, logger: logger("parley.board")).make() else {
+            throw StartFailure.config("the board cannot be used (see the lines above)")
+        }
+        teardown.add { await board.shutdown() }
+        var transcripts: TranscriptOutbox?
+        if settings.transcripts.enabled {
+            do { transcripts = try Self.openTranscripts(settings, logger: logger("parley.transcripts")) } catch {
+                throw StartFailure.config("\(error)")
+            }
+        }
+        notifier.status("starting audio")
+        let engine = AudioEngine(settings: settings.audio, dsp: settings.dsp)
+        do {
+            for note in try engine.start() { log.warning("\(note)") }
+        } catch {
+            throw StartFailure.audioUnavailable("\(error)")
+        }
+        teardown.add { engine.stop() }
+        logAudio(engine, settings: settings, log: log)
+
+        let audioLog = logger("parley.audio")
+        let controller = DeviceController(
+            ptt: settings.ptt, prerollMilliseconds: settings.audio.prerollMilliseconds,
+            cues: cues, board: board, backend: backend,
+            tools: DeviceTools(settings: settings.tools, device: settings.device, engine: engine, backendName: backend.name,
+                               http: HTTPClient()),
+            audio: AudioPorts(captured: engine.captured, playback: engine.playback, cues: engine.cues,
+                              doorbell: engine.doorbell),
+            stepVolume: { [step = settings.board.volumeStepPercent] steps in
+                let percent = min(100, max(0, engine.volumePercent + steps * step))
+                let problems = engine.setVolume(percent: percent)
+                audioLog.info("volume \(percent)%")
+                for problem in problems { audioLog.warning("\(problem)") }
+            },
+            onTranscript: { [transcripts] role, text in transcripts?.submit(role: role.rawValue, content: text) },
+            logger: logger("parley.core")
+        ) { state in
+            notifier.status(Self.statusText(state, backend: backend.name))
+        }
+        notifier.status(Self.statusText(await controller.state, backend: backend.name))
+        let boardLog = logger("parley.board")
+        let reloader = ConfigReloader(
+            initial: config, paths: paths, environment: environment, notifier: notifier, logger: logger("parley.config")
+        ) { [logShared] new in
+            logShared.setLevel(Logger.Level(rawValue: new.logging.level) ?? .info)
+            for note in engine.setLevels(volumePercent: new.audio.volumePercent,
+                                         micGainDecibels: new.audio.micGainDecibels) { audioLog.warning("\(note)") }
+            var cues: CueSounds?
+            do { cues = try CueSounds(new.board) } catch { boardLog.error("\(error); keeping the cues in use") }
+            await controller.update(ptt: new.ptt, cues: cues)
+        }
+        let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
+                                      logger: audioLog)
+        let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
+                                    backend: backend, drift: drift, transcripts: transcripts, started: .now)
+        var controlServer = ControlServer(path: settings.control.socketPath, mode: settings.control.mode,
+                                          group: settings.control.group, logger: logger("parley.control"),
+                                          handle: control.handle)
+        do {
+            try await controlServer.listen(eventLoopGroup: eventLoops)  // up before READY
+        } catch {
+            throw StartFailure.config("\(error)")
+        }
+        let probe = settings.dsp.echoDelayProbe && settings.dsp.echoCancellation
+            ? EchoDelayProbe(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog) {
+                await controller.playSound($0)
+            }
+            : nil
+        // Started in this order, stopped in the reverse: READY last (it hears of shutdown
+        // first), the board and the audio engine first (they stop last, LEDs off at the end).
+        var services: [any Service] = [
+            StoppingService(description: "board") { await board.shutdown() },
+            StoppingService(description: "audio engine") {
+                if !engine.stop() { log.error("an audio thread did not stop; leaving it behind") }
+            },
+            controlServer,
+            TaskService(description: "backend") { try await backend.run() },
+            TaskService(description: "controller") { await controller.run() },
+            AudioSupervisor(
+                watched: [.init(name: "capture", counters: engine.captureCounters),
+                          .init(name: "playback", counters: engine.playbackCounters)],
+                notifier: notifier, logger: audioLog,
+                recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
+                    await controller.audioDevice(lost: $0)
+                    if !$0 { probe?.request() }
+                }),
+            drift,
+        ]
+        if let probe { services.append(probe) }
+        if let transcripts {
+            services.append(TaskService(description: "transcripts") { await transcripts.run() })
+        }
+        if settings.metrics.enabled {
+            services.append(MetricsServer(listen: settings.metrics.listen, eventLoopGroup: eventLoops,
+                                          logger: logger("parley.metrics"), metrics: control.metrics))
+        }
+        services.append(SystemdLifecycle(notifier: notifier, reloader: reloader, logger: log))
+        teardown.handOver()
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger("parley.lifecycle")))
+        return Started(group: group, transcripts: transcripts, teardown: teardown)
+    }
+
+    private func logAudio(_ engine: AudioEngine, settings: ParleySettings, log: Logger) {
+        guard let audio = engine.status else { return }
+        log.info("audio: capture \"\(audio.captureDevice)\", playback \"\(audio.playbackDevice)\", \(audio.rate) Hz, period \(audio.periodFrames) frames, pacing \(settings.audio.pacing.rawValue)")
+        switch audio.scheduling {
+        case .realtime(let priority):
+            log.info("audio threads at SCHED_FIFO priority \(priority)")
+        case .normalByConfiguration:
+            log.info("audio threads at normal priority (audio.realtime_priority = 0)")
+        case .refused(let reason):
+            log.warning("audio threads run at normal priority: SCHED_FIFO \(settings.audio.realtimePriority) refused (\(reason)); grant CAP_SYS_NICE or LimitRTPRIO")
+        }
+    }
+}
+
+/// A part started before the group (the audio engine, the board) as a Service: it runs until
+/// shutdown, then stops its part. First in the group, so it stops after everything using it.
+struct StoppingService: Service, CustomStringConvertible {
+    let description: String
+    let stop: @Sendable () async -> Void
+
+    func run() async {
+        try? await gracefulShutdown()  // returns on graceful shutdown, throws on cancellation: stop either way
+        await stop()
+    }
+}
