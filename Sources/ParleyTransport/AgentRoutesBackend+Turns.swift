@@ -29,6 +29,7 @@ extension AgentRoutesBackend {
             turnID += 1
             turn?.cancel()
             turn = nil
+            pokeSession()
             await speech.silence()
         case .toolOutput:
             break
@@ -51,7 +52,12 @@ extension AgentRoutesBackend {
     }
 
     private func ask(_ text: String, _ id: Int) async {
-        defer { if id == turnID { turn = nil } }
+        defer {
+            if id == turnID {
+                turn = nil
+                pokeSession()  // a renewal waiting for a quiet moment
+            }
+        }
         let question: JSONValue = ["role": "user", "content": .string(text)]
         let messages: [JSONValue] = [["role": "system", "content": .string(settings.instructions)]] + history + [question]
         let reply: String

@@ -28,8 +28,6 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
         public var historyTurns = 10
         /// A session is replaced this long before it expires (at a quiet moment).
         public var renewBefore: Duration = .seconds(60)
-        /// How often the session is checked against what the relay said.
-        public var checkInterval: Duration = .milliseconds(200)
 
         public init(baseURL: String, userID: String, model: String, chatModel: String, instructions: String,
                     reconnectInitialMilliseconds: Int, reconnectMaxMilliseconds: Int) {
@@ -76,6 +74,9 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     private let sessionRetry: RetryPolicy
     private var sessionFailures = 0
     private var sessionFailure: String?
+    private let sessionWakeups: AsyncStream<Void>
+    private let sessionWake: AsyncStream<Void>.Continuation
+    private var sessionTimer: Task<Void, Never>?
     private var malformedLogged = false
 
     // Turns (AgentRoutesBackend+Turns.swift).
@@ -96,6 +97,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
         supervisor = LinkSupervisor(name: "agent_routes: socket", policy: RetryPolicy(
             initialMilliseconds: settings.reconnectInitialMilliseconds, maximumMilliseconds: settings.reconnectMaxMilliseconds))
         status = AgentRoutesStatus(callMode: call != nil)
+        (sessionWakeups, sessionWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         transcriber = SpeechTranscriber(transcription, for: "agent_routes", connector: connector, logger: logger)
         let (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
         (self.events, self.continuation) = (events, continuation)
@@ -117,6 +119,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
         }
         // Stopping: leave the room while the socket is still up, end the session on the relay.
         sessions.cancel()
+        sessionTimer?.cancel()
         await endCall()
         forwarding.cancel()
         turn?.cancel()
@@ -168,6 +171,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
         socketUp = true
         malformedLogged = false
         linkReady()
+        pokeSession()
     }
 
     private func malformed(_ error: String) {
@@ -238,6 +242,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
             continuation.yield(.error(BackendError(.server, "agent_routes: webrtc error: \(message)", logged: true)))
             show(.webRTCStatus(.error))
             replaceSession = true
+            pokeSession()
             if let call { Task { await call.redial(.relayError("the relay reports a WebRTC failure: \(message)")) } }
         default:
             malformed("webrtc_status \(status.isEmpty ? "without a status" : "\"\(status)\"")")
@@ -248,6 +253,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
         session = nil
         joined = false
         show(.sessionLost(state))
+        pokeSession()
     }
 
     // MARK: the session
@@ -255,23 +261,31 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     /// Brings the relay session in line with the socket: create one when there is none, join
     /// its room on each new socket connection (after checking the relay still lists it),
     /// replace it when it expires or its media failed.
+    /// Looked at when something changed (`pokeSession`: the socket up, a session dropped or
+    /// failed, its media failed, a turn ended) or a deadline came (a retry, an expiry): no polling.
     private func keepSession() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: settings.checkInterval)
-            guard socketUp, ContinuousClock.now >= sessionRetryAt else { continue }
+        for await _ in sessionWakeups {
+            guard socketUp else { continue }  // the socket's connect pokes again
+            guard ContinuousClock.now >= sessionRetryAt else {
+                wakeSession(at: sessionRetryAt)
+                continue
+            }
             do {
                 if session == nil {
                     try await startSession()
-                } else if replaceSession || expiresSoon, turn == nil {
+                } else if replaceSession || expiresSoon {
+                    guard turn == nil else { continue }  // at a quiet moment: the turn's end pokes
                     try await renewSession()
                 } else if !joined {
                     try await rejoinSession()
                 } else {
+                    wakeForExpiry()
                     continue
                 }
                 if sessionFailure != nil { logger.notice("agent_routes: session ready again") }
                 sessionFailure = nil
                 sessionFailures = 0
+                pokeSession()  // once more: something may have changed while it worked
             } catch {
                 guard !Task.isCancelled else { return }
                 sessionFailures += 1
@@ -284,8 +298,27 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
                 continuation.yield(.error(BackendError(error.kind, "agent_routes: \(error.message)", logged: true)))
                 if session == nil { show(.sessionLost(.error)) }
                 sessionRetryAt = .now + .milliseconds(wait)
+                wakeSession(at: sessionRetryAt)
             }
         }
+    }
+
+    /// Session work to look at.
+    func pokeSession() { sessionWake.yield() }
+
+    /// One deadline at a time: a retry, or the renewal before the session expires.
+    private func wakeSession(at deadline: ContinuousClock.Instant) {
+        sessionTimer?.cancel()
+        sessionTimer = Task { [weak self] in
+            do { try await Task.sleep(until: deadline) } catch { return }
+            await self?.pokeSession()
+        }
+    }
+
+    private func wakeForExpiry() {
+        guard let expiry = session?.expiresAt else { return }
+        let seconds = expiry.timeIntervalSinceNow - Double(settings.renewBefore.components.seconds)
+        wakeSession(at: .now + .milliseconds(Int(max(0, seconds) * 1000)))
     }
 
     private var expiresSoon: Bool {

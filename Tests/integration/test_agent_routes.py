@@ -134,6 +134,27 @@ def test_a_session_the_relay_terminates_is_replaced(daemon, tmp_path):
     say_and_wait(control, "still there", "You said still there. Anything else?")
 
 
+def test_a_session_about_to_expire_is_renewed_without_leaving_ready(daemon, tmp_path):
+    """The renewal is scheduled for 60 s before expires_at (no polling): with sessions of 63 s
+    the first is replaced after about 3 s — the new one joined first, then the old one left
+    and deleted — and the device stays ready throughout."""
+    fake = FakeAgentRoutes().start()
+    fake.session_lifetime = 63
+    d, control = start(daemon, tmp_path, fake)
+    started = time.monotonic()
+    seen = set()
+    while joined(fake)[-1:] != ["sess_000002"] and time.monotonic() - started < 10:
+        seen.add(control.status()["state"]["indicator"])
+        time.sleep(0.05)
+    assert joined(fake) == ["sess_000001", "sess_000002"], joined(fake)
+    assert 2 < time.monotonic() - started < 8
+    wait_for(lambda: fake.events_named("leave_session") == [{"sessionId": "sess_000001"}], what="the old one left")
+    wait_for(lambda: "sess_000001" not in fake.sessions, what="the old one deleted")
+    assert seen == {"ready"}, seen
+    fake.session_lifetime = 3600
+    d.wait_log("sess_000002 replaces sess_000001 (it expires soon)")
+
+
 def test_a_dropped_socket_reconnects_and_rejoins_the_same_session(daemon, tmp_path):
     fake = FakeAgentRoutes().start()
     d, control = start(daemon, tmp_path, fake)
