@@ -20,8 +20,6 @@ public final class AudioDoorbell: Sendable {
     /// The control plane waits for the playback ring to run dry; the playback thread clears it as it rings.
     private let drainWanted = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
-    /// Rings, for the benchmarks and tests.
-    public let rings = Atomic<UInt64>(0)
 
     public init() {
         fd = CParley_eventfd()
@@ -47,7 +45,6 @@ public final class AudioDoorbell: Sendable {
 
     @inline(__always)
     public func ring() {
-        rings.add(1, ordering: .relaxed)
         var one: UInt64 = 1
         _ = write(fd, &one, 8)
     }

@@ -89,14 +89,14 @@ public actor DeviceController {
         if let cues { cueSounds = cues }
         await board.setLongPress(milliseconds: ptt.longPressMilliseconds)
         let before = conversation.state
-        for effect in conversation.update(ptt: ptt) { if let command = await perform(effect) { await send(command) } }
-        if conversation.state != before { onStateChange(conversation.state) }
+        await carryOut(conversation.update(ptt: ptt))
+        stateChanged(from: before)
     }
 
-    /// A sound over whatever plays (the echo-delay probe's sweep): through the cue ring, whose
-    /// one producer is this actor. Skipped whole when it does not fit.
+    /// A sound over whatever plays (a cue, the echo-delay probe's sweep): through the cue ring,
+    /// whose one producer is this actor. Skipped whole when it does not fit, never cut.
     public func playSound(_ samples: [Int16]) {
-        if audio.cues.availableToWrite >= samples.count { _ = audio.cues.push(samples) }
+        if !samples.isEmpty && audio.cues.availableToWrite >= samples.count { _ = audio.cues.push(samples) }
     }
 
     /// A typed turn (control socket).
@@ -133,7 +133,6 @@ public actor DeviceController {
                 if conversation.state.turn == .speaking && audio.playback.availableToRead == 0 {
                     await feed(.playbackDrained)
                 }
-                wantWakeups()
             }
         } onCancel: { [doorbell = audio.doorbell] in
             doorbell.close()
@@ -150,16 +149,23 @@ public actor DeviceController {
     func feed(_ input: ConversationInput) async {
         record(input)
         let before = conversation.state
-        let effects = conversation.handle(input)
+        await carryOut(conversation.handle(input))
+        stateChanged(from: before)
+    }
+
+    /// What the technician sees and hears first; then the network, in order. The audio
+    /// threads are told what is worth a wake-up in the state the effects leave.
+    private func carryOut(_ effects: [Effect]) async {
         wantWakeups()
-        // What the technician sees and hears first; then the network, in order.
         var outgoing: [BackendCommand] = []
         for effect in effects { if let command = await perform(effect) { outgoing.append(command) } }
         for command in outgoing { await send(command) }
-        if conversation.state != before {
-            logger.info("state: \(conversation.state)")
-            onStateChange(conversation.state)
-        }
+    }
+
+    private func stateChanged(from before: DeviceState) {
+        guard conversation.state != before else { return }
+        logger.info("state: \(conversation.state)")
+        onStateChange(conversation.state)
     }
 
     private func send(_ command: BackendCommand) async {
@@ -201,9 +207,7 @@ public actor DeviceController {
             await board.show(indicator)
         case .cue(let cue):
             if cue == .tooShort { stats.tooShort += 1 }
-            let sound = cueSounds.samples(cue)
-            // A cue that does not fit (cues piling up) is skipped whole, never cut.
-            if !sound.isEmpty && audio.cues.availableToWrite >= sound.count { _ = audio.cues.push(sound) }
+            playSound(cueSounds.samples(cue))  // one that does not fit (cues piling up) is skipped whole
             logger.debug("cue: \(cue.rawValue)")
         case .stepVolume(let steps):
             stepVolume(steps)

@@ -14,20 +14,13 @@ import ServiceLifecycle
 struct Started {
     let group: ServiceGroup
     let transcripts: TranscriptOutbox?
-    /// What a start that failed midway leaves to undo (the services undo it on a normal stop).
-    fileprivate let teardown: Teardown
-
-    func stopAnythingLeft() async { await teardown.run() }
 }
 
-/// Steps that undo a start, newest first; each runs once.
-final class Teardown {
+/// Steps that undo a start that failed midway, newest first; each runs once.
+private final class Teardown {
     private var steps: [@Sendable () async -> Void] = []
 
     func add(_ step: @escaping @Sendable () async -> Void) { steps.append(step) }
-
-    /// Forgets the steps: the services now own what they undo.
-    func handOver() { steps.removeAll() }
 
     func run() async {
         while let step = steps.popLast() { await step() }
@@ -155,12 +148,11 @@ extension Daemon {
                                           logger: logger("parley.metrics"), metrics: control.metrics))
         }
         services.append(SystemdLifecycle(notifier: notifier, reloader: reloader, logger: log))
-        teardown.handOver()
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger("parley.lifecycle")))
-        return Started(group: group, transcripts: transcripts, teardown: teardown)
+        return Started(group: group, transcripts: transcripts)
     }
 
     private func logAudio(_ engine: AudioEngine, settings: ParleySettings, log: Logger) {

@@ -57,9 +57,6 @@ public struct Daemon {
         }
         try? await eventLoops.shutdownGracefully()
         started?.transcripts?.drain()  // every submitted transcript on disk before exit
-        // The engine and the board are services that stop last; a start that failed midway
-        // leaves them here to undo.
-        await started?.stopAnythingLeft()
         log.notice("stopped")
         return code
     }

@@ -316,14 +316,15 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     }
 
     private func wakeForExpiry() {
-        guard let expiry = session?.expiresAt else { return }
-        let seconds = expiry.timeIntervalSinceNow - Double(settings.renewBefore.components.seconds)
+        guard let seconds = secondsToRenewal else { return }
         wakeSession(at: .now + .milliseconds(Int(max(0, seconds) * 1000)))
     }
 
-    private var expiresSoon: Bool {
-        guard let expiry = session?.expiresAt else { return false }
-        return Date().addingTimeInterval(Double(settings.renewBefore.components.seconds)) >= expiry
+    private var expiresSoon: Bool { (secondsToRenewal ?? .infinity) <= 0 }
+
+    /// Until the session is due to be replaced (`renewBefore` its expiry); nil: it never expires.
+    private var secondsToRenewal: Double? {
+        session?.expiresAt.map { $0.timeIntervalSinceNow - Double(settings.renewBefore.components.seconds) }
     }
 
     private func startSession() async throws(RelayFailure) {

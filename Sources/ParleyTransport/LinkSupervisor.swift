@@ -54,7 +54,7 @@ public enum LinkEnd: Sendable, Equatable {
 
 /// One backend link's lifecycle as a pure state machine: what the link state is, when to
 /// redial, and what to log — one line when an outage starts, one when it ends, each end
-/// named for what happened. Time and randomness are inputs; `LinkDriver` does the waiting.
+/// named for what happened. Time and randomness are inputs; `SupervisedLink` does the waiting.
 ///
 /// Vocabulary (docs/BACKENDS.md, "Link and session states"): `connecting` while the first
 /// dial (or an asked-for redial) is under way; `connected` once the session is ready;
@@ -70,20 +70,10 @@ public struct LinkSupervisor: Sendable {
         case wait(milliseconds: Int)
     }
 
-    public enum Phase: Sendable, Equatable {
-        /// Not dialled yet, or stopped.
-        case idle
-        /// A dial is under way (the link is opening or its session is being set up).
-        case dialing
-        /// The session is ready.
-        case up
-        /// Between a failure and the next dial.
-        case down
-    }
-
     public let name: String
     public let policy: RetryPolicy
-    public private(set) var phase = Phase.idle
+    /// The session is ready (since `ready`, until the connection ends).
+    private var up = false
     public private(set) var link = LinkState.offline
     /// Failures in a row since the session was last ready.
     public private(set) var failures = 0
@@ -100,7 +90,6 @@ public struct LinkSupervisor: Sendable {
 
     /// A dial starts.
     public mutating func dial() -> [Output] {
-        phase = .dialing
         // In an outage the error stays until a session is ready again; a renewal is quiet.
         guard outage == nil, !renewing else { return [] }
         return report(.connecting)
@@ -108,7 +97,7 @@ public struct LinkSupervisor: Sendable {
 
     /// The session is ready: the link is connected, and an outage is over.
     public mutating func ready(at now: ContinuousClock.Instant) -> [Output] {
-        phase = .up
+        up = true
         renewing = false
         authFailed = false
         var outputs: [Output] = []
@@ -123,17 +112,15 @@ public struct LinkSupervisor: Sendable {
 
     /// The connection ended. `random` in -1...1 jitters the wait.
     public mutating func ended(_ end: LinkEnd, at now: ContinuousClock.Instant, random: Double) -> [Output] {
-        let wasUp = phase == .up
-        phase = .down
-        if wasUp { failures = 0 }
+        if up { failures = 0 }  // the backoff starts over once a session was up
+        up = false
         switch end {
         case .stopped:
-            phase = .idle
             outage = nil
             return report(.offline)
         case .renewal:
             renewing = true
-            return [.log(.info, "\(name): renewing the session")]
+            return []  // the backend says why it renews (its age, the server's expiry)
         case .operatorReconnect:
             renewing = false
             // Asked for: at once, and an outage in progress goes on (its error stays).
@@ -142,8 +129,7 @@ public struct LinkSupervisor: Sendable {
         case .peerClosed(let why):
             // Not an outage: the server said goodbye. Redialled after the usual wait.
             renewing = false
-            failures += 1
-            let wait = policy.jittered(policy.wait(afterFailures: failures, auth: authFailed), random: random)
+            let wait = nextWait(random: random)
             return [.log(outage == nil ? .notice : .debug, "\(name): \(why); redialling in \(wait) ms")]
                 + (outage == nil ? report(.connecting) : []) + [.wait(milliseconds: wait)]
         case .relayError(let why):
@@ -162,8 +148,7 @@ public struct LinkSupervisor: Sendable {
                                   at now: ContinuousClock.Instant, random: Double) -> [Output] {
         let wasRenewing = renewing
         renewing = false
-        failures += 1
-        let wait = policy.jittered(policy.wait(afterFailures: failures, auth: authFailed), random: random)
+        let wait = nextWait(random: random)
         var outputs: [Output] = []
         if let outage {
             // One line per outage: later tries are counted, not logged again — but for the
@@ -181,6 +166,12 @@ public struct LinkSupervisor: Sendable {
         }
         if let error { outputs.append(.error(error)) }
         return outputs + report(.error) + [.wait(milliseconds: wait)]
+    }
+
+    /// One more failure in a row, and the wait it earns.
+    private mutating func nextWait(random: Double) -> Int {
+        failures += 1
+        return policy.jittered(policy.wait(afterFailures: failures, auth: authFailed), random: random)
     }
 
     private mutating func report(_ state: LinkState) -> [Output] {

@@ -99,8 +99,9 @@ actor SpeechTranscriber: SupervisedLink {
         }
         sender = nil
         ready = false
-        lastFailure = "transcription session: \(failure)"
-        fail(lastFailure!)
+        let why = "transcription session: \(failure)"
+        lastFailure = why
+        fail(why)
         return .failed(BackendError(.connection, "\(failure); spoken turns wait for it"))
     }
 

@@ -182,11 +182,6 @@ def mic_to_wire(parleyd: str, bursts: int) -> dict:
         latencies = []
         appends = [(t, e) for e, t in zip(list(fake.events), list(fake.event_times))
                    if e["type"] == "input_audio_buffer.append"]
-        if os.environ.get("BENCH_DEBUG"):
-            for t_write in written[:3]:
-                near = [(round((t - t_write) * 1000, 2), max(abs(v) for (v,) in struct.iter_unpack("<h", base64.b64decode(e["audio"]))))
-                        for t, e in appends if -0.03 < t - t_write < 0.05]
-                print("burst", near, file=sys.stderr)
         for t_write in written[:bursts]:
             for t, e in appends:
                 if t < t_write:
