@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include "CParleyShims.h"
 #include <alsa/asoundlib.h>
@@ -24,6 +25,11 @@ int CParley_opus_reset_decoder(OpusDecoder *d) { return opus_decoder_ctl(d, OPUS
 int CParley_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
 int CParley_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
+
+int CParley_ppoll(struct pollfd *fds, unsigned long count, long long ns) {
+    struct timespec t = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+    return ppoll(fds, (nfds_t)count, ns < 0 ? NULL : &t, NULL);
+}
 
 static void CParley_alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt, ...) {
     (void)file; (void)line; (void)function; (void)err; (void)fmt;

@@ -17,6 +17,9 @@ final class ALSAPCM {
     private var handle: OpaquePointer?
     /// For `position()`: allocated once, filled by snd_pcm_status without allocating.
     private var status: OpaquePointer?
+    /// For `wait(orUntil:)`: the PCM's poll descriptors, then the wake-up's.
+    private var pollFDs = UnsafeMutablePointer<pollfd>.allocate(capacity: 1)
+    private var pcmPollCount = 0
 
     init(device: String, direction: Direction, rate: Int, channels: Int, periodFrames: Int, bufferPeriods: Int)
         throws(AudioError)
@@ -41,13 +44,16 @@ final class ALSAPCM {
         }
     }
 
-    deinit { close() }
-
     func close() {
         if let handle { snd_pcm_close(handle) }
         handle = nil
         if let status { snd_pcm_status_free(status) }
         status = nil
+    }
+
+    deinit {
+        close()
+        pollFDs.deallocate()
     }
 
     private func configure(_ pcm: OpaquePointer) throws(AudioError) {
@@ -93,6 +99,11 @@ final class ALSAPCM {
         _ = snd_pcm_sw_params_set_tstamp_type(pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC)
         try check(snd_pcm_sw_params(pcm, sw), "applying software parameters")
         guard snd_pcm_status_malloc(&status) == 0 else { throw AudioError(.configure, device: device, "out of memory") }
+        pcmPollCount = max(0, Int(snd_pcm_poll_descriptors_count(pcm)))
+        pollFDs.deallocate()
+        pollFDs = .allocate(capacity: pcmPollCount + 1)
+        pollFDs.initialize(repeating: pollfd(), count: pcmPollCount + 1)
+        try check(snd_pcm_poll_descriptors(pcm, pollFDs, UInt32(pcmPollCount)), "poll descriptors")
         try check(snd_pcm_prepare(pcm), "prepare")
     }
 
@@ -100,6 +111,27 @@ final class ALSAPCM {
         guard let handle else { return }
         let err = snd_pcm_start(handle)
         if err < 0 { throw AudioError(.start, device: device, alsa: err, "cannot start") }
+    }
+
+    enum Wait { case ready, woken, timedOut }
+
+    /// Waits until the device takes a period (avail_min) or `wake` is signalled, as
+    /// PipeWire's data loop polls the device and its event fds together. `ready` also when
+    /// the device reports an error: the write then returns it for recovery.
+    @inline(__always) func wait(orUntil wake: EventFD, timeoutMilliseconds: Int32) -> Wait {
+        guard let handle else { return .ready }
+        pollFDs[pcmPollCount] = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
+        for i in 0..<pcmPollCount { pollFDs[i].revents = 0 }
+        let n = poll(pollFDs, nfds_t(pcmPollCount + 1), timeoutMilliseconds)
+        if n < 0 { return errno == EINTR ? .timedOut : .ready }
+        if n == 0 { return .timedOut }
+        if pollFDs[pcmPollCount].revents & Int16(POLLIN) != 0 {
+            wake.drain()
+            return .woken
+        }
+        var events: UInt16 = 0
+        guard snd_pcm_poll_descriptors_revents(handle, pollFDs, UInt32(pcmPollCount), &events) == 0 else { return .ready }
+        return events & UInt16(POLLOUT | POLLIN | POLLERR) != 0 ? .ready : .timedOut
     }
 
     /// Frames read, or a negative ALSA error.

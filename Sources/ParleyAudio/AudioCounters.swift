@@ -71,6 +71,8 @@ public final class AudioControls: Sendable {
     let running = Atomic<Bool>(false)
     /// How the audio threads wake the control plane.
     let doorbell = AudioDoorbell()
+    /// The control plane flushed the speaker ring (barge-in): wakes the playback thread.
+    let playbackFlushed = EventFD()
     /// Set by an audio thread when its device failed beyond snd_pcm_recover (unplugged,
     /// server gone); the thread then parks, and the control plane reopens the devices.
     let deviceLost = Atomic<Bool>(false)

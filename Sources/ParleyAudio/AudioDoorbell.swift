@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CParleyShims
 import Synchronization
 
 /// The audio threads' doorbell to the control plane, as PipeWire's data loop signals its main
@@ -13,7 +9,7 @@ import Synchronization
 /// samples are worth a wake-up (one frame while a turn streams; the pre-roll's worth when
 /// idle), and whether it waits for the speaker to play out.
 public final class AudioDoorbell: Sendable {
-    private let fd: Int32
+    private let bell = EventFD()
     /// Captured samples waiting in the ring that make the capture thread ring; set by the
     /// control plane, read by the capture thread.
     private let captureThreshold = Atomic<Int>(AudioFormat.frameSamples)
@@ -21,12 +17,7 @@ public final class AudioDoorbell: Sendable {
     private let drainWanted = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
 
-    public init() {
-        fd = CParley_eventfd()
-        precondition(fd >= 0, "eventfd: \(errno)")
-    }
-
-    deinit { Glibc.close(fd) }
+    public init() {}
 
     // MARK: the audio threads
 
@@ -44,10 +35,7 @@ public final class AudioDoorbell: Sendable {
     }
 
     @inline(__always)
-    public func ring() {
-        var one: UInt64 = 1
-        _ = write(fd, &one, 8)
-    }
+    public func ring() { bell.signal() }
 
     // MARK: the control plane
 
@@ -62,12 +50,7 @@ public final class AudioDoorbell: Sendable {
     public func wakeups() -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         _ = RealtimeThread.start(name: "audio-doorbell", priority: 0) { [self] in
-            var count: UInt64 = 0
-            while !closed.load(ordering: .acquiring) {
-                let n = read(fd, &count, 8)
-                if n < 0 && errno != EINTR { break }
-                if n == 8 { continuation.yield() }
-            }
+            while !closed.load(ordering: .acquiring) && bell.wait() { continuation.yield() }
             continuation.finish()
         }
         return stream

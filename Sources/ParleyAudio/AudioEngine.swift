@@ -59,7 +59,7 @@ public final class AudioEngine: Sendable {
         CParley_alsa_silence_library_errors()
         // One second either way: the control plane drains every 10 ms, so this is slack.
         captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
-        playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4)
+        playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4, flushSignal: controls.playbackFlushed)
         cues = SampleRing(minimumCapacity: AudioFormat.wireRate * 2)
         levels = Mutex(Levels(volumePercent: settings.volumePercent, micGainDecibels: settings.micGainDecibels))
         _ = levels.withLock { applyLevels(&$0) }

@@ -1,12 +1,16 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CParleyShims
 
 /// Wakes an audio thread once per period on the monotonic clock, for devices that do
 /// not pace (ALSA file/null plugins). Absolute deadlines, so lateness does not accumulate.
 struct Pacer {
     private var next = timespec()
     private let periodNanoseconds: Int
+    /// A wait cut short by `wake` keeps its deadline for the next wait.
+    private var deadlineSet = false
+    private var wakeFD = pollfd()
 
     init(periodNanoseconds: Int) {
         self.periodNanoseconds = periodNanoseconds
@@ -14,12 +18,35 @@ struct Pacer {
     }
 
     mutating func wait() {
-        advance(by: periodNanoseconds)
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        // Far behind (a stalled machine): start afresh rather than rush to catch up.
-        if Self.nanoseconds(now) - Self.nanoseconds(next) > 5 * periodNanoseconds { next = now }
+        setDeadline()
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nil) == EINTR {}
+        deadlineSet = false
+    }
+
+    /// Waits for the next period or until `wake` is signalled, whichever comes first;
+    /// returns true when woken (the period's deadline then still stands).
+    mutating func wait(orUntil wake: EventFD) -> Bool {
+        setDeadline()
+        wakeFD = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let remaining = Self.nanoseconds(next) - monotonicNanoseconds()
+            if remaining <= 0 { break }
+            if CParley_ppoll(&wakeFD, 1, Int64(remaining)) > 0 && wakeFD.revents & Int16(POLLIN) != 0 {
+                wake.drain()
+                return true
+            }
+        }
+        deadlineSet = false
+        return false
+    }
+
+    private mutating func setDeadline() {
+        guard !deadlineSet else { return }
+        deadlineSet = true
+        advance(by: periodNanoseconds)
+        let now = monotonicNanoseconds()
+        // Far behind (a stalled machine): start afresh rather than rush to catch up.
+        if now - Self.nanoseconds(next) > 5 * periodNanoseconds { clock_gettime(CLOCK_MONOTONIC, &next) }
     }
 
     private mutating func advance(by ns: Int) {

@@ -58,6 +58,27 @@ final class PlaybackLoop: @unchecked Sendable {
         interleaved.deallocate()
     }
 
+    /// What a rewind leaves queued: the refill is written right after it (same thread,
+    /// microseconds), so this only has to outlast a scheduling hiccup.
+    private var rewindSafetyFrames: Int { max(64, pcm.rate / 500) }  // 2 ms
+
+    private enum Turn { case period, refill, flushed }
+
+    /// Waits for the next period's turn — the pacer's deadline, or room in the device — or
+    /// for the control plane's flush, which is carried out at once rather than at the turn.
+    private func nextTurn(_ pacer: inout Pacer) -> Turn {
+        let wake = controls.playbackFlushed
+        if paced { return pacer.wait(orUntil: wake) ? .flushed : .period }
+        while controls.running.load(ordering: .relaxed) {
+            switch pcm.wait(orUntil: wake, timeoutMilliseconds: Int32(4 * pcm.periodNanoseconds / 1_000_000 + 1)) {
+            case .ready: return .period
+            case .woken: return .flushed
+            case .timedOut: counters.beat()
+            }
+        }
+        return .period
+    }
+
     func run() {
         var pacer = Pacer(periodNanoseconds: pcm.periodNanoseconds)
         let frames = pcm.periodFrames
@@ -79,7 +100,13 @@ final class PlaybackLoop: @unchecked Sendable {
                 sleepNanoseconds(pcm.periodNanoseconds)  // parked, see CaptureLoop
                 continue
             }
-            if owed > 0 { owed -= 1 } else if paced { pacer.wait() }
+            let turn: Turn
+            if owed > 0 {
+                owed -= 1
+                turn = .refill
+            } else {
+                turn = nextTurn(&pacer)
+            }
             // Barge-in: the controller flushed the voice; what the device still holds goes too
             // (a cue in it stays whole) — also when the ring was already empty and the end of
             // the answer is all in the device.
@@ -98,13 +125,21 @@ final class PlaybackLoop: @unchecked Sendable {
                 if playing { takeBack = silentTail }  // the voice goes out ahead of queued silence
             }
             if takeBack > 0 {
-                let back = pcm.rewind(upTo: takeBack, keep: frames)
+                let back = pcm.rewind(upTo: takeBack, keep: rewindSafetyFrames)
                 written -= back
                 silentTail = max(0, silentTail - back)
                 cuelessTail = max(0, cuelessTail - back)
                 // Refill the buffer to its level now, with what is queued (or silence after a
-                // barge-in), not one period per tick: the margin against xruns stays.
-                owed = playing ? min(back / frames, queued / wireFrames) : back / frames
+                // barge-in), not one period per tick: the margin against xruns stays. Whole
+                // periods, rounded up so the level is never left short (a device past full
+                // holds the write; the file plugin writes the excess out).
+                let periods = (back + frames - 1) / frames
+                owed = playing ? min(periods, queued / wireFrames) : periods
+            }
+            if turn == .flushed {
+                // Between turns: write only what the rewind took back, nothing ahead of the device.
+                guard owed > 0 else { continue }
+                owed -= 1
             }
             let got = playing ? ring.pop(into: wire) : 0
             controls.doorbell.played(remaining: ring.availableToRead)

@@ -18,9 +18,12 @@ public final class SampleRing: @unchecked Sendable {
     /// loop): a side entered while it is already inside is a second producer or consumer.
     private let producing = OwnerCheck(role: "producer")
     private let consuming = OwnerCheck(role: "consumer")
+    /// Signalled on `flush()`, so a consumer waiting for its next period carries it out at once.
+    private let flushSignal: EventFD?
 
     /// Capacity is rounded up to a power of two.
-    public init(minimumCapacity: Int) {
+    public init(minimumCapacity: Int, flushSignal: EventFD? = nil) {
+        self.flushSignal = flushSignal
         var size = 1
         while size < minimumCapacity { size <<= 1 }
         capacity = size
@@ -87,6 +90,7 @@ public final class SampleRing: @unchecked Sendable {
         defer { producing.leave() }
         flushMark.store(tail.load(ordering: .relaxed), ordering: .releasing)
         flushes.add(1, ordering: .releasing)
+        flushSignal?.signal()
     }
 
     /// Consumer: carries out a pending `flush()`; returns how many samples it dropped, or

@@ -7,6 +7,18 @@ import ParleyConfig
 /// echo (`EchoAwareGain`, instead of speex's AGC), then voice activity on the result
 /// (`VoiceActivityDetector`). State is allocated in `init`; `process` does not allocate,
 /// lock or log.
+///
+/// The canceller is most of the chain's cost, and an idle device has nothing to cancel.
+/// Once the reference has been silent for `restAfterSeconds` (3 s: longer than the
+/// tail, and long enough for the canceller's ~1 s spectral averages, which its leak
+/// estimate and so the residual echo suppression rest on, to settle), the chain rests:
+/// frames skip the canceller, pass a DC notch matching its own (same level, no DC step),
+/// and the suppressor is unlinked from the echo state (there is no residual echo; linked,
+/// it would keep treating the notch's own low-frequency cut as echo). When the reference
+/// wakes, the canceller carries on where it stopped: its echo path (the weights) was never
+/// touched, and no click comes from its stale filter memories — its pre- and de-emphasis
+/// memories were last set on a frame without echo, where they cancel each other, and its
+/// DC notch's memory holds only the DC.
 public final class CaptureChain: @unchecked Sendable {
     public let frameSize: Int
     private let echo: OpaquePointer?
@@ -15,14 +27,26 @@ public final class CaptureChain: @unchecked Sendable {
     private let detectVoice: Bool
     private var voice = VoiceActivityDetector()
     private var gain: EchoAwareGain?
+    private var notch: DCNotch
+    /// Rest after this many silent reference frames.
+    private let restAfter: Int
+    private let linksResidualEcho: Bool
+    private var silentReferenceFrames = 0
+    /// Frames processed without the canceller since start (for tests).
+    public private(set) var restedFrames = 0
+    static let restAfterSeconds = 3
 
     /// - Parameters:
     ///   - frameSize: samples per frame (240 = 10 ms at 24 kHz).
-    public init(frameSize: Int, rate: Int, settings: DSPSettings) {
+    ///   - rests: false runs the canceller on every frame (for comparisons).
+    public init(frameSize: Int, rate: Int, settings: DSPSettings, rests: Bool = true) {
         self.frameSize = frameSize
         detectVoice = settings.voiceActivity
         cleaned = .allocate(capacity: frameSize)
         cleaned.initialize(repeating: 0, count: frameSize)
+        notch = DCNotch(rate: rate)
+        let tailFrames = (rate * settings.echoTailMilliseconds / 1000 + frameSize - 1) / frameSize
+        restAfter = rests ? max(tailFrames + 2, Self.restAfterSeconds * rate / frameSize) : Int.max
         if settings.echoCancellation {
             let tail = Int32(rate * settings.echoTailMilliseconds / 1000)
             let st = speex_echo_state_init(Int32(frameSize), tail)
@@ -41,12 +65,14 @@ public final class CaptureChain: @unchecked Sendable {
             speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &suppress)
             var agc: Int32 = 0
             speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_AGC, &agc)
-            if let echo, settings.residualEchoSuppression {
+            linksResidualEcho = echo != nil && settings.residualEchoSuppression
+            if let echo, linksResidualEcho {
                 speex_preprocess_ctl(st, SPEEX_PREPROCESS_SET_ECHO_STATE, UnsafeMutableRawPointer(echo))
             }
             preprocess = st
         } else {
             preprocess = nil
+            linksResidualEcho = false
         }
         if settings.automaticGain {
             gain = EchoAwareGain(targetLevel: settings.automaticGainLevel,
@@ -66,12 +92,36 @@ public final class CaptureChain: @unchecked Sendable {
     /// when VAD is off).
     @inline(__always)
     public func process(_ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>) -> Bool {
-        if let echo {
-            speex_echo_cancellation(echo, frame, reference, cleaned)
-            frame.update(from: cleaned, count: frameSize)
-        }
+        if let echo { cancelEcho(echo, frame, reference: reference) }
         if let preprocess { _ = speex_preprocess_run(preprocess, frame) }
         if gain != nil { gain!.process(frame, reference: reference, count: frameSize) }
         return detectVoice ? voice.update(frame, count: frameSize) : true
+    }
+
+    @inline(__always)
+    private func cancelEcho(_ echo: OpaquePointer, _ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>) {
+        let wasResting = silentReferenceFrames > restAfter
+        silentReferenceFrames = Self.isSilent(reference, count: frameSize) ? silentReferenceFrames &+ 1 : 0
+        let resting = silentReferenceFrames > restAfter
+        if wasResting != resting { linkResidualEcho(resting ? nil : echo) }
+        notch.run(frame, into: cleaned, count: frameSize)  // always, so its memory is current
+        if resting {
+            restedFrames += 1
+        } else {
+            speex_echo_cancellation(echo, frame, reference, cleaned)
+        }
+        frame.update(from: cleaned, count: frameSize)
+    }
+
+    private func linkResidualEcho(_ echo: OpaquePointer?) {
+        guard linksResidualEcho, let preprocess else { return }
+        speex_preprocess_ctl(preprocess, SPEEX_PREPROCESS_SET_ECHO_STATE, UnsafeMutableRawPointer(echo))
+    }
+
+    @inline(__always)
+    private static func isSilent(_ samples: UnsafePointer<Int16>, count: Int) -> Bool {
+        var any: Int16 = 0
+        for i in 0..<count { any |= samples[i] }
+        return any == 0
     }
 }

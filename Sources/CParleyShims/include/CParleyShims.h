@@ -39,4 +39,9 @@ int CParley_set_thread_name(const char *name);
 /// A close-on-exec eventfd counting from 0: the audio threads' doorbell.
 int CParley_eventfd(void);
 
+// ppoll (needs _GNU_SOURCE)
+struct pollfd;
+/// poll(2) with a nanosecond timeout (negative: none); EINTR comes back as -1/errno.
+int CParley_ppoll(struct pollfd *fds, unsigned long count, long long timeoutNanoseconds);
+
 #endif
