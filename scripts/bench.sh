@@ -129,20 +129,35 @@ if have("swift.jsonl"):  # the audio section
         "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
         "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
     })
-    scenarios = {}
+    scenarios, reconvergence = {}, {}
     for line in open(os.path.join(out, "aec.txt")):
-        m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s", line)
-        if m: scenarios[m.group(1)] = [float(m.group(i)) for i in (2, 3, 4)]
+        m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s, "
+                     r"resampler [-\d.]+ ppm, drift estimate ([-\d.na]+) ppm", line)
+        if m: scenarios[m.group(1)] = [float(m.group(i)) for i in (2, 3, 4, 5)]
+        r = re.search(r"reconvergence ([\d.]+) s", line)
+        if m and r: reconvergence[m.group(1)] = float(r.group(1))
+    drifts = {name: float(name[6:-3].replace("minus_", "-")) for name in scenarios if name.startswith("drift_")}
     results["aec"] = {
         "erle_stable_db": round(scenarios["stable"][0], 2),
         "erle_drift_100ppm_db": round(scenarios["drift_100ppm"][0], 2),
         "erle_drift_minus_100ppm_db": round(scenarios["drift_minus_100ppm"][0], 2),
+        "erle_drift_200ppm_db": round(scenarios["drift_200ppm"][0], 2),
+        "erle_drift_minus_200ppm_db": round(scenarios["drift_minus_200ppm"][0], 2),
         "erle_misaligned_plus_50ms_db": round(scenarios["misaligned_plus_50ms"][0], 2),
         "erle_misaligned_plus_50ms_without_probe_db": round(scenarios["misaligned_plus_50ms_no_probe"][0], 2),
         "erle_with_agc_db": round(scenarios["agc"][0], 2),
         "near_end_sdr_double_talk_db": round(scenarios["stable"][1], 2),
         "convergence_20db_s": scenarios["stable"][2],
+        # the clock drift estimate after 10 s of far-end audio, worst scenario
+        "drift_estimate_error_pct": round(max(abs(scenarios[n][3] - true) / abs(true) * 100
+                                              for n, true in drifts.items()), 2),
     }
+    for name, figures in scenarios.items():  # double talk in every scenario
+        results["aec"][f"near_end_sdr_{name}_db"] = round(figures[1], 2)
+        if name.startswith("van_"):
+            results["aec"][f"erle_{name}_db"] = round(figures[0], 2)
+    for name, seconds in reconvergence.items():  # an echo path that changed mid-answer
+        results["aec"][f"reconvergence_20db_{name}_s"] = seconds
 for name in ("latency.json", "idle.json", "hil.json", "soak.json", "webrtc.json"):
     if have(name):
         for key, value in load(name).items():  # sections share top-level keys (latency.*)

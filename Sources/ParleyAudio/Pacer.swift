@@ -12,9 +12,13 @@ struct Pacer {
     private var deadlineSet = false
     private var wakeFD = pollfd()
 
+    /// Deadlines fall on whole multiples of the period on the monotonic clock, so two pacers
+    /// of the same period (capture and playback) wake together: the kernel fires one timer
+    /// for both (timer slack merges them) instead of two interrupts 0–10 ms apart.
     init(periodNanoseconds: Int) {
         self.periodNanoseconds = periodNanoseconds
-        clock_gettime(CLOCK_MONOTONIC, &next)
+        let grid = monotonicNanoseconds() / periodNanoseconds * periodNanoseconds
+        next = timespec(tv_sec: grid / 1_000_000_000, tv_nsec: grid % 1_000_000_000)
     }
 
     mutating func wait() {
@@ -45,8 +49,11 @@ struct Pacer {
         deadlineSet = true
         advance(by: periodNanoseconds)
         let now = monotonicNanoseconds()
-        // Far behind (a stalled machine): start afresh rather than rush to catch up.
-        if now - Self.nanoseconds(next) > 5 * periodNanoseconds { clock_gettime(CLOCK_MONOTONIC, &next) }
+        // Far behind (a stalled machine): start afresh on the grid rather than rush to catch up.
+        if now - Self.nanoseconds(next) > 5 * periodNanoseconds {
+            let grid = now / periodNanoseconds * periodNanoseconds
+            next = timespec(tv_sec: grid / 1_000_000_000, tv_nsec: grid % 1_000_000_000)
+        }
     }
 
     private mutating func advance(by ns: Int) {

@@ -10,8 +10,8 @@ import Synchronization
 /// - drift: a USB mic and a separate DAC run at slightly different rates, so the reference
 ///   goes through a fractional resampler (`DriftResampler`) set to the measured clock
 ///   ratio (fed forward from `ClockDriftEstimator` via `AudioControls.referenceDriftMilliPPM`);
-/// - what the estimate misses: the smoothed lead error steers the same ratio gently (a
-///   proportional term), so alignment holds over hours without a jump.
+/// - what the estimate misses: a smoothed lead error beyond a deadband steers the same ratio
+///   gently (a proportional term), so alignment holds over hours without a jump.
 /// Only errors beyond `hardLimit` (start, xruns, rewinds) and a new probe correction jump:
 /// drop reference, or compare that many samples with silence. Owned by the capture thread;
 /// nothing here allocates, locks or logs.
@@ -33,8 +33,9 @@ final class ReferenceAligner {
 
     /// Beyond this the lead is wrong, not drifting: jump (40 ms).
     let hardLimit = 960
-    /// Smoothed errors inside this are jitter (0.25 ms).
-    let deadband = 6.0
+    /// Smoothed errors inside this are left alone (2 ms): the canceller absorbs a constant
+    /// offset, while steering moves the echo path it has learnt (docs/AUDIO.md, Steering).
+    let deadband = 48.0
     /// Proportional steering: ppm per sample of smoothed error (1 ms off → 20 ppm).
     let steering = 20.0 / 24.0
     let maximumSteeringPPM = 100.0

@@ -28,11 +28,14 @@ public struct LEDReading: Sendable, Equatable {
     public var name: String
     public var pattern: LEDPattern
     public var lit: Bool
+    /// When the device state it shows last changed (CLOCK_MONOTONIC nanoseconds).
+    public var sinceNanoseconds: Int
 
-    public init(name: String, pattern: LEDPattern, lit: Bool) {
+    public init(name: String, pattern: LEDPattern, lit: Bool, sinceNanoseconds: Int) {
         self.name = name
         self.pattern = pattern
         self.lit = lit
+        self.sinceNanoseconds = sinceNanoseconds
     }
 }
 

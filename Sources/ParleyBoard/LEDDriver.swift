@@ -13,6 +13,8 @@ public final class LEDDriver: Sendable {
     private struct Shared {
         var indicator: Indicator = .off
         var since = ContinuousClock.now
+        /// The same moment on CLOCK_MONOTONIC, for status (comparable outside the daemon).
+        var sinceNanoseconds = LEDDriver.monotonicNanoseconds()
         var lit: [Bool]
         var running = true
     }
@@ -41,16 +43,23 @@ public final class LEDDriver: Sendable {
             guard state.indicator != indicator else { return false }
             state.indicator = indicator
             state.since = .now
+            state.sinceNanoseconds = Self.monotonicNanoseconds()
             return true
         }
         if changed { wake.signal() }
     }
 
     public func readings() -> [LEDReading] {
-        let (indicator, lit) = shared.withLock { ($0.indicator, $0.lit) }
+        let (indicator, lit, since) = shared.withLock { ($0.indicator, $0.lit, $0.sinceNanoseconds) }
         return profile.leds.enumerated().map {
-            LEDReading(name: $1.name, pattern: $1.pattern(for: indicator), lit: lit[$0])
+            LEDReading(name: $1.name, pattern: $1.pattern(for: indicator), lit: lit[$0], sinceNanoseconds: since)
         }
+    }
+
+    static func monotonicNanoseconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec * 1_000_000_000 + now.tv_nsec
     }
 
     /// Writes every LED's current level again (its lines were claimed anew).

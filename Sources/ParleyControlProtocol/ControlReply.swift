@@ -120,10 +120,14 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var name: String
         public var pattern: String
         public var lit: Bool
-        public init(name: String, pattern: String, lit: Bool) {
+        /// When the device state it shows last changed: CLOCK_MONOTONIC seconds, comparable
+        /// with clock_gettime(CLOCK_MONOTONIC) (Python's time.monotonic()) on the device.
+        public var since: Double?
+        public init(name: String, pattern: String, lit: Bool, since: Double? = nil) {
             self.name = name
             self.pattern = pattern
             self.lit = lit
+            self.since = since
         }
     }
 

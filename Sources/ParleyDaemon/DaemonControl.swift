@@ -78,7 +78,8 @@ struct DaemonControl: Sendable {
                          voiceActive: settings.dsp.voiceActivity ? engine.captureCounters.voiceActive.load(ordering: .relaxed) : nil,
                          voiceSeconds: settings.dsp.voiceActivity ? voiceSeconds : nil),
             board: board.summary,
-            leds: await board.leds().map { .init(name: $0.name, pattern: $0.pattern.rawValue, lit: $0.lit) },
+            leds: await board.leds().map { .init(name: $0.name, pattern: $0.pattern.rawValue, lit: $0.lit,
+                                                       since: Double($0.sinceNanoseconds) / 1e9) },
             lastError: stats.lastError, lastUserTranscript: stats.lastUserTranscript,
             lastAssistantTranscript: stats.lastAssistantTranscript,
             transcripts: transcripts.map(\.stats).map {

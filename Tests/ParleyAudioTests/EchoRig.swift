@@ -1,3 +1,4 @@
+import Glibc
 @testable import ParleyConfig
 import ParleyDSP
 import ParleyTestSupport
@@ -5,7 +6,7 @@ import ParleyTestSupport
 
 /// A van in a test: the real `CaptureProcessor` (reference alignment, drift resampling,
 /// canceller, noise suppression, gain) fed the way the audio threads feed it, with two
-/// simulated device clocks, a room, and the control plane's once-a-second drift estimate.
+/// simulated device clocks, a room, and the control plane's drift estimate (4 readings a second).
 ///
 /// Playback writes 20 ms periods on its clock with 40 ms queued (the playback delay it
 /// reports); the speaker's sound reaches the mic through a room (40 ms bulk delay +
@@ -21,6 +22,20 @@ struct EchoRig {
         var probe = false
         var agc = false
         var residualEchoSuppression = true
+        /// A small speaker driven hard: what it plays soft-clips (L·tanh(x/L)) above this
+        /// level, while the reference stays the linear signal.
+        var speakerLimit: Float?
+        /// The echo path changes at this time (a door opens): another room from then on.
+        var pathChangeSeconds: Double?
+        /// The card's volume (after the reference: a hardware mixer) steps by this much at 15 s.
+        var volumeStepDecibels: Float = 0
+        /// Road noise at the mic: brown noise at this RMS level (dBFS).
+        var roadNoiseDBFS: Float?
+        /// The far end silent: the shadow run that tells echo from noise.
+        var farEndMuted = false
+
+        /// When the echo path changes, if it does.
+        var changeSeconds: Double? { pathChangeSeconds ?? (volumeStepDecibels != 0 ? 15 : nil) }
     }
 
     struct Result {
@@ -31,10 +46,17 @@ struct EchoRig {
         /// From far-end onset until every 1 s window of it reaches 20 dB ERLE.
         var convergenceSeconds: Double
         var resamplerPPM: Double
+        /// The control plane's clock drift estimate after 10 s of far-end audio (17 s).
+        var driftEstimatePPM: Double
         var probeCorrectionMilliseconds: Double
         var realignments: Int
         /// Output level of near-end speech alone (RMS), to see the gain act.
         var nearEndOutputRMS: Double
+        /// After the echo path changed: until every 1 s window is back at 20 dB ERLE.
+        var reconvergenceSeconds: Double?
+        /// What the mic heard and what the chain made of it.
+        var mic: [Int16]
+        var out: [Int16]
     }
 
     static let rate = 24000
@@ -76,7 +98,16 @@ struct EchoRig {
     /// What the mic hears, on its own clock.
     static func mic(far: [Float], _ s: Scenario) -> [Int16] {
         let signals = Self.signals
-        var echo = EchoFixture.convolve(far, EchoFixture.room(delayMilliseconds: 40))
+        let played = s.speakerLimit.map { limit in far.map { limit * tanhf($0 / limit) } } ?? far
+        var echo = EchoFixture.convolve(played, EchoFixture.room(delayMilliseconds: 40))
+        if let change = s.pathChangeSeconds {  // the door opens: longer and different reflections
+            let after = EchoFixture.convolve(played, EchoFixture.room(delayMilliseconds: 40, rt60: 0.25, seed: 77))
+            for i in Int(change * Double(rate))..<echo.count { echo[i] = after[i] }
+        }
+        if s.volumeStepDecibels != 0 {
+            let gain = powf(10, s.volumeStepDecibels / 20)
+            for i in (15 * rate)..<echo.count { echo[i] *= gain }
+        }
         let early = s.echoEarlyMilliseconds * rate / 1000
         if early > 0 { echo = Array(echo[early...]) + [Float](repeating: 0, count: early) }
         var echoPCM = EchoFixture.pcm(echo)
@@ -86,11 +117,28 @@ struct EchoRig {
             let made = echoPCM.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { drift.process(i, into: $0) } }
             echoPCM = Array(out.prefix(made)) + [Int16](repeating: 0, count: max(0, echoPCM.count - made))
         }
-        return EchoFixture.pcm((0..<far.count).map { Float(echoPCM[$0]) + signals.near[$0] + signals.noise[$0] })
+        let road = s.roadNoiseDBFS.map { brownNoise(count: far.count, rms: 32768 * powf(10, $0 / 20)) }
+        var sum = [Float](repeating: 0, count: far.count)
+        for i in 0..<far.count {
+            let noise: Float = signals.noise[i] + (road?[i] ?? 0)
+            sum[i] = Float(echoPCM[i]) + signals.near[i] + noise
+        }
+        return EchoFixture.pcm(sum)
+    }
+
+    /// Road noise: white noise integrated with a leak (−6 dB per octave above ~80 Hz).
+    static func brownNoise(count: Int, rms: Float) -> [Float] {
+        let white = EchoFixture.noise(count: count, rms: 1, seed: 4242)
+        var level: Float = 0
+        let brown = white.map { w -> Float in
+            level = 0.98 * level + w
+            return level
+        }
+        return EchoFixture.scaled(brown, toRMS: rms)
     }
 
     static func run(_ s: Scenario) -> Result {
-        var far = signals.far
+        var far = s.farEndMuted ? [Float](repeating: 0, count: signals.far.count) : signals.far
         let sweep = EchoDelayEstimator.sweep(rate: rate)
         if s.probe { for (i, x) in sweep.enumerated() { far[rate / 10 + i] = Float(x) } }
         let farPCM = EchoFixture.pcm(far) + [Int16](repeating: 0, count: rate)  // playback runs on past the mic
@@ -114,6 +162,7 @@ struct EchoRig {
         var captured = 0
         if s.probe { controls.echoRecorder.arm() }
         var probed = !s.probe
+        var driftEstimate = Double.nan
         while captured + period <= mic.count {
             if nextWrite <= nextCapture && nextWrite <= nextControl {  // playback writes a period
                 let upTo = min(farPCM.count, Int((nextWrite * Double(rate)).rounded()) + playbackQueued)
@@ -142,6 +191,7 @@ struct EchoRig {
                                     nanoseconds: Int(t * 1e9), epoch: 1))
                 if let ppm = estimator.driftPPM {
                     controls.referenceDriftMilliPPM.store(Int((ppm * 1000).rounded()), ordering: .relaxed)
+                    if t <= 17 { driftEstimate = ppm }
                 }
                 if !probed, let recording = controls.echoRecorder.take() {
                     probed = true
@@ -152,13 +202,29 @@ struct EchoRig {
         }
         let micAt = { (a: Double, b: Double) in Int(a * captureRate)..<Int(b * captureRate) }
         let farOnly = [micAt(17, 25), micAt(31.5, 39)]
+        var erle = EchoMetrics.erle(mic: mic, out: out, farOnly)
+        if s.roadNoiseDBFS != nil && !s.farEndMuted {
+            // Noise louder than the residual echo would cap the ratio: compare the echo alone
+            // (mic less the shadow run's mic) with what of it is left (output less the shadow's).
+            var shadow = s
+            shadow.farEndMuted = true
+            let quiet = run(shadow)
+            let echo = zip(mic, quiet.mic).map { Int16(clamping: Int($0) - Int($1)) }
+            let left = zip(out, quiet.out).map { Int16(clamping: Int($0) - Int($1)) }
+            erle = EchoMetrics.erle(mic: echo, out: left, farOnly)
+        }
         return Result(
-            erle: EchoMetrics.erle(mic: mic, out: out, farOnly),
+            erle: erle,
             doubleTalkSDR: EchoMetrics.nearEndSDR(out: out, near: EchoFixture.pcm(signals.near), micAt(25, 31)),
             convergenceSeconds: EchoMetrics.convergence(mic: mic, out: out, micAt(7, 25), rate: Int(captureRate), decibels: 20),
             resamplerPPM: Double(controls.referenceRateMilliPPM.load(ordering: .relaxed)) / 1000,
+            driftEstimatePPM: driftEstimate,
             probeCorrectionMilliseconds: Double(controls.echoDelayCorrection.load(ordering: .relaxed)) * 1000 / Double(rate),
             realignments: controls.referenceRealignments.load(ordering: .relaxed),
-            nearEndOutputRMS: EchoMetrics.rms(out, micAt(3, 7)))
+            nearEndOutputRMS: EchoMetrics.rms(out, micAt(3, 7)),
+            reconvergenceSeconds: s.changeSeconds.map {
+                EchoMetrics.convergence(mic: mic, out: out, micAt($0, 25), rate: Int(captureRate), decibels: 20)
+            },
+            mic: mic, out: out)
     }
 }

@@ -7,8 +7,9 @@ import Testing
 @Suite(.serialized) struct EchoScenarioTests {
     func report(_ name: String, _ r: EchoRig.Result) {
         print("AEC scenario \(name): erle \(r.erle) dB, double-talk SDR \(r.doubleTalkSDR) dB, convergence \(r.convergenceSeconds) s, "
-              + "resampler \(r.resamplerPPM) ppm, probe correction \(r.probeCorrectionMilliseconds) ms, "
-              + "realignments \(r.realignments), near-end output RMS \(r.nearEndOutputRMS)")
+              + "resampler \(r.resamplerPPM) ppm, drift estimate \(r.driftEstimatePPM) ppm, probe correction \(r.probeCorrectionMilliseconds) ms, "
+              + "realignments \(r.realignments), near-end output RMS \(r.nearEndOutputRMS)"
+              + (r.reconvergenceSeconds.map { ", reconvergence \($0) s" } ?? ""))
     }
 
     @Test func oneClock() {
@@ -20,11 +21,15 @@ import Testing
         #expect(abs(r.resamplerPPM) < 5)
     }
 
-    @Test(arguments: [100.0, -100.0]) func driftingClocks(ppm: Double) {
+    /// Separate clocks (a USB speakerphone, a HAT codec): the reference follows the mic's
+    /// clock at the estimated rate, and the alignment stays put once it does.
+    @Test(arguments: [100.0, -100.0, 200.0, -200.0]) func driftingClocks(ppm: Double) {
         let r = EchoRig.run(.init(driftPPM: ppm))
-        report(ppm > 0 ? "drift_100ppm" : "drift_minus_100ppm", r)
-        #expect(r.erle >= 25)
-        #expect(abs(r.resamplerPPM - ppm) < 10)  // the reference follows the mic's clock
+        report("drift_\(ppm > 0 ? "" : "minus_")\(Int(abs(ppm)))ppm", r)
+        #expect(r.erle >= 38)
+        #expect(r.doubleTalkSDR >= 15)
+        #expect(abs(r.driftEstimatePPM - ppm) <= abs(ppm) * 0.02)  // within 2 % after 10 s of far end
+        #expect(abs(r.resamplerPPM - ppm) <= abs(ppm) * 0.02)
     }
 
     @Test func echoEarlierThanTheDelaysSayIsFoundByTheProbe() {
@@ -50,5 +55,40 @@ import Testing
         #expect(r.erle >= plain.erle - 2)
         // The quiet talker (-33 dBFS) is brought up towards the target.
         #expect(r.nearEndOutputRMS > 2 * plain.nearEndOutputRMS)
+    }
+
+    // Vans: what a device in a service van meets.
+
+    @Test func aSmallSpeakerDrivenHard() {
+        // Soft clipping above about -12 dBFS: the far end's peaks (about -6 dBFS) are squashed.
+        // A linear canceller cannot model the distortion: this is the known weak spot
+        // (docs/AUDIO.md); the bounds keep it from getting worse.
+        let r = EchoRig.run(.init(speakerLimit: 8000))
+        report("van_speaker_clipping", r)
+        #expect(r.erle >= 12)
+        #expect(r.doubleTalkSDR >= 10)
+    }
+
+    @Test func aDoorOpensMidAnswer() throws {
+        let r = EchoRig.run(.init(pathChangeSeconds: 15))
+        report("van_door_opens", r)
+        #expect(r.erle >= 30)
+        #expect(r.doubleTalkSDR >= 15)
+        #expect(try #require(r.reconvergenceSeconds) <= 5)
+    }
+
+    @Test func roadNoiseThroughoutTheAnswerAndTheTalk() {
+        let r = EchoRig.run(.init(roadNoiseDBFS: -30))
+        report("van_road_noise", r)
+        #expect(r.erle >= 25)  // the echo alone, told from the noise by a shadow run
+        #expect(r.doubleTalkSDR >= 8)  // the suppressed noise counts against it
+    }
+
+    @Test func theVolumeTurnedUpMidAnswer() throws {
+        // +6 dB on the card's mixer at 15 s: the echo grows, the reference does not.
+        let r = EchoRig.run(.init(volumeStepDecibels: 6))
+        report("van_volume_up", r)
+        #expect(r.erle >= 30)
+        #expect(try #require(r.reconvergenceSeconds) <= 5)
     }
 }

@@ -5,8 +5,9 @@ simulated board, ALSA file devices (the `make run` default):
                                 connected and idle, no turn, over --seconds (utime + stime from
                                 /proc/<pid>/stat) — what an idle device costs
   latency.ptt_press_to_led_ms   a press on the control socket → the LED pattern the board shows
-                                changes (ready → listening), seen by polling status as fast as it answers
-                                (each poll is one status round trip: the figure includes up to one)
+                                changes (ready → listening): the LED's `since` in status (when the
+                                state it shows changed, CLOCK_MONOTONIC, the clock of time.monotonic())
+                                less the moment before the press was sent
 
 Prints JSON.
 """
@@ -32,7 +33,11 @@ def cpu_seconds(pid):
 
 
 def led(sock):
-    return control(sock, {"command": "status"})["status"]["leds"][0]["pattern"]
+    return control(sock, {"command": "status"})["status"]["leds"][0]
+
+
+def pattern(sock):
+    return led(sock)["pattern"]
 
 
 def main():
@@ -60,17 +65,18 @@ def main():
         idle = (cpu_seconds(daemon.pid) - start_cpu) / (time.monotonic() - start) * 100
 
         presses = []
-        ready_pattern = led(sock)
+        ready_pattern = pattern(sock)
         for _ in range(args.presses):
             t_press = time.monotonic()
             control(sock, {"command": "ptt", "action": "press"})
-            while led(sock) == ready_pattern:
+            while (shown := led(sock))["pattern"] == ready_pattern:
                 if time.monotonic() - t_press > 2:
                     raise TimeoutError("the LED did not change within 2 s")
-            presses.append(time.monotonic() - t_press)
+            assert shown["since"] >= t_press, (shown, t_press)
+            presses.append(shown["since"] - t_press)
             control(sock, {"command": "button", "button": "cancel", "action": "tap"})  # never mind: ready again
             control(sock, {"command": "ptt", "action": "release"})
-            wait_until(lambda: led(sock) == ready_pattern)
+            wait_until(lambda: pattern(sock) == ready_pattern)
             time.sleep(0.05)
         print(json.dumps({"cpu": {"idle_percent_of_core": round(idle, 3), "idle_seconds": args.seconds},
                           "latency": {"ptt_press_to_led_ms": percentiles(presses)}}, indent=2, sort_keys=True))

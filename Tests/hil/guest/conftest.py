@@ -178,10 +178,13 @@ class Speaker(SoundEdges):
     """What parleyd plays, recorded from the loopback's other side in 5 ms blocks, with the
     guest time each sound started and stopped.
 
-    Under TCG arecord sometimes overruns and then fails its read with EIO (snd-aloop's
-    capture side, seen around parleyd's own playback xrun recoveries); it is started again at
-    once and the time noted in `restarts`, so a measurement across that gap can be set aside
-    instead of waiting for an edge that was never seen."""
+    The buffer holds 2 s: under TCG on a busy host the guest's arecord can go unscheduled for
+    tens of milliseconds, and with a short buffer it overran and dropped what it recorded (an
+    answer then "came out changed"). Blocks read late are stamped late, as before. If it
+    still overruns and fails its read with EIO (snd-aloop's capture side, seen around
+    parleyd's own playback xrun recoveries), it is started again at once and the time noted
+    in `restarts`, so a measurement across that gap can be set aside instead of waiting for
+    an edge that was never seen."""
 
     BLOCK = 240
 
@@ -198,7 +201,7 @@ class Speaker(SoundEdges):
     def _spawn(self):
         self.proc = subprocess.Popen(
             ["arecord", "-q", "-D", self.device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw",
-             f"--period-size={self.BLOCK}", f"--buffer-size={self.BLOCK * 8}"], stdout=subprocess.PIPE)
+             f"--period-size={self.BLOCK}", f"--buffer-size={self.BLOCK * 400}"], stdout=subprocess.PIPE)
 
     def _read(self):
         while not self._closing:
