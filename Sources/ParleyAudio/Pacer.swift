@@ -12,9 +12,8 @@ struct Pacer {
     private var deadlineSet = false
     private var wakeFD = pollfd()
 
-    /// Deadlines fall on whole multiples of the period on the monotonic clock, so two pacers
-    /// of the same period (capture and playback) wake together: the kernel fires one timer
-    /// for both (timer slack merges them) instead of two interrupts 0–10 ms apart.
+    /// Deadlines fall on whole multiples of the period on the monotonic clock, so the capture
+    /// and playback pacers (same period) wake together rather than at two unrelated phases.
     init(periodNanoseconds: Int) {
         self.periodNanoseconds = periodNanoseconds
         let grid = monotonicNanoseconds() / periodNanoseconds * periodNanoseconds
