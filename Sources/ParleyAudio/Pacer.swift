@@ -16,8 +16,7 @@ struct Pacer {
     /// and playback pacers (same period) wake together rather than at two unrelated phases.
     init(periodNanoseconds: Int) {
         self.periodNanoseconds = periodNanoseconds
-        let grid = monotonicNanoseconds() / periodNanoseconds * periodNanoseconds
-        next = timespec(tv_sec: grid / 1_000_000_000, tv_nsec: grid % 1_000_000_000)
+        next = Self.gridPoint(atOrBefore: monotonicNanoseconds(), period: periodNanoseconds)
     }
 
     mutating func wait() {
@@ -50,9 +49,13 @@ struct Pacer {
         let now = monotonicNanoseconds()
         // Far behind (a stalled machine): start afresh on the grid rather than rush to catch up.
         if now - Self.nanoseconds(next) > 5 * periodNanoseconds {
-            let grid = now / periodNanoseconds * periodNanoseconds
-            next = timespec(tv_sec: grid / 1_000_000_000, tv_nsec: grid % 1_000_000_000)
+            next = Self.gridPoint(atOrBefore: now, period: periodNanoseconds)
         }
+    }
+
+    private static func gridPoint(atOrBefore ns: Int, period: Int) -> timespec {
+        let grid = ns / period * period
+        return timespec(tv_sec: grid / 1_000_000_000, tv_nsec: grid % 1_000_000_000)
     }
 
     private mutating func advance(by ns: Int) {

@@ -144,11 +144,7 @@ public final class GPIOBoard: Board {
         _ = write(wakeFD, &one, 8)
     }
 
-    static func milliseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
-    }
+    static func milliseconds() -> Int { monotonicNanoseconds() / 1_000_000 }
 
     /// The button thread: edges and deadlines in, board events out; once a second, whether
     /// the chip is still there (or back).

@@ -12,9 +12,9 @@ public protocol LEDOutputs: Sendable {
 public final class LEDDriver: Sendable {
     private struct Shared {
         var indicator: Indicator = .off
-        var since = ContinuousClock.now
-        /// The same moment on CLOCK_MONOTONIC, for status (comparable outside the daemon).
-        var sinceNanoseconds = LEDDriver.monotonicNanoseconds()
+        /// When the indicator last changed, on CLOCK_MONOTONIC: the patterns' time origin, and
+        /// for status (comparable outside the daemon).
+        var sinceNanoseconds = monotonicNanoseconds()
         var lit: [Bool]
         var running = true
     }
@@ -42,8 +42,7 @@ public final class LEDDriver: Sendable {
         let changed = shared.withLock { state in
             guard state.indicator != indicator else { return false }
             state.indicator = indicator
-            state.since = .now
-            state.sinceNanoseconds = Self.monotonicNanoseconds()
+            state.sinceNanoseconds = monotonicNanoseconds()
             return true
         }
         if changed { wake.signal() }
@@ -54,12 +53,6 @@ public final class LEDDriver: Sendable {
         return profile.leds.enumerated().map {
             LEDReading(name: $1.name, pattern: $1.pattern(for: indicator), lit: lit[$0], sinceNanoseconds: since)
         }
-    }
-
-    static func monotonicNanoseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1_000_000_000 + now.tv_nsec
     }
 
     /// Writes every LED's current level again (its lines were claimed anew).
@@ -86,9 +79,9 @@ public final class LEDDriver: Sendable {
             stopped.signal()
         }
         while true {
-            let (indicator, since, running) = shared.withLock { ($0.indicator, $0.since, $0.running) }
+            let (indicator, since, running) = shared.withLock { ($0.indicator, $0.sinceNanoseconds, $0.running) }
             guard running else { return }
-            let t = (ContinuousClock.now - since).wholeMilliseconds
+            let t = (monotonicNanoseconds() - since) / 1_000_000
             var sleepMilliseconds = 1000
             var dimmed: [Int] = []
             var duty = 0.0
@@ -130,4 +123,11 @@ public final class LEDDriver: Sendable {
         }
         if changed { outputs.set(index, lit: lit) }
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the board's one clock (LED patterns, button timing, status).
+func monotonicNanoseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000_000 + now.tv_nsec
 }

@@ -79,14 +79,7 @@ import Testing
     /// clean near-end speech, at the lag (0–30 ms) the chain delays it by.
     static func nearEndCorrelation(_ out: [Int16], _ s: Scene) -> Double {
         func correlation(_ lag: Int, _ range: Range<Int>) -> Double {
-            var dot = 0.0, nn = 0.0, oo = 0.0
-            for i in range {
-                let o = Double(out[i + lag]), n = Double(s.near[i])
-                dot += o * n
-                nn += n * n
-                oo += o * o
-            }
-            return dot / max((nn * oo).squareRoot(), 1)
+            EchoMetrics.nearEndCorrelation(out: out, near: s.near, lag: lag, range)
         }
         let probe = s.doubleTalk.lowerBound..<(s.doubleTalk.lowerBound + 2 * 24000)
         let lag = (0...720).max { correlation($0, probe) < correlation($1, probe) }!

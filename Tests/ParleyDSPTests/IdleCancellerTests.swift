@@ -52,17 +52,7 @@ import Testing
 
     /// The output's correlation with the clean near end at the chain's lag (0–30 ms).
     static func nearEndKept(_ out: [Int16], _ range: Range<Int>) -> Double {
-        func correlation(_ lag: Int) -> Double {
-            var dot = 0.0, nn = 0.0, oo = 0.0
-            for i in range {
-                let o = Double(out[i + lag]), n = Double(scene.near[i])
-                dot += o * n
-                nn += n * n
-                oo += o * o
-            }
-            return dot / max((nn * oo).squareRoot(), 1)
-        }
-        return (0...720).map(correlation).max()!
+        (0...720).map { EchoMetrics.nearEndCorrelation(out: out, near: scene.near, lag: $0, range) }.max()!
     }
 
     @Test func itRestsOnlyAfterThreeSecondsOfSilentReference() {

@@ -14,6 +14,19 @@ public enum EchoMetrics {
 
     public static func decibels(_ a: Double, _ b: Double) -> Double { 10 * log10(a / max(b, 1e-9)) }
 
+    /// The normalised correlation of the output with the clean near-end speech over `range`,
+    /// the output taken `lag` samples later (the chain's delay).
+    public static func nearEndCorrelation(out: [Int16], near: [Int16], lag: Int, _ range: Range<Int>) -> Double {
+        var dot = 0.0, nn = 0.0, oo = 0.0
+        for i in range {
+            let o = Double(out[i + lag]), n = Double(near[i])
+            dot += o * n
+            nn += n * n
+            oo += o * o
+        }
+        return dot / max((nn * oo).squareRoot(), 1)
+    }
+
     /// ERLE: mic energy over output energy, in dB, over far-end-only stretches.
     public static func erle(mic: [Int16], out: [Int16], _ ranges: [Range<Int>]) -> Double {
         decibels(ranges.reduce(0) { $0 + energy(mic, $1) }, ranges.reduce(0) { $0 + energy(out, $1) })
