@@ -65,6 +65,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     /// The relay session we own, and whether this socket connection joined its room.
     private var session: AgentRoutesAPI.Session?
     private var joined = false
+    private var news = RelaySessionNews()
     /// The relay failed the session's media (`webrtc_status` error): replace the session.
     private var replaceSession = false
     /// No session work before this (backoff after a failure).
@@ -204,27 +205,21 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     }
 
     private func sessionStatus(_ id: String, _ status: String, _ data: JSONValue) {
-        guard let session, id == session.id else {
-            logger.debug("agent_routes: session \(id) (not ours) is \(status)")
-            return
-        }
-        switch status {
-        case "creating" where joined:
-            show(.sessionStatus(.creating))  // the joined session is being set up again
-        case "created" where joined:
-            show(.sessionStatus(.created))
-        case "creating", "created":
-            break  // before our join: ready only once the room is joined
-        case "terminated":
+        switch news.read(id, status, ours: session?.id, joined: joined) {
+        case .notShown:
+            logger.debug("agent_routes: session \(id) is \(status) (not ours, or not joined yet)")
+        case .shown(let state):
+            show(.sessionStatus(state))
+        case .ended(.terminated):
             logger.notice("agent_routes: the relay terminated session \(id); creating a new one")
             dropSession(.terminated)
-        case "error":
+        case .ended:
             let message = data["message"]?.string ?? data["error"]?.string ?? "no details"
             logger.error("agent_routes: session \(id) failed on the relay: \(message); creating a new one")
             continuation.yield(.error(BackendError(.server, "agent_routes: session error: \(message)", logged: true)))
             dropSession(.error)
             sessionRetryAt = .now + .milliseconds(sessionRetry.initialMilliseconds)
-        default:
+        case .malformed:
             malformed("session_status \(status.isEmpty ? "without a status" : "\"\(status)\"") for \(id)")
         }
     }

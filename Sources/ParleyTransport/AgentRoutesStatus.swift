@@ -99,3 +99,36 @@ struct AgentRoutesStatus: Equatable {
         return events
     }
 }
+
+/// What a `session_status` message says about the session the device holds. Seed 000's relay
+/// emits creating → created to the user's room while `POST /sessions` runs; under load those
+/// can arrive after the device has joined the new session from the REST reply. So a
+/// "creating" means the joined session is being set up again only once its own "created"
+/// was seen; before that it is the creation's own word, late.
+struct RelaySessionNews {
+    enum Meaning: Equatable {
+        /// About another session, or ours before its room is joined: logged only.
+        case notShown
+        case shown(SessionState)
+        /// Our session failed or ended on the relay: it is replaced.
+        case ended(SessionState)
+        case malformed
+    }
+
+    /// The last sessions seen created (the user's room: few at a time).
+    private var created: [String] = []
+
+    mutating func read(_ id: String, _ status: String, ours: String?, joined: Bool) -> Meaning {
+        if status == "created" && !created.contains(id) {
+            created = (created + [id]).suffix(4)
+        }
+        guard id == ours else { return .notShown }
+        switch status {
+        case "creating": return joined && created.contains(id) ? .shown(.creating) : .notShown
+        case "created": return joined ? .shown(.created) : .notShown
+        case "terminated": return .ended(.terminated)
+        case "error": return .ended(.error)
+        default: return .malformed
+        }
+    }
+}

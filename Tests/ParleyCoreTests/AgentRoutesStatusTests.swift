@@ -105,4 +105,28 @@ import Testing
         #expect(w.handle(.sessionStatus(.creating)) == [.session(.creating)])
         #expect(w.handle(.joined) == [.session(.created)])
     }
+
+    /// Regression: under load the creation's own creating → created arrived after the join
+    /// from the REST reply, and the stale "creating" took a renewing device out of ready.
+    @Test func theCreationsOwnCreatingArrivingAfterTheJoinIsNotShown() {
+        var news = RelaySessionNews()
+        #expect(news.read("s2", "creating", ours: "s2", joined: true) == .notShown)
+        #expect(news.read("s2", "created", ours: "s2", joined: true) == .shown(.created))
+        // Once created was seen, creating means the joined session is being set up again.
+        #expect(news.read("s2", "creating", ours: "s2", joined: true) == .shown(.creating))
+        // Seen created before the join (the usual order) counts too.
+        #expect(news.read("s3", "creating", ours: "s2", joined: true) == .notShown)
+        #expect(news.read("s3", "created", ours: "s2", joined: true) == .notShown)
+        #expect(news.read("s3", "creating", ours: "s3", joined: true) == .shown(.creating))
+        #expect(news.read("s3", "creating", ours: "s3", joined: false) == .notShown)
+    }
+
+    @Test func sessionStatusEndsOnlyOurSession() {
+        var news = RelaySessionNews()
+        #expect(news.read("other", "terminated", ours: "s1", joined: true) == .notShown)
+        #expect(news.read("s1", "terminated", ours: "s1", joined: true) == .ended(.terminated))
+        #expect(news.read("s1", "error", ours: "s1", joined: false) == .ended(.error))
+        #expect(news.read("s1", "", ours: "s1", joined: true) == .malformed)
+        #expect(news.read("s1", "paused", ours: "s1", joined: true) == .malformed)
+    }
 }
