@@ -17,6 +17,8 @@ final class ALSAPCM {
     private var handle: OpaquePointer?
     /// For `position()`: allocated once, filled by snd_pcm_status without allocating.
     private var status: OpaquePointer?
+    /// For `wake(afterPeriods:)`: the software parameters as applied, kept to change avail_min.
+    private var software: OpaquePointer?
     /// For `wait(orUntil:)`: the PCM's poll descriptors, then the wake-up's.
     private var pollFDs = UnsafeMutablePointer<pollfd>.allocate(capacity: 1)
     private var pcmPollCount = 0
@@ -49,6 +51,8 @@ final class ALSAPCM {
         handle = nil
         if let status { snd_pcm_status_free(status) }
         status = nil
+        if let software { snd_pcm_sw_params_free(software) }
+        software = nil
     }
 
     deinit {
@@ -86,7 +90,7 @@ final class ALSAPCM {
         guard snd_pcm_sw_params_malloc(&sw) == 0, let sw else {
             throw AudioError(.configure, device: device, "out of memory")
         }
-        defer { snd_pcm_sw_params_free(sw) }
+        software = sw  // freed by close()
         try check(snd_pcm_sw_params_current(pcm, sw), "software parameters")
         try check(snd_pcm_sw_params_set_avail_min(pcm, sw, period), "avail_min")
         // Playback starts once one period is queued; capture is started explicitly
@@ -132,6 +136,22 @@ final class ALSAPCM {
         var events: UInt16 = 0
         guard snd_pcm_poll_descriptors_revents(handle, pollFDs, UInt32(pcmPollCount), &events) == 0 else { return .ready }
         return events & UInt16(POLLOUT | POLLIN | POLLERR) != 0 ? .ready : .timedOut
+    }
+
+    /// Whole periods the device can take (playback) or has ready (capture) now; 1 on an
+    /// error, so the read or write that follows returns it for recovery.
+    @inline(__always) func availablePeriods() -> Int {
+        guard let handle else { return 1 }
+        let frames = Int(snd_pcm_avail_update(handle))
+        return frames < 0 ? 1 : frames / periodFrames
+    }
+
+    /// Makes `wait` return once `periods` periods are ready (avail_min): an idle stream wakes
+    /// its thread less often. A syscall; no allocation.
+    @inline(__always) func wake(afterPeriods periods: Int) {
+        guard let handle, let software else { return }
+        _ = snd_pcm_sw_params_set_avail_min(handle, software, snd_pcm_uframes_t(periods * periodFrames))
+        _ = snd_pcm_sw_params(handle, software)
     }
 
     /// Frames read, or a negative ALSA error.

@@ -7,6 +7,9 @@ import Synchronization
 /// logs). A supervisor reads these: a heartbeat that stops advancing means a hung thread.
 public final class AudioCounters: Sendable {
     public let heartbeat = Atomic<UInt64>(0)
+    /// Times the thread woke from its wait for the device (or pacer): once a period, once
+    /// per 30 ms while dozing.
+    public let wakeups = Atomic<UInt64>(0)
     public let frames = Atomic<UInt64>(0)
     public let xruns = Atomic<UInt64>(0)
     /// Samples the ring had no room for (capture) or did not have (playback underrun).
@@ -71,8 +74,14 @@ public final class AudioControls: Sendable {
     let running = Atomic<Bool>(false)
     /// How the audio threads wake the control plane.
     let doorbell = AudioDoorbell()
-    /// The control plane flushed the speaker ring (barge-in): wakes the playback thread.
-    let playbackFlushed = EventFD()
+    /// Wakes the playback thread: the control plane flushed the speaker ring (barge-in), or
+    /// pushed audio while the thread dozed.
+    let playbackWake = EventFD()
+    /// The playback thread dozes (an idle speaker, written several periods a time): the
+    /// echo reference is silence and not pushed; a new count ends a doze, and the capture
+    /// side re-aligns the reference at once (written by playback).
+    let playbackDozing = Atomic<Bool>(false)
+    let playbackWakes = Atomic<Int>(0)
     /// Set by an audio thread when its device failed beyond snd_pcm_recover (unplugged,
     /// server gone); the thread then parks, and the control plane reopens the devices.
     let deviceLost = Atomic<Bool>(false)

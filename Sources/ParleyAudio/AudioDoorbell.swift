@@ -16,6 +16,8 @@ public final class AudioDoorbell: Sendable {
     /// The control plane waits for the playback ring to run dry; the playback thread clears it as it rings.
     private let drainWanted = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
+    /// Wakes a dozing capture thread when the control plane wants every frame again.
+    let captureWake = EventFD()
 
     public init() {}
 
@@ -37,12 +39,19 @@ public final class AudioDoorbell: Sendable {
     @inline(__always)
     public func ring() { bell.signal() }
 
+    /// The control plane wants each frame as it comes (a turn streams): the capture thread
+    /// must not doze.
+    @inline(__always)
+    var wantsEveryFrame: Bool { captureThreshold.load(ordering: .relaxed) <= AudioFormat.frameSamples }
+
     // MARK: the control plane
 
     /// What is worth a wake-up from here on.
     public func want(capturedSamples: Int, drained: Bool) {
-        captureThreshold.store(max(1, capturedSamples), ordering: .relaxed)
+        let threshold = max(1, capturedSamples)
+        let before = captureThreshold.exchange(threshold, ordering: .relaxed)
         drainWanted.store(drained, ordering: .relaxed)
+        if threshold < before { captureWake.signal() }  // a dozing capture thread catches up now
     }
 
     /// One wake-up per batch of rings, read by a thread of its own (blocking in read(2)),

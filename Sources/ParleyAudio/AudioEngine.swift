@@ -59,8 +59,8 @@ public final class AudioEngine: Sendable {
         CParley_alsa_silence_library_errors()
         // One second either way: the control plane drains every 10 ms, so this is slack.
         captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
-        playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4, flushSignal: controls.playbackFlushed)
-        cues = SampleRing(minimumCapacity: AudioFormat.wireRate * 2)
+        playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4, wake: controls.playbackWake)
+        cues = SampleRing(minimumCapacity: AudioFormat.wireRate * 2, wake: controls.playbackWake)
         levels = Mutex(Levels(volumePercent: settings.volumePercent, micGainDecibels: settings.micGainDecibels))
         _ = levels.withLock { applyLevels(&$0) }
     }
@@ -69,6 +69,9 @@ public final class AudioEngine: Sendable {
     /// How the audio threads wake the control plane (no polling).
     public var doorbell: AudioDoorbell { controls.doorbell }
     public var isDeviceLost: Bool { controls.deviceLost.load(ordering: .acquiring) }
+    /// The speaker has played silence for 3 s and its thread wakes once per 30 ms instead of
+    /// every period (so does the capture thread, unless a turn streams).
+    public var isDozing: Bool { controls.playbackDozing.load(ordering: .relaxed) }
 
     /// The last ALSA error an audio thread saw, as text.
     public var lastDeviceError: String {

@@ -33,25 +33,56 @@ final class CaptureLoop: @unchecked Sendable {
 
     deinit { interleaved.deallocate() }
 
+    /// Periods read per wake-up while idle — no turn streams and the speaker dozes, so the
+    /// frames only keep the pre-roll and the noise estimate fresh: 30 ms, or what the device
+    /// buffer holds with a period to spare. Every frame is still processed, in order.
+    private var dozePeriods: Int { max(1, min(3, pcm.bufferFrames / pcm.periodFrames - 1)) }
+
+    /// Waits for periods to read: the pacer's, or the device's; a wake-up (the control plane
+    /// wants every frame again) returns those already captured.
+    private func waitForPeriods(_ pacer: inout Pacer, _ periods: Int) -> Int {
+        counters.wakeups.add(1, ordering: .relaxed)
+        let wake = controls.doorbell.captureWake
+        if paced { return pacer.wait(periods: periods, orUntil: wake) }
+        switch pcm.wait(orUntil: wake, timeoutMilliseconds: Int32((periods + 3) * pcm.periodNanoseconds / 1_000_000)) {
+        case .ready: return max(1, pcm.availablePeriods())
+        case .woken: return pcm.availablePeriods()
+        case .timedOut: return 0  // no heartbeat: a wedged device is the watchdog's
+        }
+    }
+
     func run() {
         var pacer = Pacer(periodNanoseconds: pcm.periodNanoseconds)
         let frames = pcm.periodFrames
         var read = 0  // frames read since start or the last xrun
+        var due = 0  // periods to read before waiting again
+        var dozing = false
         clock.discontinuity()
         counters.started()
         while controls.running.load(ordering: .relaxed) {
-            counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {
                 // Parked until the control plane reopens the devices; still beating, so the
                 // systemd watchdog leaves the recovery to us.
+                counters.beat()
                 sleepNanoseconds(pcm.periodNanoseconds)
                 continue
             }
-            if paced { pacer.wait() }
+            if due == 0 {
+                let doze = !controls.doorbell.wantsEveryFrame && controls.playbackDozing.load(ordering: .relaxed)
+                if doze != dozing {
+                    dozing = doze
+                    if !paced { pcm.wake(afterPeriods: doze ? dozePeriods : 1) }
+                }
+                due = waitForPeriods(&pacer, dozing ? dozePeriods : 1)
+                guard due > 0 else { continue }
+            }
+            counters.beat()
+            due -= 1
             let n = pcm.read(interleaved.baseAddress!, frames: frames)
             if n < 0 {
                 _ = pcm.recover(n, counters: counters, controls: controls)
                 read = 0
+                due = 0
                 clock.discontinuity()
                 continue
             }

@@ -3,70 +3,49 @@ import Glibc
 #endif
 import CParleyShims
 
-/// Wakes an audio thread once per period on the monotonic clock, for devices that do
-/// not pace (ALSA file/null plugins). Absolute deadlines, so lateness does not accumulate.
+/// Wakes an audio thread on the period grid of the monotonic clock, for devices that do not
+/// pace (ALSA file/null plugins), as the device's own clock would: a wait returns how many
+/// periods are due. Absolute deadlines, so lateness does not accumulate.
 struct Pacer {
-    private var next = timespec()
-    private let periodNanoseconds: Int
-    /// A wait cut short by `wake` keeps its deadline for the next wait.
-    private var deadlineSet = false
+    private let period: Int
+    /// The end of the last period handed out (a grid point, monotonic nanoseconds).
+    private var last: Int
     private var wakeFD = pollfd()
 
     /// Deadlines fall on whole multiples of the period on the monotonic clock, so the capture
     /// and playback pacers (same period) wake together rather than at two unrelated phases.
     init(periodNanoseconds: Int) {
-        self.periodNanoseconds = periodNanoseconds
-        next = Self.gridPoint(atOrBefore: monotonicNanoseconds(), period: periodNanoseconds)
+        period = periodNanoseconds
+        last = Self.gridPoint(atOrBefore: monotonicNanoseconds(), period: period)
     }
 
-    mutating func wait() {
-        setDeadline()
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nil) == EINTR {}
-        deadlineSet = false
-    }
-
-    /// Waits for the next period or until `wake` is signalled, whichever comes first;
-    /// returns true when woken (the period's deadline then still stands).
-    mutating func wait(orUntil wake: EventFD) -> Bool {
-        setDeadline()
+    /// Waits until `periods` more periods have passed, or until `wake` is signalled; returns
+    /// the periods due: `periods`, or when woken those already passed (perhaps none).
+    mutating func wait(periods: Int, orUntil wake: EventFD) -> Int {
+        var deadline = last + periods * period
+        // Far behind (a stalled machine): start afresh on the grid rather than rush to catch up.
+        let start = monotonicNanoseconds()
+        if start - deadline > 5 * period {
+            deadline = Self.gridPoint(atOrBefore: start, period: period)
+            last = deadline - periods * period
+        }
         wakeFD = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
         while true {
-            let remaining = Self.nanoseconds(next) - monotonicNanoseconds()
+            let now = monotonicNanoseconds()
+            let remaining = deadline - now
             if remaining <= 0 { break }
             if CParley_ppoll(&wakeFD, 1, Int64(remaining)) > 0 && wakeFD.revents & Int16(POLLIN) != 0 {
                 wake.drain()
-                return true
+                let due = min(periods, max(0, (monotonicNanoseconds() - last) / period))
+                last += due * period
+                return due
             }
         }
-        deadlineSet = false
-        return false
+        last = deadline
+        return periods
     }
 
-    private mutating func setDeadline() {
-        guard !deadlineSet else { return }
-        deadlineSet = true
-        advance(by: periodNanoseconds)
-        let now = monotonicNanoseconds()
-        // Far behind (a stalled machine): start afresh on the grid rather than rush to catch up.
-        if now - Self.nanoseconds(next) > 5 * periodNanoseconds {
-            next = Self.gridPoint(atOrBefore: now, period: periodNanoseconds)
-        }
-    }
-
-    private static func gridPoint(atOrBefore ns: Int, period: Int) -> timespec {
-        let grid = ns / period * period
-        return timespec(tv_sec: grid / 1_000_000_000, tv_nsec: grid % 1_000_000_000)
-    }
-
-    private mutating func advance(by ns: Int) {
-        next.tv_nsec += ns
-        while next.tv_nsec >= 1_000_000_000 {
-            next.tv_nsec -= 1_000_000_000
-            next.tv_sec += 1
-        }
-    }
-
-    static func nanoseconds(_ t: timespec) -> Int { t.tv_sec * 1_000_000_000 + t.tv_nsec }
+    static func gridPoint(atOrBefore ns: Int, period: Int) -> Int { ns / period * period }
 }
 
 /// Sleeps on an audio thread (no allocation); used after unrecoverable device errors.

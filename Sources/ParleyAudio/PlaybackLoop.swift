@@ -62,21 +62,46 @@ final class PlaybackLoop: @unchecked Sendable {
     /// microseconds), so this only has to outlast a scheduling hiccup.
     private var rewindSafetyFrames: Int { max(64, pcm.rate / 500) }  // 2 ms
 
-    private enum Turn { case period, refill, flushed }
+    /// Periods written per wake-up while the speaker dozes: 30 ms, or what the device buffer
+    /// holds with a period to spare.
+    private var dozePeriods: Int { max(1, min(3, pcm.bufferFrames / pcm.periodFrames - 1)) }
+    /// Silence written before the speaker dozes (3 s, when the capture side's canceller
+    /// rests too).
+    private var dozeAfterPeriods: Int { 3_000_000_000 / pcm.periodNanoseconds }
 
-    /// Waits for the next period's turn — the pacer's deadline, or room in the device — or
-    /// for the control plane's flush, which is carried out at once rather than at the turn.
-    private func nextTurn(_ pacer: inout Pacer) -> Turn {
-        let wake = controls.playbackFlushed
-        if paced { return pacer.wait(orUntil: wake) ? .flushed : .period }
-        while controls.running.load(ordering: .relaxed) {
-            switch pcm.wait(orUntil: wake, timeoutMilliseconds: Int32(4 * pcm.periodNanoseconds / 1_000_000 + 1)) {
-            case .ready: return .period
-            case .woken: return .flushed
-            case .timedOut: counters.beat()
-            }
+    /// Waits for the device to take periods (or the pacer's), or for the control plane's
+    /// wake-up — a flush, or audio pushed while dozing — which is carried out at once;
+    /// returns the periods due now (none when woken before the next).
+    private func waitForPeriods(_ pacer: inout Pacer, _ periods: Int) -> Int {
+        counters.wakeups.add(1, ordering: .relaxed)
+        let wake = controls.playbackWake
+        if paced { return pacer.wait(periods: periods, orUntil: wake) }
+        switch pcm.wait(orUntil: wake, timeoutMilliseconds: Int32((periods + 3) * pcm.periodNanoseconds / 1_000_000)) {
+        case .ready: return max(1, pcm.availablePeriods())
+        case .woken: return pcm.availablePeriods()
+        case .timedOut: return 0
         }
-        return .period
+    }
+
+    /// An idle speaker dozes: silence is written several periods at a time, without pushing
+    /// it as echo reference or resampling it. Audio pushed to either ring wakes it (`doze`).
+    private func doze(_ on: Bool) -> Bool {
+        ring.doze(on)
+        cues.doze(on)
+        if on && (ring.availableToRead > 0 || cues.availableToRead > 0) {  // pushed meanwhile
+            ring.doze(false)
+            cues.doze(false)
+            return false
+        }
+        if on {
+            interleaved.update(repeating: 0)
+        } else {
+            controls.playbackWakes.add(1, ordering: .relaxed)
+            controls.doorbell.captureWake.signal()  // the capture side stops dozing too
+        }
+        controls.playbackDozing.store(on, ordering: .relaxed)
+        if !paced { pcm.wake(afterPeriods: on ? dozePeriods : 1) }
+        return on
     }
 
     func run() {
@@ -93,20 +118,31 @@ final class PlaybackLoop: @unchecked Sendable {
         var silentTail = 0
         var cuelessTail = 0
         var owed = 0  // periods to write at once, refilling what a rewind took back
+        var due = 0  // periods the device takes now, written before waiting again
+        var silentPeriods = 0  // periods of silence written in a row
+        var dozing = doze(false)  // awake at (re)start, whatever the last run left
         counters.started()
         while controls.running.load(ordering: .relaxed) {
-            counters.beat()
             if controls.deviceLost.load(ordering: .relaxed) {
+                counters.beat()
                 sleepNanoseconds(pcm.periodNanoseconds)  // parked, see CaptureLoop
                 continue
             }
-            let turn: Turn
+            var period = true  // false: woken before the next period (a flush)
             if owed > 0 {
                 owed -= 1
-                turn = .refill
+            } else if due > 0 {
+                due -= 1
             } else {
-                turn = nextTurn(&pacer)
+                let idle = !playing && silentPeriods >= dozeAfterPeriods
+                    && ring.availableToRead == 0 && cues.availableToRead == 0
+                if idle != dozing { dozing = doze(idle) }
+                due = waitForPeriods(&pacer, dozing ? dozePeriods : 1)
+                counters.beat()
+                if due > 0 { due -= 1 } else { period = false }
             }
+            // Audio pushed while dozing (the push woke the thread, or came mid-batch).
+            if dozing && (ring.availableToRead > 0 || cues.availableToRead > 0) { dozing = doze(false) }
             // Barge-in: the controller flushed the voice; what the device still holds goes too
             // (a cue in it stays whole) — also when the ring was already empty and the end of
             // the answer is all in the device.
@@ -136,8 +172,8 @@ final class PlaybackLoop: @unchecked Sendable {
                 let periods = (back + frames - 1) / frames
                 owed = playing ? min(periods, queued / wireFrames) : periods
             }
-            if turn == .flushed {
-                // Between turns: write only what the rewind took back, nothing ahead of the device.
+            if !period {
+                // Between periods: write only what the rewind took back, nothing ahead of the device.
                 guard owed > 0 else { continue }
                 owed -= 1
             }
@@ -153,16 +189,19 @@ final class PlaybackLoop: @unchecked Sendable {
             let buffered = pcm.bufferFrames
             silentTail = got == 0 && cued == 0 ? min(buffered, silentTail + frames) : 0
             cuelessTail = cued == 0 ? min(buffered, cuelessTail + frames) : 0
-            let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
-            for i in 0..<wireFrames {
-                let mixed = Int(wire[i]) + (i < cued ? Int(cue[i]) : 0)
-                wire[i] = Int16(clamping: (mixed * volume) >> 12)
-            }
-            reference.push(UnsafeBufferPointer(wire))
-            var produced = resampler.process(UnsafeBufferPointer(wire), into: mono)
-            while produced < frames { mono[produced] = 0; produced += 1 }
-            for i in 0..<frames {
-                for c in 0..<channels { interleaved[i * channels + c] = mono[i] }
+            silentPeriods = got == 0 && cued == 0 ? silentPeriods + 1 : 0
+            if !dozing {  // dozing: `interleaved` holds silence, and the resampler's history is silent
+                let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
+                for i in 0..<wireFrames {
+                    let mixed = Int(wire[i]) + (i < cued ? Int(cue[i]) : 0)
+                    wire[i] = Int16(clamping: (mixed * volume) >> 12)
+                }
+                reference.push(UnsafeBufferPointer(wire))
+                var produced = resampler.process(UnsafeBufferPointer(wire), into: mono)
+                while produced < frames { mono[produced] = 0; produced += 1 }
+                for i in 0..<frames {
+                    for c in 0..<channels { interleaved[i * channels + c] = mono[i] }
+                }
             }
             var offset = 0
             while offset < frames && controls.running.load(ordering: .relaxed) {

@@ -30,6 +30,10 @@ final class ReferenceAligner {
     private var appliedCorrection = 0
     /// Reference samples still to be replaced by silence after a jump back.
     private var holdBack = 0
+    /// The playback doze last seen ended (`AudioControls.playbackWakes`).
+    private var playbackWakesSeen = 0
+    /// The speaker woke from a doze: jump to the target with the first reference it pushes.
+    private var realignOnReference = false
 
     /// Beyond this the lead is wrong, not drifting: jump (40 ms).
     let hardLimit = 960
@@ -58,7 +62,17 @@ final class ReferenceAligner {
         let lead = reference.availableToRead + pendingCount + resampler.bufferedInput
         controls.referenceLead.store(lead, ordering: .relaxed)
         let error = lead - target
-        if holdBack == 0 && (abs(error) > hardLimit || correction != appliedCorrection) {
+        // An idle speaker dozes and pushes no reference: nothing to align to, so nothing is
+        // learnt from the lead meanwhile; its first audio after is jumped to, not steered to.
+        let wakes = controls.playbackWakes.load(ordering: .relaxed)
+        if wakes != playbackWakesSeen {
+            playbackWakesSeen = wakes
+            realignOnReference = true
+        }
+        let dozing = controls.playbackDozing.load(ordering: .relaxed)
+        let realign = realignOnReference && lead > 0
+        if realign { realignOnReference = false }
+        if holdBack == 0 && (abs(error) > hardLimit || correction != appliedCorrection || realign) {
             appliedCorrection = correction
             if error > 0 {
                 let dropped = min(error, pendingCount)
@@ -76,7 +90,7 @@ final class ReferenceAligner {
             start = min(holdBack, frame.count)
             for i in 0..<start { frame[i] = 0 }
             holdBack -= start
-        } else {
+        } else if !dozing && !realignOnReference {
             smoothedError += (Double(error) - smoothedError) * 0.01  // ~1 s at 100 frames/s
         }
         steer()

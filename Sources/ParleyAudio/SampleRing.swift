@@ -18,12 +18,15 @@ public final class SampleRing: @unchecked Sendable {
     /// loop): a side entered while it is already inside is a second producer or consumer.
     private let producing = OwnerCheck(role: "producer")
     private let consuming = OwnerCheck(role: "consumer")
-    /// Signalled on `flush()`, so a consumer waiting for its next period carries it out at once.
-    private let flushSignal: EventFD?
+    /// Signalled on `flush()`, so a consumer waiting for its next period carries it out at
+    /// once, and on a push while the consumer dozes (`doze`), so audio starts at once.
+    private let wake: EventFD?
+    /// The consumer waits several periods at a time (an idle speaker): a push wakes it.
+    private let dozing = Atomic<Bool>(false)
 
     /// Capacity is rounded up to a power of two.
-    public init(minimumCapacity: Int, flushSignal: EventFD? = nil) {
-        self.flushSignal = flushSignal
+    public init(minimumCapacity: Int, wake: EventFD? = nil) {
+        self.wake = wake
         var size = 1
         while size < minimumCapacity { size <<= 1 }
         capacity = size
@@ -51,7 +54,18 @@ public final class SampleRing: @unchecked Sendable {
         (storage + start).update(from: base, count: first)
         if n > first { storage.update(from: base + first, count: n - first) }
         tail.store(t &+ n, ordering: .releasing)
+        // Dekker with `doze`: the tail store is ordered before the flag's load, so either the
+        // consumer sees these samples before it sleeps, or this sees it dozing and wakes it.
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if dozing.load(ordering: .relaxed) && dozing.exchange(false, ordering: .relaxed) { wake?.signal() }
         return n
+    }
+
+    /// Consumer: about to wait several periods (true; then look at `availableToRead` once
+    /// more before sleeping), or awake again (false).
+    @inline(__always) func doze(_ on: Bool) {
+        dozing.store(on, ordering: .relaxed)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
     }
 
     /// Consumer: reads up to `into.count` samples; returns how many.
@@ -90,7 +104,7 @@ public final class SampleRing: @unchecked Sendable {
         defer { producing.leave() }
         flushMark.store(tail.load(ordering: .relaxed), ordering: .releasing)
         flushes.add(1, ordering: .releasing)
-        flushSignal?.signal()
+        wake?.signal()
     }
 
     /// Consumer: carries out a pending `flush()`; returns how many samples it dropped, or

@@ -126,6 +126,7 @@ struct DaemonControl: Sendable {
         for (thread, counters) in [("capture", engine.captureCounters), ("playback", engine.playbackCounters)] {
             metrics["parley_audio_thread_cpu_seconds_total{thread=\"\(thread)\"}"] =
                 Double(counters.cpuNanoseconds.load(ordering: .relaxed)) / 1e9
+            metrics["parley_audio_thread_wakeups_total{thread=\"\(thread)\"}"] = Double(counters.wakeups.load(ordering: .relaxed))
             if let percent = counters.cpuPercent { metrics["parley_audio_thread_cpu_percent{thread=\"\(thread)\"}"] = percent }
         }
         for kind in BackendError.Kind.allCases {

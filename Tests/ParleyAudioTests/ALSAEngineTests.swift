@@ -165,6 +165,51 @@ import Testing
         #expect(heard > 9_000)
     }
 
+    /// An idle device's audio threads wake once per 30 ms instead of every 10 ms period; audio
+    /// pushed meanwhile wakes the speaker at once, and nothing is lost either way.
+    @Test func anIdleSpeakerDozesAndWakesAtOnceForACueAndForVoice() throws {
+        writeFile("mic.raw", [UInt8](repeating: 0, count: 48000 * 2 * 20))
+        let audio = try engine()
+        audio.doorbell.want(capturedSamples: 4800, drained: false)  // idle: no turn streams
+        try audio.start()
+        defer { _ = audio.stop() }
+        while !audio.isDozing { usleep(10_000) }  // after 3 s of silence
+        func wakeupsPerSecond(_ counters: AudioCounters) -> UInt64 {
+            let before = counters.wakeups.load(ordering: .relaxed)
+            usleep(1_000_000)
+            return counters.wakeups.load(ordering: .relaxed) - before
+        }
+        #expect(wakeupsPerSecond(audio.playbackCounters) < 50)
+        #expect(wakeupsPerSecond(audio.captureCounters) < 50)
+        // Dozing, every period is still written and read: the file's length keeps up with time.
+        let framesAtCue = audio.playbackCounters.snapshot().frames
+        let cue = Self.sine(2000, rate: 24000, seconds: 0.2, amplitude: 6000)
+        _ = audio.cues.push(cue)
+        while audio.isDozing { usleep(1000) }
+        usleep(400_000)
+        // A turn: the capture thread reads every period again.
+        audio.doorbell.want(capturedSamples: AudioFormat.frameSamples, drained: false)
+        #expect(wakeupsPerSecond(audio.captureCounters) > 80)
+        let framesAtVoice = audio.playbackCounters.snapshot().frames
+        let voice = Self.sine(500, rate: 24000, seconds: 0.3, amplitude: 6000)
+        _ = audio.playback.push(voice)
+        usleep(600_000)
+        #expect(audio.stop())
+        let out = readSamples("speaker.raw")
+        let loud = out.indices.filter { abs(Int(out[$0])) > 500 }
+        let cueStart = try #require(loud.first)
+        // Mixed within a period or two of being pushed (the file plugin writes what the device
+        // would play, in order), and whole: 0.2 s × 48 kHz × 94.7 % above 500.
+        #expect(cueStart >= Int(framesAtCue) && cueStart - Int(framesAtCue) <= 3 * 480, "\(cueStart) vs \(framesAtCue)")
+        // The voice starts ahead of the silence the device holds (rewound): split before that.
+        let split = Int(framesAtVoice) - 4 * 480
+        let cueSamples = loud.filter { $0 < split }.count
+        #expect((8800...9600).contains(cueSamples), "\(cueSamples)")
+        let voiceSamples = loud.filter { $0 >= split }.count
+        #expect((13_300...14_400).contains(voiceSamples), "\(voiceSamples)")
+        #expect(audio.playbackCounters.snapshot().ringMisses == 0)
+    }
+
     @Test func missingDeviceIsAClearError() throws {
         let settings = try LoadedConfig.load(
             paths: ConfigPaths(mainFile: "/nonexistent", dropInDirectory: "/nonexistent", mainFileRequired: false),

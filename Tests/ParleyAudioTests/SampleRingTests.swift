@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import ParleyAudio
 
@@ -29,6 +30,32 @@ import Testing
         #expect(ring.pop(maximum: 4) == [5, 6])
         #expect(ring.applyFlush() == 0)
         #expect(ring.applyFlush() == nil)
+    }
+
+    /// A dozing consumer is woken by the first push (once), an awake one never: the idle
+    /// speaker starts an answer or cue at once, and an answer's pushes cost no syscall.
+    @Test func aPushWakesADozingConsumerOnce() {
+        let wake = EventFD()
+        let ring = SampleRing(minimumCapacity: 16, wake: wake)
+        func signalled() -> Bool {
+            var fd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&fd, 1, 0) == 1 else { return false }
+            wake.drain()
+            return true
+        }
+        _ = ring.push([1])
+        #expect(!signalled())
+        ring.doze(true)
+        _ = ring.push([2])
+        #expect(signalled())
+        _ = ring.push([3])
+        #expect(!signalled())  // woken already: the consumer is on its way
+        ring.doze(true)
+        ring.doze(false)
+        _ = ring.push([4])
+        #expect(!signalled())
+        ring.flush()
+        #expect(signalled())
     }
 
     #if DEBUG
