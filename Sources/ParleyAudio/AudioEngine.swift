@@ -77,7 +77,24 @@ public final class AudioEngine: Sendable {
     public var lastDeviceError: String {
         let code = min(captureCounters.lastError.load(ordering: .relaxed),
                        playbackCounters.lastError.load(ordering: .relaxed))
-        return code == 0 ? "none" : String(cString: snd_strerror(code))
+        if code != 0 { return String(cString: snd_strerror(code)) }
+        return openFailure.withLock { $0 } ?? "none"
+    }
+
+    /// Why the devices could not be opened at start, until they are.
+    private let openFailure = Mutex<String?>(nil)
+
+    /// Starts, or when the devices cannot be opened (no sound card yet), marks them lost so
+    /// the supervisor reopens them with backoff: the daemon waits for its hardware rather than
+    /// exiting into a restart loop. Returns the mixer notes, or the open failure.
+    public func startOrAwaitDevices() -> Result<[String], AudioError> {
+        do {
+            return .success(try start())
+        } catch {
+            openFailure.withLock { $0 = "\(error)" }
+            controls.deviceLost.store(true, ordering: .releasing)
+            return .failure(error)
+        }
     }
 
     /// Stops the threads, closes and reopens both devices, starts again (after a loss).
@@ -85,7 +102,14 @@ public final class AudioEngine: Sendable {
     public func reopen() throws(AudioError) -> [String] {
         stop()
         controls.deviceLost.store(false, ordering: .releasing)
-        return try start()
+        do {
+            let notes = try start()
+            openFailure.withLock { $0 = nil }
+            return notes
+        } catch {
+            controls.deviceLost.store(true, ordering: .releasing)
+            throw error
+        }
     }
 
     /// Opens both devices and starts the threads. Returns problems with the mixer controls,

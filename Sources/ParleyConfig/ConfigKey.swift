@@ -16,6 +16,8 @@ public enum ValueKind: Sendable, Equatable {
     case fileMode
     /// A JSON object written as a TOML string (a function's JSON-schema parameters).
     case jsonObject
+    /// An endpoint URL (`ConfigURL`) with one of these schemes; "" where the default is "".
+    case url([String])
 
     var typeName: String {
         switch self {
@@ -27,6 +29,7 @@ public enum ValueKind: Sendable, Equatable {
         case .secretFile: return "string (path)"
         case .credential: return "string (credential name)"
         case .jsonObject: return "string (JSON object)"
+        case .url: return "string (URL)"
         }
     }
 }

@@ -31,10 +31,16 @@ public struct ConfigLoader: Sendable {
 
     public let schema: ConfigSchema
     public let environment: [String: String]
+    let trust: FileTrust
 
     public init(schema: ConfigSchema = .parley, environment: [String: String]) {
+        self.init(schema: schema, environment: environment, trust: .current)
+    }
+
+    init(schema: ConfigSchema, environment: [String: String], trust: FileTrust) {
         self.schema = schema
         self.environment = environment
+        self.trust = trust
     }
 
     public struct Layers: Sendable {
@@ -48,6 +54,12 @@ public struct ConfigLoader: Sendable {
     public func load(_ paths: ConfigPaths) -> Layers {
         var layers = Layers()
         loadFile(paths.mainFile, required: paths.mainFileRequired, into: &layers)
+        // A drop-in directory others may write in is one whose every file they may write.
+        if let untrusted = trust.problem(paths.dropInDirectory, source: .file(path: paths.dropInDirectory, line: nil)) {
+            layers.problems.append(untrusted)
+            loadEnvironment(into: &layers)
+            return layers
+        }
         do {
             for name in try SystemFiles.list(paths.dropInDirectory) where name.hasSuffix(".toml") {
                 loadFile(paths.dropInDirectory + "/" + name, required: true, into: &layers)
@@ -92,13 +104,8 @@ public struct ConfigLoader: Sendable {
 
     private func loadFile(_ path: String, required: Bool, into layers: inout Layers) {
         do {
-            // Anyone who can write the config can point the daemon (and its keys) at their own
-            // server: a file others may write is refused, not read.
-            if let status = try? SystemFiles.status(path), status.permissions & 0o002 != 0 {
-                layers.problems.append(ConfigProblem(
-                    .unreadable, source: .file(path: path, line: nil), key: "",
-                    "writable by every user (mode 0\(String(status.permissions, radix: 8)))",
-                    hint: "`chmod o-w \(path)` (root owns the config; parley only reads it)"))
+            if let untrusted = trust.problem(path, source: .file(path: path, line: nil)) {
+                layers.problems.append(untrusted)
                 return
             }
             loadText(try SystemFiles.read(path), path: path, into: &layers)
@@ -196,7 +203,7 @@ public struct ConfigLoader: Sendable {
         case .double: return Double(text).map(ConfigValue.double)
         case .strings:
             return .strings(text.split(separator: ",").map { String($0).trimmingSpaces })
-        case .string, .choice, .secretFile, .credential, .fileMode, .jsonObject: return .string(text)
+        case .string, .choice, .secretFile, .credential, .fileMode, .jsonObject, .url: return .string(text)
         }
     }
 }

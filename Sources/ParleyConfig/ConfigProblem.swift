@@ -2,7 +2,7 @@
 /// where (file:line or environment variable), which key, what, and how.
 public struct ConfigProblem: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case syntax, unknownKey, wrongType, outOfRange, missing, secret, unreadable
+        case syntax, unknownKey, wrongType, outOfRange, missing, secret, unreadable, untrusted
     }
 
     public let kind: Kind

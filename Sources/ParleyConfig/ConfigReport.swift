@@ -53,6 +53,7 @@ public enum ConfigReport {
             case .int(let r): type = "integer \(r.lowerBound)…\(r.upperBound)"
             case .double(let r): type = "number \(r.lowerBound)…\(r.upperBound)"
             case .choice(let c): type = c.joined(separator: " \\| ")
+            case .url(let schemes): type = "URL (" + schemes.map { "\($0)://" }.joined(separator: ", ") + ")"
             default: type = key.kind.typeName
             }
             let defaultText = key.defaultValue.map { "`\($0.tomlLiteral)`" } ?? "—"

@@ -31,7 +31,7 @@ public struct ConfigValidator: Sendable {
         for table in instances {
             for spec in schema.keys where spec.isPattern {
                 let key = table + "." + spec.path.split(separator: ".").last!
-                guard spec.matches(key), items[key] == nil else { continue }
+                guard spec.matches(key), items[key] == nil, layers.entries[key] == nil else { continue }  // set but invalid: said
                 if let value = spec.defaultValue {
                     items[key] = .init(key: key, value: value, source: .builtIn, spec: spec)
                 } else {
@@ -106,6 +106,19 @@ public struct ConfigValidator: Sendable {
             return parsed is [String: Any] ? nil
                 : ConfigProblem(.outOfRange, source: source, key: key, "is not a JSON object",
                                 hint: "e.g. \(key.split(separator: ".").last!) = \(spec.example)")
+        case (.url(let schemes), .string(let s)):
+            if s.isEmpty && spec.defaultValue == .string("") { return nil }  // unset
+            let example = "e.g. \(key.split(separator: ".").last!) = \(spec.example)"
+            switch ConfigURL.parse(s) {
+            case .failure(let failure):
+                return ConfigProblem(.outOfRange, source: source, key: key, "\"\(s)\" is not a URL: it \(failure.reason)",
+                                     hint: example)
+            case .success(let url) where !schemes.contains(url.scheme):
+                return ConfigProblem(.outOfRange, source: source, key: key, "\(url.scheme):// is not a scheme this endpoint speaks",
+                                     hint: "use " + schemes.map { "\($0)://" }.joined(separator: " or ") + "; " + example)
+            case .success:
+                return nil
+            }
         case (.secretFile, .string(let s)), (.credential, .string(let s)):
             return s.isEmpty ? ConfigProblem(.outOfRange, source: source, key: key, "is empty",
                                              hint: "name the \(spec.kind == .secretFile ? "file" : "credential") or remove the key")
@@ -161,7 +174,45 @@ public struct ConfigValidator: Sendable {
                 hint: "use 0…\(config.int("audio.capture_channels") - 1), or raise audio.capture_channels"))
         }
         problems += toolChecks(config)
+        problems += plainTextSecrets(config)
         return problems
+    }
+
+    /// Endpoints whose requests carry a secret, with the keys that hold it: over http:// or
+    /// ws:// to another machine, anyone on the path reads the device's key.
+    static let secretsByEndpoint: [(url: String, secrets: [String])] = {
+        let openAI = ["backend.openai.api_key_file", "backend.openai.api_key_credential"]
+        var table: [(String, [String])] = [
+            ("backend.openai.url", openAI), ("backend.openai.calls_url", openAI),
+            ("backend.openai.ephemeral_key_url", openAI),
+            ("backend.rt_relay.base_url", ["backend.rt_relay.api_key_file", "backend.rt_relay.api_key_credential"]),
+            ("backend.training.base_url", ["backend.training.token_file", "backend.training.token_credential"]),
+            ("backend.agent_c.url", ["backend.agent_c.token_file", "backend.agent_c.token_credential"]),
+            ("transcripts.url", ["transcripts.token_file", "transcripts.token_credential"]),
+        ]
+        for kind in ["agent_routes", "agent_c"] {
+            table.append(("backend.\(kind).transcription_url",
+                          ["backend.\(kind).transcription_key_file", "backend.\(kind).transcription_key_credential"]))
+        }
+        return table
+    }()
+
+    /// A secret sent in the clear to another machine, unless backend.allow_insecure says so.
+    private func plainTextSecrets(_ config: EffectiveConfig) -> [ConfigProblem] {
+        guard !config.bool("backend.allow_insecure") else { return [] }
+        let used = [LoadedConfig.backendSection(config.string("backend.kind"))]
+            + (config.bool("transcripts.enabled") ? ["transcripts."] : [])
+        return Self.secretsByEndpoint.compactMap { endpoint in
+            guard used.contains(where: endpoint.url.hasPrefix),
+                  let text = config.optionalString(endpoint.url), case .success(let url) = ConfigURL.parse(text),
+                  !url.isEncrypted, !url.isLoopback,
+                  let secret = endpoint.secrets.first(where: { config.optionalString($0) != nil }) else { return nil }
+            return ConfigProblem(
+                .outOfRange, source: config.items[endpoint.url]?.source ?? .builtIn, key: endpoint.url,
+                "\(url.scheme):// would send \(secret)'s secret to \(url.host) unencrypted",
+                hint: "use \(url.scheme == "ws" ? "wss" : "https")://; for a lab relay on a network you trust, "
+                    + "set backend.allow_insecure = true (each such connection then logs a warning)")
+        }
     }
 
     /// Function names the model can call, and URLs the http handler can reach.
@@ -183,10 +234,6 @@ public struct ConfigValidator: Sendable {
                 problems.append(ConfigProblem(.outOfRange, source: source, key: "tools.http.\(name)",
                                               "\(name) is a built-in function",
                                               hint: "rename the table, or set tools.builtins = false"))
-            }
-            if let url = config.optionalString(key), !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-                problems.append(ConfigProblem(.outOfRange, source: source, key: key, "\"\(url)\" is not an http(s) URL",
-                                              hint: "e.g. url = \"https://tools.example.com/work_orders\""))
             }
         }
         return problems

@@ -15,13 +15,14 @@ public struct LoadedConfig: Sendable {
         paths: ConfigPaths, environment: [String: String], schema: ConfigSchema = .parley,
         machineIDPath: String = "/etc/machine-id"
     ) throws(ConfigError) -> LoadedConfig {
-        let layers = ConfigLoader(schema: schema, environment: environment).load(paths)
+        let trust = FileTrust.current
+        let layers = ConfigLoader(schema: schema, environment: environment, trust: trust).load(paths)
         var (effective, problems) = ConfigValidator(schema: schema).validate(layers)
 
         // Only the chosen backend's secrets (and the transcript token when enabled) are read:
         // a fleet config may name files that exist only on devices running another backend.
         var secrets: [String: Secret] = [:]
-        let reader = SecretReader(credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
+        let reader = SecretReader(credentialsDirectory: environment["CREDENTIALS_DIRECTORY"], trust: trust)
         let prefixes = [Self.backendSection(effective.string("backend.kind"))]
             + (effective.bool("transcripts.enabled") ? ["transcripts."] : [])
         for item in effective.sortedItems where prefixes.contains(where: item.key.hasPrefix) {
@@ -105,7 +106,7 @@ extension ParleySettings {
             kind: kind, reconnectInitialMilliseconds: c.int("backend.reconnect_initial_ms"),
             reconnectMaxMilliseconds: c.int("backend.reconnect_max_ms"),
             stallTimeoutMilliseconds: c.int("backend.stall_timeout_ms"), tlsVerify: c.bool("backend.tls_verify"),
-            echoDelayMilliseconds: c.int("backend.echo.delay_ms"),
+            allowInsecure: c.bool("backend.allow_insecure"), echoDelayMilliseconds: c.int("backend.echo.delay_ms"),
             openAI: .init(
                 url: c.string("backend.openai.url"), callsURL: c.string("backend.openai.calls_url"),
                 ephemeralKeyURL: c.optionalString("backend.openai.ephemeral_key_url"),

@@ -125,6 +125,8 @@ public struct BackendSettings: Sendable {
     public var stallTimeoutMilliseconds: Int
     /// false only by an explicit config flag: certificates unchecked, a warning per connection.
     public var tlsVerify: Bool
+    /// http:// and ws:// may carry secrets to another machine (an explicit flag; warned per connection).
+    public var allowInsecure: Bool
     public var echoDelayMilliseconds: Int
     public var openAI: OpenAI
     /// Settings of the chosen relay (seed backends); empty for echo and openai.

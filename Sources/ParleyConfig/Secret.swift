@@ -19,6 +19,7 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 /// Reads secrets by reference and refuses files others could read.
 struct SecretReader {
     let credentialsDirectory: String?
+    let trust: FileTrust
 
     func read(file path: String, source: ConfigSource, key: String) -> Result<Secret, ConfigProblem> {
         let status: SystemFiles.Status
@@ -35,6 +36,7 @@ struct SecretReader {
                 "secret file \(path) is readable by group or others (mode 0\(mode))",
                 hint: "`chmod 600 \(path)` (owner parley), or use a systemd credential"))
         }
+        if let untrusted = trust.problem(path, source: source, key: key) { return .failure(untrusted) }
         return readValue(path, origin: "file \(path)", source: source, key: key)
     }
 

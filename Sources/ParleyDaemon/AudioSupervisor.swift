@@ -93,6 +93,7 @@ public struct AudioSupervisor: Service {
         var backoff = Duration.milliseconds(100)
         var attempts = 0
         let started = ContinuousClock.now
+        var lastSaid = started  // "still unavailable" at most once a minute: a device without its card may wait for days
         while !Task.isCancelled {
             attempts += 1
             do {
@@ -103,7 +104,10 @@ public struct AudioSupervisor: Service {
                 await recovery.onDeviceLost(false)
                 return true
             } catch {
-                if attempts == 1 || attempts % 10 == 0 { logger.warning("audio device still unavailable: \(error)") }
+                if ContinuousClock.now - lastSaid >= .seconds(60) {
+                    lastSaid = .now
+                    logger.warning("audio device still unavailable after \(attempts) attempt(s): \(error)")
+                }
             }
             // Wait in watchdog-sized steps, pinging: the daemon is working, not hung.
             var waited = Duration.zero

@@ -130,15 +130,28 @@ struct BackendFactory {
     /// which the connector warns about on every connect.
     private func connector(caFile: String? = nil) -> NIOWebSocketConnector {
         NIOWebSocketConnector(caFile: caFile, verifyTLS: settings.backend.tlsVerify,
-                              handshakeTimeout: .milliseconds(settings.backend.stallTimeoutMilliseconds), logger: logger)
+                              warnUnencrypted: settings.backend.allowInsecure, handshakeTimeout: .milliseconds(settings.backend.stallTimeoutMilliseconds), logger: logger)
     }
 
     /// The backend's HTTP requests. Each is its own connection, many a second for a relay's
-    /// audio uploads: with TLS unchecked the warning is one line a minute with the count.
+    /// audio uploads: with TLS unchecked, or plain http:// to another machine allowed, the
+    /// warning is one line a minute with the count.
     private func http(caFile: String? = nil) -> HTTPClient {
-        guard !settings.backend.tlsVerify else { return HTTPClient(caFile: caFile) }
-        let warning = InsecureConnectionWarning(logger: logger)
-        return HTTPClient(caFile: caFile, verifyTLS: false) { warning.connected(to: $0) }
+        var client = HTTPClient(caFile: caFile, verifyTLS: settings.backend.tlsVerify)
+        if !settings.backend.tlsVerify {
+            let warning = ThrottledWarning(logger: logger)
+            client.onInsecureConnection = { origin in
+                warning.happened { "TLS certificate verification is OFF (backend.tls_verify = false): \($0) connection(s) to \(origin) not checked" }
+            }
+        }
+        if settings.backend.allowInsecure {
+            let warning = ThrottledWarning(logger: logger)
+            client.onPlainConnection = { origin in
+                guard case .success(let url) = ConfigURL.parse(origin), !url.isLoopback else { return }
+                warning.happened { "unencrypted (backend.allow_insecure = true): \($0) connection(s) to \(origin) could be read on the way" }
+            }
+        }
+        return client
     }
 
     /// Spoken turns of the text backends, when a transcription key is configured.

@@ -60,8 +60,15 @@ func processEnvironment() -> [String: String] {
     return result
 }
 
+/// An error before logging is set up (the configuration's), on stderr: at err priority in
+/// the journal (each line `<3>`-prefixed when stderr is journald's stream), so
+/// `journalctl -p err` shows why the service did not start.
 func printError(_ text: String) {
-    ParleyLogHandler.writeToStderr(text.hasSuffix("\n") ? text : text + "\n")
+    var lines = text.hasSuffix("\n") ? String(text.dropLast()) : text
+    if ParleyLogHandler.detectFormat(environment: processEnvironment()) == .journal {
+        lines = lines.split(separator: "\n", omittingEmptySubsequences: false).map { "<3>" + $0 }.joined(separator: "\n")
+    }
+    ParleyLogHandler.writeToStderr(lines + "\n")
 }
 
 struct Run: AsyncParsableCommand {

@@ -16,6 +16,9 @@ public struct ControlServer: Service {
     let logger: Logger
     let access: ControlAccess
     let handle: @Sendable (ControlRequest) async -> ControlReply
+    /// Refused clients and bad requests: a line at once, then a count at most once a minute.
+    private let refusals: ThrottledWarning
+    private let badRequests: ThrottledWarning
     private var server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
 
     public init(path: String, mode: UInt32, group: String?, logger: Logger,
@@ -26,6 +29,8 @@ public struct ControlServer: Service {
         self.logger = logger
         access = ControlAccess(group: group)
         self.handle = handle
+        refusals = ThrottledWarning(logger: logger)
+        badRequests = ThrottledWarning(logger: logger, level: .notice)
     }
 
     /// Binds the socket and sets its mode and group; errors name the path and a fix.
@@ -67,10 +72,12 @@ public struct ControlServer: Service {
             let peer = try await ControlAccess.peer(of: connection.channel)
             refusal = access.refusal(uid: peer.uid, gid: peer.gid)
         } catch {
-            refusal = "no peer credentials: \(error)"
+            // Gone before it could be asked who it is (connect and hang up): nothing to refuse.
+            logger.debug("control socket: a client left at once: \(error)")
+            return
         }
         if let refusal {
-            logger.warning("control socket: refused a client: \(refusal)")
+            refusals.happened { "control socket: refused \($0) client(s) since the last such line, the latest: \(refusal)" }
             try? await connection.executeThenClose { _, outbound in
                 try await outbound.write(Self.line(.failed("refused: \(refusal)")))
             }
@@ -85,13 +92,13 @@ public struct ControlServer: Service {
                             let request = try ControlRequest.decode(Data(line.readableBytesView))
                             reply = await handle(request)
                         } catch {
-                            logger.notice("control socket: \(error)")
+                            badRequests.happened { "control socket: \($0) bad request(s) since the last such line, the latest: \(error)" }
                             reply = .failed(error.description)
                         }
                         try await outbound.write(Self.line(reply))
                     }
                 } catch let error as LineDecoder.TooLong {
-                    logger.notice("control socket: \(error)")
+                    badRequests.happened { "control socket: \($0) bad request(s) since the last such line, the latest: \(error)" }
                     try? await outbound.write(Self.line(.failed(error.description)))
                 }
             }

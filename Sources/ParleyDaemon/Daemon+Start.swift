@@ -29,7 +29,7 @@ private final class Teardown {
 
 extension Daemon {
     /// Builds and wires every part, in dependency order; throws `StartFailure` (having undone
-    /// what it started) when the configuration or the audio devices cannot be used.
+    /// what it started) when the configuration cannot be used.
     func start(notifier: SystemdNotifier, eventLoops: MultiThreadedEventLoopGroup, log: Logger) async throws -> Started {
         let teardown = Teardown()
         do {
@@ -63,13 +63,14 @@ extension Daemon {
         }
         notifier.status("starting audio")
         let engine = AudioEngine(settings: settings.audio, dsp: settings.dsp)
-        do {
-            for note in try engine.start() { log.warning("\(note)") }
-        } catch {
-            throw StartFailure.audioUnavailable("\(error)")
+        // No sound card (yet): the daemon comes up without it — audio=lost on the LEDs, status
+        // and STATUS= — and the supervisor reopens it with backoff, rather than exiting into
+        // systemd's restart loop. The supervisor logs the outage.
+        if case .success(let notes) = engine.startOrAwaitDevices() {
+            for note in notes { log.warning("\(note)") }
+            logAudio(engine, settings: settings, log: log)
         }
         teardown.add { engine.stop() }
-        logAudio(engine, settings: settings, log: log)
 
         let audioLog = logger("parley.audio")
         let controller = DeviceController(

@@ -15,8 +15,6 @@ import Glibc
 /// parleyd's lifetime: bring up audio and board, say READY, run the services until
 /// SIGTERM/SIGINT, then stop cleanly (STOPPING, backend closed, audio stopped, LEDs off).
 public struct Daemon {
-    public static let exitAudioUnavailable: Int32 = 69  // EX_UNAVAILABLE
-
     let config: LoadedConfig
     let paths: ConfigPaths
     let environment: [String: String]
@@ -35,8 +33,9 @@ public struct Daemon {
     }
 
     /// Runs until asked to stop; returns the process exit code. The one place a failure
-    /// becomes an exit code: a configuration the daemon cannot run with is 78, audio that
-    /// cannot be opened 69, anything that ends the service group early 1.
+    /// becomes an exit code: a configuration the daemon cannot run with is 78, anything that
+    /// ends the service group early 1. Missing audio hardware is not an exit: the daemon
+    /// waits for it (audio=lost), as systemd's restart loop would, without the loop.
     public func run() async -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let log = logger("parleyd")
@@ -49,7 +48,7 @@ public struct Daemon {
             try await started!.group.run()
         } catch let failure as StartFailure {
             log.critical("\(failure)")
-            if case .audioUnavailable = failure { notifier.status("audio failed: \(failure)") }
+            notifier.status("configuration error: \(failure)")
             code = failure.exitCode
         } catch {
             log.error("stopped on error: \(error)")
@@ -57,7 +56,7 @@ public struct Daemon {
         }
         try? await eventLoops.shutdownGracefully()
         started?.transcripts?.drain()  // every submitted transcript on disk before exit
-        log.notice("stopped")
+        if code == 0 { log.notice("stopped") } else { log.warning("stopped with exit status \(code)") }
         return code
     }
 }
@@ -66,19 +65,16 @@ public struct Daemon {
 enum StartFailure: Error, CustomStringConvertible {
     /// A configuration the daemon cannot run with (the message names key and fix): EX_CONFIG.
     case config(String)
-    /// The audio devices cannot be opened: EX_UNAVAILABLE.
-    case audioUnavailable(String)
 
     var exitCode: Int32 {
         switch self {
         case .config: ConfigError.exitCode
-        case .audioUnavailable: Daemon.exitAudioUnavailable
         }
     }
 
     var description: String {
         switch self {
-        case .config(let why), .audioUnavailable(let why): why
+        case .config(let why): why
         }
     }
 }

@@ -63,14 +63,15 @@ public struct ParleyLogHandler: LogHandler {
 
     static func format(_ format: Format, level: Logger.Level, label: String, message: String,
                        fields: [(String, String)]) -> String {
-        let tail = fields.map { " \($0.0)=\($0.1)" }.joined()
+        // One event, one physical line: text from the network or a file (an answer, a server's
+        // error, a path) can carry newlines or terminal escapes, and must not forge a line of
+        // its own or repaint the operator's terminal.
+        let tail = fields.map { " \($0.0)=\(escaped($0.1))" }.joined()
         switch format {
         case .journal:
-            // journald adds the time; one priority prefix per physical line.
-            return message.split(separator: "\n", omittingEmptySubsequences: false)
-                .map { "<\(syslogPriority(level))>\(label): \($0)" }.joined(separator: "\n") + tail + "\n"
+            return "<\(syslogPriority(level))>\(label): \(escaped(message))\(tail)\n"  // journald adds the time
         case .plain:
-            return "\(timestamp()) \(level.rawValue.uppercased()) \(label): \(message)\(tail)\n"
+            return "\(timestamp()) \(level.rawValue.uppercased()) \(label): \(escaped(message))\(tail)\n"
         case .json:
             var object = "{\"ts\":\"\(timestamp())\",\"level\":\"\(level.rawValue)\",\"label\":\(jsonString(label))"
             object += ",\"msg\":\(jsonString(message))"
@@ -88,6 +89,26 @@ public struct ParleyLogHandler: LogHandler {
         case .error: return 3
         case .critical: return 2
         }
+    }
+
+    /// Control characters (C0, DEL, C1, and the line and paragraph separators) as visible
+    /// escapes: `\n`, `\r`, `\t`, else `\u{1b}`; a backslash is doubled so an escape cannot be faked.
+    static func escaped(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value)
+            || $0 == "\\" || $0 == "\u{2028}" || $0 == "\u{2029}" }) else { return s }
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}":
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     static func jsonString(_ s: String) -> String {

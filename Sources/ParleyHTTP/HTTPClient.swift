@@ -64,19 +64,23 @@ public struct HTTPClient: Sendable {
     /// `onInsecureConnection` hears the origin of each such https transfer, to warn.
     public var verifyTLS: Bool
     public var onInsecureConnection: (@Sendable (String) -> Void)?
+    /// Hears the origin of each plain http:// transfer, to warn (backend.allow_insecure).
+    public var onPlainConnection: (@Sendable (String) -> Void)?
 
-    public init(caFile: String? = nil, verifyTLS: Bool = true, onInsecureConnection: (@Sendable (String) -> Void)? = nil) {
+    public init(caFile: String? = nil, verifyTLS: Bool = true, onInsecureConnection: (@Sendable (String) -> Void)? = nil,
+                onPlainConnection: (@Sendable (String) -> Void)? = nil) {
         self.caFile = caFile
         self.verifyTLS = verifyTLS
         self.onInsecureConnection = onInsecureConnection
+        self.onPlainConnection = onPlainConnection
         HTTPClient.globalInit
     }
 
     private func transfer(_ request: HTTPRequest, sink: (@Sendable (HTTPStreamPart) -> Void)? = nil) -> Transfer {
-        if !verifyTLS, request.url.hasPrefix("https:") {
-            onInsecureConnection?(String(request.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-                .prefix(3).joined(separator: "/")))
-        }
+        let origin = { String(request.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+            .prefix(3).joined(separator: "/")) }
+        if !verifyTLS, request.url.hasPrefix("https:") { onInsecureConnection?(origin()) }
+        if request.url.hasPrefix("http:") { onPlainConnection?(origin()) }
         return Transfer(request: request, caFile: caFile, verifyTLS: verifyTLS, sink: sink)
     }
 

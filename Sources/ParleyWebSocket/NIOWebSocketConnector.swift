@@ -18,14 +18,18 @@ import WSClient
 public struct NIOWebSocketConnector: WebSocketConnector {
     let caFile: String?
     let verifyTLS: Bool
+    /// backend.allow_insecure: a ws:// connection to another machine says so each time.
+    let warnUnencrypted: Bool
     let handshakeTimeout: Duration
     let logger: Logger
     /// Big enough for `session.updated` and long audio deltas (the SDK sets no limit).
     public static let maximumMessageBytes = 16 << 20
 
-    public init(caFile: String? = nil, verifyTLS: Bool = true, handshakeTimeout: Duration = .seconds(15), logger: Logger) {
+    public init(caFile: String? = nil, verifyTLS: Bool = true, warnUnencrypted: Bool = false,
+                handshakeTimeout: Duration = .seconds(15), logger: Logger) {
         self.caFile = caFile
         self.verifyTLS = verifyTLS
+        self.warnUnencrypted = warnUnencrypted
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
     }
@@ -45,6 +49,9 @@ public struct NIOWebSocketConnector: WebSocketConnector {
             if url.hasPrefix("wss:") {
                 logger.warning("TLS certificate verification is OFF (backend.tls_verify = false): \(Self.origin(url)) is not checked")
             }
+        }
+        if warnUnencrypted && url.hasPrefix("ws:") && !Self.isLoopback(url) {
+            logger.warning("unencrypted connection (backend.allow_insecure = true): \(Self.origin(url)) can be read on the way")
         }
         // A peer that never answers close_notify must not hold up a shutdown (NIOSSL waits 5 s).
         tls.shutdownTimeout = .milliseconds(500)
@@ -129,6 +136,16 @@ public struct NIOWebSocketConnector: WebSocketConnector {
     }
 
     /// scheme://host[:port] of a URL, for log lines (never its query, which may carry a model or key).
+    /// 127.0.0.0/8, ::1 or localhost: nothing sent there leaves the machine.
+    static func isLoopback(_ url: String) -> Bool {
+        let parts = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return false }
+        var host = parts[2]
+        if host.hasPrefix("[") { return host.hasPrefix("[::1]") }
+        if let colon = host.firstIndex(of: ":") { host = host[..<colon] }
+        return host == "localhost" || host.hasPrefix("127.")
+    }
+
     static func origin(_ url: String) -> String {
         let parts = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
         return parts.count >= 3 ? parts[0...2].joined(separator: "/") : url

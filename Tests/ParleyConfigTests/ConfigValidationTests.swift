@@ -124,10 +124,73 @@ import Testing
             url = "http://127.0.0.1:9/x"
             """)
         #expect(found.contains { $0.key == "tools.http.set_volume" && $0.message.contains("built-in") })
-        #expect(found.contains { $0.key == "tools.http.set_volume.url" && $0.message.contains("not an http(s) URL") })
+        #expect(found.contains { $0.key == "tools.http.set_volume.url" && $0.message == "ftp:// is not a scheme this endpoint speaks" })
         #expect(found.contains { $0.key == "tools.http.set_volume.parameters" && $0.message.contains("not a JSON object") })
         #expect(found.contains { $0.key == "tools.http.lookup.description" && $0.message.contains("has no") })
         #expect(!found.contains { $0.key.hasPrefix("tools.http.work_orders") })
         #expect(found.count == 4)
+    }
+
+    /// Regression: these passed check-config, then the daemon retried "invalid URL" forever.
+    @Test func everyEndpointIsAURLWithASchemeItSpeaks() {
+        let cases: [(String, String, String)] = [
+            ("backend.openai.url", "htp:/x y", "is not a URL: it has no scheme:// in front"),
+            ("backend.openai.url", "https//api.openai.com", "is not a URL: it has no scheme:// in front"),
+            ("backend.openai.url", "wss://api.openai.com/v1/real time", "is not a URL: it contains a space"),
+            ("backend.openai.url", "https://api.openai.com/v1/realtime", "https:// is not a scheme this endpoint speaks"),
+            ("backend.openai.url", "wss://:443/v1", "is not a URL: it has no host name"),
+            ("backend.openai.url", "wss://api.openai.com:99999/v1", "is not a URL: it has a port that is not 1…65535"),
+            ("backend.openai.url", "wss://me:pw@api.openai.com/v1", "is not a URL: it carries a user name or password"),
+            ("backend.agent_c.url", "agents.example.com", "is not a URL: it has no scheme:// in front"),
+            ("backend.rt_relay.base_url", "ftp://rt.example.com", "ftp:// is not a scheme this endpoint speaks"),
+            ("transcripts.url", "not a url", "is not a URL: it has no scheme:// in front"),
+        ]
+        for (key, value, message) in cases {
+            let parts = key.split(separator: ".")
+            let found = problems("[\(parts.dropLast().joined(separator: "."))]\n\(parts.last!) = \"\(value)\"\n")
+            #expect(found.contains { $0.key == key && $0.message.contains(message) }, "\(key) = \(value): \(found)")
+        }
+        for url in ["wss://api.openai.com/v1/realtime", "ws://127.0.0.1:8080/v1", "wss://[::1]:9/x?a=b", "WSS://Example.COM"] {
+            #expect(problems("[backend.openai]\nurl = \"\(url)\"\n").isEmpty, "\(url)")
+        }
+    }
+
+    /// A key or token over http:// or ws:// to another machine needs backend.allow_insecure;
+    /// loopback, and endpoints that carry no secret, do not.
+    @Test func aSecretInTheClearToAnotherMachineIsRefusedUnlessAllowed() {
+        let key = dir.write("openai.key", "sk-test\n", mode: 0o600)
+        let plain = problems("""
+            [backend]
+            kind = "openai"
+            [backend.openai]
+            url = "ws://relay.lab:8080/v1/realtime"
+            api_key_file = "\(key)"
+            """)
+        #expect(plain.count == 1)
+        #expect(plain.first?.key == "backend.openai.url")
+        #expect(plain.first?.message == "ws:// would send backend.openai.api_key_file's secret to relay.lab unencrypted")
+        #expect(plain.first?.hint.contains("use wss://") == true)
+        #expect(problems("""
+            [backend]
+            kind = "openai"
+            allow_insecure = true
+            [backend.openai]
+            url = "ws://relay.lab:8080/v1/realtime"
+            api_key_file = "\(key)"
+            """).isEmpty)
+        #expect(problems("""
+            [backend]
+            kind = "openai"
+            [backend.openai]
+            url = "ws://127.0.0.1:8080/v1/realtime"
+            api_key_file = "\(key)"
+            """).isEmpty)
+        // The office server takes no secret: plain HTTP on the LAN is its seed's way.
+        #expect(problems("""
+            [backend]
+            kind = "office"
+            [backend.office]
+            base_url = "http://office.local:8000"
+            """).isEmpty)
     }
 }

@@ -46,7 +46,22 @@ final class LineSink: Sendable {
         log.error("e\nsecond line")
         log.critical("c")
         #expect(sink.all == ["<7>parleyd: d\n", "<6>parleyd: i\n", "<5>parleyd: n\n", "<4>parleyd: w\n",
-                             "<3>parleyd: e\n<3>parleyd: second line\n", "<2>parleyd: c\n"])
+                             "<3>parleyd: e\\nsecond line\n", "<2>parleyd: c\n"])
+    }
+
+    /// Regression: an Agent C reply "Fine.\n2026-01-01T00:00:00.000Z ERROR parleyd: FORGED LINE"
+    /// appeared in the log as a line of its own. Every event is one physical line, whatever
+    /// the text carries (newlines, carriage returns, terminal escapes, a faked escape).
+    @Test func textFromTheNetworkCannotForgeALineOrPaintTheTerminal() {
+        let forged = "Fine.\n2026-01-01T00:00:00.000Z ERROR parleyd: FORGED LINE\r\u{1b}[2J\\n\u{85}"
+        for format in [ParleyLogHandler.Format.plain, .journal] {
+            let (log, sink, _) = logger(format)
+            log.info("agent_c: answer: \(forged)", metadata: ["peer": "\(forged)"])
+            let line = sink.all[0]
+            #expect(line.filter { $0 == "\n" }.count == 1 && line.hasSuffix("\n"))
+            #expect(!line.dropLast().contains { $0 == "\r" || $0 == "\u{1b}" || $0 == "\u{85}" })
+            #expect(line.contains("Fine.\\n2026-01-01T00:00:00.000Z ERROR parleyd: FORGED LINE\\r\\u{1b}[2J\\\\n\\u{85}"))
+        }
     }
 
     @Test func jsonLinesAreObjectsWithEscapes() {

@@ -1,7 +1,9 @@
 """check-config, exit 78 and secrets, through the real binary."""
 import os
+import subprocess
 
 from conftest import run_parleyd
+from parleyd_process import PARLEYD
 
 SECRET = "sk-proj-KNOWN-SECRET-abcdef0123456789"
 
@@ -64,10 +66,61 @@ def test_a_config_file_anyone_may_write_is_refused(tmp_path):
     dropin.chmod(0o666)
     result = run_parleyd("check-config", "--config", path)
     assert result.returncode == 78
-    assert f"{dropin}: writable by every user (mode 0666)" in result.stderr
-    assert f"chmod o-w {dropin}" in result.stderr
-    dropin.chmod(0o664)  # group-writable (a fleet tool's group) is the operator's call
+    assert f"{dropin}: writable by every user (owner root (uid 0), group root (gid 0), mode 0666)" in result.stderr
+    assert f"chmod go-w {dropin}" in result.stderr
+    dropin.chmod(0o664)  # group-writable by root's group: only root is in it
     assert run_parleyd("check-config", "--config", path).returncode == 0
+
+
+NOBODY = 65534
+
+
+def test_untrusted_writers_are_refused_like_sshd_strictmodes(tmp_path):
+    """Regression: a drop-in by user nobody redirecting the backend, a group-writable drop-in
+    and a world-writable conf.d were all accepted (check-config exited 0). Each now stops
+    check-config and the daemon with 78, naming the path, owner, group, mode and the fix."""
+    os.chmod(tmp_path, 0o755)
+    path = write(tmp_path, '[backend]\nkind = "echo"\n')
+    dropin = tmp_path / "conf.d" / "99-evil.toml"
+    dropin.write_text('[backend.openai]\nurl = "wss://elsewhere.example/v1/realtime"\n')
+    cases = [
+        (lambda: os.chown(dropin, NOBODY, 0),
+         f"{dropin}: owned by neither root nor the daemon's user (owner nobody (uid 65534), group root (gid 0), mode 0644)",
+         f"chown root:root {dropin} && chmod go-w {dropin}"),
+        (lambda: (os.chown(dropin, 0, NOBODY), dropin.chmod(0o664)),
+         f"{dropin}: writable by a group not root's (owner root (uid 0), group nogroup (gid 65534), mode 0664)",
+         f"chmod go-w {dropin}"),
+        (lambda: (tmp_path / "conf.d").chmod(0o777),
+         f"{tmp_path}/conf.d: writable by every user", f"chmod go-w {tmp_path}/conf.d"),
+        (lambda: os.chmod(tmp_path, 0o777),
+         f"{path}: directory {tmp_path} on the way to it: writable by every user", f"chmod go-w {tmp_path}"),
+    ]
+    for spoil, message, fix in cases:
+        os.chown(dropin, 0, 0)
+        dropin.chmod(0o644)
+        (tmp_path / "conf.d").chmod(0o755)
+        os.chmod(tmp_path, 0o755)
+        assert run_parleyd("check-config", "--config", path).returncode == 0
+        spoil()
+        for args in (["check-config", "--config", path], ["--config", path]):
+            result = run_parleyd(*args)
+            assert result.returncode == 78, (args, result.stderr)
+            assert message in result.stderr, result.stderr
+            assert fix in result.stderr
+            assert "elsewhere.example" not in result.stdout + result.stderr  # not read, not used
+    os.chmod(tmp_path, 0o755)
+
+
+def test_a_secret_file_another_user_owns_is_refused(tmp_path):
+    key = tmp_path / "openai.key"
+    key.write_text(SECRET)
+    key.chmod(0o600)
+    os.chown(key, NOBODY, 0)
+    path = write(tmp_path, f'[backend]\nkind = "openai"\n[backend.openai]\napi_key_file = "{key}"\n')
+    result = run_parleyd("check-config", "--config", path)
+    assert result.returncode == 78
+    assert f"{path}:4: backend.openai.api_key_file: owned by neither root nor the daemon's user" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
 
 
 def test_missing_config_file_named_on_the_command_line(tmp_path):
@@ -80,3 +133,20 @@ def test_version():
     result = run_parleyd("--version")
     assert result.returncode == 0
     assert result.stdout.strip().count(".") == 2
+
+
+def test_a_config_error_reaches_the_journal_at_err_priority(tmp_path):
+    """Regression: a config error at start went to the journal at info (6), so
+    `journalctl -u parleyd -p warning` showed only systemd's "Failed with result 'exit-code'".
+    With stderr the stream JOURNAL_STREAM names (as under systemd), every line is <3>."""
+    path = write(tmp_path, '[audio]\nrate = "high"\n')
+    read, write_end = os.pipe()
+    st = os.fstat(write_end)
+    proc = subprocess.Popen([PARLEYD, "--config", path], stderr=write_end, stdout=subprocess.DEVNULL,
+                            env={"PATH": os.environ["PATH"], "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"})
+    os.close(write_end)
+    assert proc.wait(timeout=10) == 78
+    with os.fdopen(read) as f:
+        lines = f.read().splitlines()
+    assert lines and all(line.startswith("<3>") for line in lines), lines
+    assert any("audio.rate: expected integer" in line for line in lines)

@@ -100,7 +100,7 @@ def test_connection_refused_until_the_server_comes_up(daemon, tmp_path):
 
 
 def test_a_name_that_does_not_resolve(daemon, tmp_path):
-    rig = Rig(daemon, tmp_path, "ws://parley-fault.invalid/v1/realtime")
+    rig = Rig(daemon, tmp_path, "wss://parley-fault.invalid/v1/realtime")
     rig.fails_with("parley-fault.invalid")
     time.sleep(1.5)
     assert rig.lines("parley-fault.invalid") == 1

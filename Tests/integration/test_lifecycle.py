@@ -5,6 +5,7 @@ import threading
 import time
 
 from conftest import BASE_CONFIG
+from parleyd_process import SIM_ALSA
 
 
 def test_ready_watchdog_and_clean_stop_on_sigterm(daemon):
@@ -86,8 +87,29 @@ def test_watchdog_stops_when_the_capture_thread_hangs(daemon, tmp_path):
     os.close(writer)
 
 
-def test_audio_device_missing_exits_unavailable(daemon):
-    d = daemon(config=BASE_CONFIG.replace('"parley_sim_mic"', '"hw:CARD=NoSuchCard"')).start()
-    assert d.wait(timeout=5) == 69
-    assert 'audio device "hw:CARD=NoSuchCard": cannot open' in d.log
-    assert not any(m.startswith("READY=1") for m in d.notify.all())
+def test_without_its_sound_card_the_daemon_waits_for_it_instead_of_restart_looping(daemon, tmp_path):
+    """Regression: with no sound card the daemon exited 69, and under Restart=always it came back
+    every ~2.2 s writing ~7 journal lines a cycle, forever. Now it comes up (READY, audio=lost in
+    the state the LEDs and STATUS= show), reopens with backoff, says so once (then at most a line
+    a minute), and takes the card when it appears."""
+    late = tmp_path / "late.conf"
+    late.write_text("# the card is not here yet\n")
+    d = daemon(config=BASE_CONFIG.replace('"parley_sim_mic"', '"parley_late_mic"'),
+               env={"ALSA_CONFIG_PATH": f"{SIM_ALSA}:{late}", "PARLEY_AUDIO__REOPEN_MAX_MS": "300"}).start()
+    d.notify.wait_for("READY=1", timeout=5)
+    d.wait_log("audio=lost")
+    assert any(m.startswith("STATUS=audio device lost") for m in d.notify.all())
+    time.sleep(3)  # ten or more reopen attempts
+    assert d.proc.poll() is None
+    outage = [line for line in d.lines if "audio device" in line]
+    assert len(outage) == 1, outage
+    assert 'audio device lost (audio device "parley_late_mic": cannot open' in outage[0]
+    assert " ERROR " in outage[0] or outage[0].startswith("<3>"), outage[0]
+
+    late.write_text('pcm.parley_late_mic { type file slave.pcm "null" file "/dev/null" infile "/dev/zero" format "raw" }\n')
+    d.wait_log("audio device back after", timeout=5)
+    d.wait_log("state: link=connected session=created turn=idle", timeout=5)
+    d.signal(signal.SIGTERM)
+    assert d.wait(timeout=3) == 0
+
+

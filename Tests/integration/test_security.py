@@ -60,9 +60,44 @@ def test_the_control_socket_refuses_other_users_even_when_its_mode_lets_them_in(
     reply = as_user(NOBODY, NOBODY, sock)                      # the mode lets nobody connect
     assert reply["ok"] is False and reply["error"].startswith("refused: uid 65534"), reply
     assert "status" not in reply
-    assert d.log.count("control socket: refused a client: uid 65534") == 1
+    assert d.log.count("control socket: refused 1 client(s) since the last such line, the latest: uid 65534") == 1
     # Someone in the socket's group (here the daemon's, root's gid 0) is let in.
     assert as_user(NOBODY, 0, sock)["ok"] is True
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
+FLOOD = """
+import socket, sys
+for i in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    if sys.argv[3] == "garbage":
+        s.sendall(b"not json\\n")
+        s.recv(4096)
+    s.close()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_a_flood_on_the_control_socket_writes_a_bounded_number_of_lines(daemon, tmp_path, open_dir):
+    """Regression: 200 connect-and-hang-ups wrote 35–113 WARNING lines. A client gone before it
+    was asked who it is is nothing to log; refused clients and bad requests are counted, a line
+    at once and then at most one a minute, and the daemon answers throughout."""
+    sock = open_dir / "control.sock"
+    d = daemon(config=BASE_CONFIG, env={"PARLEY_CONTROL__SOCKET": str(sock), "PARLEY_CONTROL__MODE": "0666"}).start()
+    d.notify.wait_for("READY=1")
+    before = len(d.lines)
+    for who, count, what in ((["--reuid=0", "--regid=0"], 1000, "hangup"),
+                             ([f"--reuid={NOBODY}", f"--regid={NOBODY}"], 300, "garbage"),
+                             (["--reuid=0", "--regid=0"], 300, "garbage")):
+        subprocess.run(["setpriv", *who, "--clear-groups", sys.executable, "-c", FLOOD, str(sock), str(count), what],
+                       check=True, timeout=120)
+    assert Control(sock).status()["backend"] == "echo"
+    flood = [line for line in d.lines[before:] if "control socket" in line]
+    assert len(flood) == 2, flood  # one refusal line, one bad-request line
+    assert "refused 1 client(s) since the last such line, the latest: uid 65534" in flood[0]
+    assert "1 bad request(s) since the last such line" in flood[1]
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
 

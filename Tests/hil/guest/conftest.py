@@ -284,6 +284,7 @@ enabled = false
 
 [backend]
 kind = "openai"
+allow_insecure = true           # the fake server is the host, over qemu's user network, in plain ws://
 reconnect_initial_ms = 200
 reconnect_max_ms = 1000
 
