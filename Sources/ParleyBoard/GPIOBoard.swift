@@ -56,6 +56,21 @@ public final class GPIOBoard: Board {
         return (board, problems)
     }
 
+    /// What `check-config` can know without claiming anything: the chip, then each configured
+    /// line by name or offset. A missing chip is the one problem then (its lines are unknown).
+    public static func check(_ settings: BoardSettings) -> [GPIOError] {
+        let chip: GPIOChip
+        do { chip = try GPIOChip(lookup: settings.chip) } catch { return [error] }
+        let lines = [("ptt button", settings.pttLine), ("volume up button", settings.volumeUpLine),
+                     ("volume down button", settings.volumeDownLine), ("cancel button", settings.cancelLine)]
+            + settings.leds.map { ("\($0.name) LED", Optional($0.line)) }
+        var problems: [GPIOError] = []
+        for case let (role, spec?) in lines {
+            do { _ = try chip.line(spec, role: role) } catch { problems.append(error) }
+        }
+        return problems
+    }
+
     /// The configured chip and lines; with problems, what could be claimed.
     private static func claim(_ settings: BoardSettings) -> (Claimed?, LEDProfile, [GPIOError]) {
         var problems: [GPIOError] = []

@@ -22,7 +22,11 @@ public struct LoadedConfig: Sendable {
         // Only the chosen backend's secrets (and the transcript token when enabled) are read:
         // a fleet config may name files that exist only on devices running another backend.
         var secrets: [String: Secret] = [:]
-        let reader = SecretReader(credentialsDirectory: environment["CREDENTIALS_DIRECTORY"], trust: trust)
+        var reader = SecretReader(credentialsDirectory: environment["CREDENTIALS_DIRECTORY"], trust: trust)
+        if (environment["CREDENTIALS_DIRECTORY"] ?? "").isEmpty {
+            reader.unitCredentials = UnitCredentials.sources(
+                UnitCredentials.texts(searchPath: UnitCredentials.searchPath(environment: environment)))
+        }
         let prefixes = [Self.backendSection(effective.string("backend.kind"))]
             + (effective.bool("transcripts.enabled") ? ["transcripts."] : [])
         for item in effective.sortedItems where prefixes.contains(where: item.key.hasPrefix) {

@@ -20,6 +20,8 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 struct SecretReader {
     let credentialsDirectory: String?
     let trust: FileTrust
+    /// Outside the service: the unit's LoadCredential= sources (`UnitCredentials`).
+    var unitCredentials: [String: String] = [:]
 
     func read(file path: String, source: ConfigSource, key: String) -> Result<Secret, ConfigProblem> {
         let status: SystemFiles.Status
@@ -41,15 +43,27 @@ struct SecretReader {
     }
 
     func read(credential name: String, source: ConfigSource, key: String) -> Result<Secret, ConfigProblem> {
-        guard let directory = credentialsDirectory, !directory.isEmpty else {
-            return .failure(ConfigProblem(
-                .secret, source: source, key: key,
-                "credential \"\(name)\" needs $CREDENTIALS_DIRECTORY, which is not set",
-                hint: "add `LoadCredential=\(name):/path/to/secret` to the unit, or use the *_file key instead"))
-        }
         guard !name.contains("/") else {
             return .failure(ConfigProblem(.secret, source: source, key: key, "credential name contains '/'",
                                           hint: "use the name given to LoadCredential=, without a path"))
+        }
+        guard let directory = credentialsDirectory, !directory.isEmpty else {
+            // Outside the service (`sudo parleyd check-config`): read what systemd will hand over.
+            guard let path = unitCredentials[name] else {
+                return .failure(ConfigProblem(
+                    .secret, source: source, key: key,
+                    "credential \"\(name)\": no $CREDENTIALS_DIRECTORY (systemd sets it for the service), and \(UnitCredentials.unit) has no LoadCredential=\(name):… to read it from",
+                    hint: "add `LoadCredential=\(name):/etc/parley/credentials/\(name)` to the unit (`systemctl edit parleyd`), or use the *_file key instead"))
+            }
+            let origin = "credential \(name) (\(path), from the unit's LoadCredential=)"
+            if let untrusted = trust.problem(path, source: source, key: key) { return .failure(untrusted) }
+            if let status = try? SystemFiles.status(path), status.permissions & 0o077 != 0 {
+                return .failure(ConfigProblem(
+                    .secret, source: source, key: key,
+                    "\(origin) is readable by group or others (mode 0\(String(status.permissions, radix: 8)))",
+                    hint: "`chmod 600 \(path)`: systemd reads it as root and hands the service its own copy"))
+            }
+            return readValue(path, origin: origin, source: source, key: key)
         }
         return readValue(directory + "/" + name, origin: "credential \(name)", source: source, key: key)
     }

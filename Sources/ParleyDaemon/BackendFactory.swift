@@ -28,8 +28,33 @@ struct BackendFactory {
     let settings: ParleySettings
     let logger: Logger
 
+    /// The largest message webrtcbin 1.22 sends on a data channel (it announces no
+    /// max-message-size; `WebRTCPeer.maxMessageBytes`).
+    static let dataChannelMaximumBytes = 65536
+
+    /// Whether turns travel over a WebRTC call, whose data channel carries `session.update`.
+    var usesDataChannel: Bool {
+        switch settings.backend.kind {
+        case .openaiWebRTC, .office, .training: true
+        case .agentRoutes: settings.backend.relay.media == "webrtc"
+        default: false
+        }
+    }
+
+    /// What check-config and the start both refuse: a session.update (the instructions, the
+    /// device context and the functions) too large for the data channel — sent, it would fail
+    /// and the call be re-dialled forever.
+    func sessionProblem() -> String? {
+        guard usesDataChannel else { return nil }
+        let bytes = RealtimeClientEvent.sessionUpdate(sessionConfig()).text().utf8.count
+        guard bytes > Self.dataChannelMaximumBytes else { return nil }
+        return "backend.openai.instructions: the session.update they make (with the device context and the functions) is \(bytes) bytes, "
+            + "over the WebRTC data channel's \(Self.dataChannelMaximumBytes); shorten the instructions or the tools' descriptions by \(bytes - Self.dataChannelMaximumBytes) bytes or more"
+    }
+
     func make() throws(Failure) -> any VoiceBackend {
         let backend = settings.backend
+        if let problem = sessionProblem() { throw Failure(description: problem) }
         switch backend.kind {
         case .echo:
             return EchoBackend(delayMilliseconds: backend.echoDelayMilliseconds)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import ParleyBoard
 import ParleyConfig
 import ParleyCore
 #if canImport(Glibc)
@@ -111,12 +112,40 @@ struct CheckConfig: AsyncParsableCommand {
         do {
             let config = try LoadedConfig.load(paths: options.paths, environment: processEnvironment())
             _ = try CueSounds(config.settings.board)  // the cue files, as the daemon will read them
+            try checkBoard(config.settings.board)
+            if let problem = BackendFactory(settings: config.settings, logger: Logger(label: "check-config")).sessionProblem() {
+                throw CheckFailure(description: problem)
+            }
             print(ConfigReport.effective(config), terminator: "")
         } catch {
             printError("\(error)")
             throw ExitCode(ConfigError.exitCode)
         }
     }
+}
+
+/// The GPIO chip and lines, looked up as the daemon will claim them: a missing line is a
+/// problem where the daemon would stop on it (`board.required`), else a note; a chip that is
+/// not on this machine is said, its lines unchecked (the config may be for another device).
+func checkBoard(_ board: BoardSettings) throws(CheckFailure) {
+    guard board.kind == .gpio else { return }
+    let problems = GPIOBoard.check(board)
+    if case .chipNotFound? = problems.first {
+        printError("note: \(problems[0]); its lines are not checked here")
+        return
+    }
+    guard !problems.isEmpty else { return }
+    let text = problems.map { "  \($0)" }.joined(separator: "\n")
+    guard board.required else {
+        printError("note: the daemon runs without these (board.required = false):\n\(text)")
+        return
+    }
+    throw CheckFailure(description: "the board cannot be used (board.required = true):\n\(text)\n"
+        + "    hint: fix board.chip / the *_line keys (gpioinfo lists chips and lines), or set board.required = false")
+}
+
+struct CheckFailure: Error, CustomStringConvertible {
+    let description: String
 }
 
 struct ConfigReference: ParsableCommand {

@@ -43,8 +43,35 @@ import Testing
         #expect(config.settings.backend.openAI.apiKey?.reveal() == secret)
         #expect(config.settings.backend.openAI.apiKey?.origin == "credential openai")
 
-        let error = #expect(throws: ConfigError.self) { try load(toml) }
+        let error = #expect(throws: ConfigError.self) { try load(toml, environment: ["SYSTEMD_UNIT_PATH": dir.path + "/none"]) }
         #expect(error?.problems.first?.hint.contains("LoadCredential=openai:") == true)
+    }
+
+    /// Regression: with *_credential keys, `sudo parleyd check-config` exited 78 ("needs
+    /// $CREDENTIALS_DIRECTORY"), so the documented `check-config && systemctl start` never
+    /// started the service. Outside the service the unit's LoadCredential= source is read.
+    @Test func outsideTheServiceACredentialIsReadFromTheUnitsLoadCredential() throws {
+        let source = dir.write("store/openai.key", secret + "\n", mode: 0o600)
+        dir.write("units/parleyd.service", "[Unit]\nDescription=x\n[Service]\nLoadCredential=other:/nowhere\n")
+        dir.write("units/parleyd.service.d/50-key.conf", "[Service]\nLoadCredential=openai:\(source)\n")
+        let toml = "[backend]\nkind = \"openai\"\n[backend.openai]\napi_key_credential = \"openai\"\n"
+        let environment = ["SYSTEMD_UNIT_PATH": dir.path + "/units"]
+        let config = try load(toml, environment: environment)
+        #expect(config.settings.backend.openAI.apiKey?.reveal() == secret)
+        #expect(config.settings.backend.openAI.apiKey?.origin == "credential openai (\(source), from the unit's LoadCredential=)")
+        chmod(source, 0o644)
+        let error = #expect(throws: ConfigError.self) { try load(toml, environment: environment) }
+        #expect(error?.problems.first?.message.contains("is readable by group or others (mode 0644)") == true)
+        #expect(error?.description.contains(secret) == false)
+    }
+
+    @Test func loadCredentialLinesAreReadAsSystemdAppliesThem() {
+        let sources = UnitCredentials.sources([
+            "[Service]\nLoadCredential=a:/x/a\nLoadCredential=b:rel.key\n[Install]\nLoadCredential=c:/not-service\n",
+            "[Service]\nLoadCredential=\nLoadCredential=d\n",  // reset, then a bare name from the credstore
+        ]) { $0 == "/run/credstore/d" }
+        #expect(sources == ["d": "/run/credstore/d"])
+        #expect(UnitCredentials.sources(["[Service]\nLoadCredential=b:rel.key\n"]) { _ in false } == ["b": "/etc/credstore/rel.key"])
     }
 
     @Test func onlyTheChosenBackendsSecretsAreRead() throws {

@@ -150,3 +150,22 @@ def test_a_config_error_reaches_the_journal_at_err_priority(tmp_path):
         lines = f.read().splitlines()
     assert lines and all(line.startswith("<3>") for line in lines), lines
     assert any("audio.rate: expected integer" in line for line in lines)
+
+
+def test_instructions_too_large_for_the_data_channel_stop_check_config_and_the_daemon(tmp_path):
+    """Regression: instructions over the WebRTC data channel's 64 KiB passed check-config, then
+    the daemon redialled forever (the session.update could never be sent)."""
+    key = tmp_path / "openai.key"
+    key.write_text(SECRET)
+    key.chmod(0o600)
+    long = "Answer briefly. " * 4200  # 67,200 bytes
+    path = write(tmp_path, f'[backend]\nkind = "openai_webrtc"\n[backend.openai]\napi_key_file = "{key}"\n'
+                           f'instructions = "{long}"\n')
+    for args in (["check-config", "--config", path], ["--config", path]):
+        result = run_parleyd(*args)
+        assert result.returncode == 78, (args, result.stderr[-500:])
+        assert "over the WebRTC data channel's 65536; shorten the instructions" in result.stderr
+    # The same instructions over the WebSocket backend have no such limit.
+    path = write(tmp_path, f'[backend]\nkind = "openai"\n[backend.openai]\napi_key_file = "{key}"\n'
+                           f'instructions = "{long}"\n')
+    assert run_parleyd("check-config", "--config", path).returncode == 0
