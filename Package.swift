@@ -49,6 +49,7 @@ let package = Package(
         systemLibrary("CGpiod", pkgConfig: "libgpiod", apt: "libgpiod-dev"),
         systemLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
         systemLibrary("CEspeak", pkgConfig: "espeak-ng", apt: "libespeak-ng-dev"),
+        systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
         .target(name: "CParleyShims", dependencies: ["CCurl", "COpus", "CALSA"]),
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-app-1.0", apt: "libgstreamer-plugins-base1.0-dev"),
         .target(name: "CParleyWebRTC", dependencies: ["CGStreamer"]),
@@ -119,6 +120,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Remote provisioning's pure parts: the fleet's Ed25519 signatures (libcrypto), what a pull means.
+        .target(name: "ParleyProvisioning", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         // The control socket's requests and replies (line-delimited JSON), shared by parleyd and parleyctl.
         .target(name: "ParleyControlProtocol", swiftSettings: swiftSettings),
         // The parsers fed by the network or the operator, as fuzz targets (Fuzz/, make fuzz).
@@ -131,7 +134,7 @@ let package = Package(
             name: "ParleyDaemon",
             dependencies: [
                 "ParleyCore", "ParleyConfig", "ParleyAudio", "ParleyBoard", "ParleyTransport", "ParleyControlProtocol",
-                "ParleyTranscripts", "ParleySpeech",
+                "ParleyTranscripts", "ParleySpeech", "ParleyProvisioning",
                 "ParleyRealtime", "ParleyWebSocket", "ParleyHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -6,15 +6,25 @@ public struct ConfigPaths: Sendable, Equatable {
     public var dropInDirectory: String
     /// A main file named on the command line must exist; the system default may be absent.
     public var mainFileRequired: Bool
+    /// What remote provisioning wrote (docs/FLEET.md): its `*.toml` apply after the main file
+    /// and before the drop-ins, so a device's own drop-in still has the last word.
+    public var provisionedDirectory: String?
 
-    public init(mainFile: String, dropInDirectory: String, mainFileRequired: Bool) {
+    public init(mainFile: String, dropInDirectory: String, mainFileRequired: Bool, provisionedDirectory: String? = nil) {
         self.mainFile = mainFile
         self.dropInDirectory = dropInDirectory
         self.mainFileRequired = mainFileRequired
+        self.provisionedDirectory = provisionedDirectory
     }
 
     public static let system = ConfigPaths(
         mainFile: "/etc/parley/parley.toml", dropInDirectory: "/etc/parley/conf.d", mainFileRequired: false)
+
+    /// Where provisioning keeps its files: systemd's StateDirectory (`$STATE_DIRECTORY`), else
+    /// /var/lib/parley.
+    public static func stateDirectory(environment: [String: String]) -> String {
+        environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/var/lib/parley"
+    }
 }
 
 /// A value some layer set, and which layer.
@@ -54,6 +64,11 @@ public struct ConfigLoader: Sendable {
     public func load(_ paths: ConfigPaths) -> Layers {
         var layers = Layers()
         loadFile(paths.mainFile, required: paths.mainFileRequired, into: &layers)
+        if let provisioned = paths.provisionedDirectory {
+            for name in (try? SystemFiles.list(provisioned)) ?? [] where name.hasSuffix(".toml") {
+                loadFile(provisioned + "/" + name, required: true, into: &layers)
+            }
+        }
         // A drop-in directory others may write in is one whose every file they may write.
         if let untrusted = trust.problem(paths.dropInDirectory, source: .file(path: paths.dropInDirectory, line: nil)) {
             layers.problems.append(untrusted)

@@ -12,7 +12,8 @@ extension ConfigSchema {
     static let defaultInstructions = "You are a concise voice assistant for a field technician. Answer briefly."
 
     public static let parley = ConfigSchema(
-        keys: device + audio + dsp + backend + speech + tools + ptt + board + transcripts + control + logging + metrics,
+        keys: device + audio + dsp + backend + speech + tools + ptt + board + transcripts + control + logging + metrics
+            + provisioning,
         backendRequirements: [
             "openai": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
             "openai_webrtc": [["backend.openai.api_key_file", "backend.openai.api_key_credential"]],
@@ -365,5 +366,22 @@ extension ConfigSchema {
                   "Serve Prometheus text on metrics.listen."),
         ConfigKey("metrics.listen", .string, default: .string("127.0.0.1:9464"), example: "\"127.0.0.1:9100\"",
                   "Address and port for the metrics endpoint."),
+    ]
+
+    static let provisioning: [ConfigKey] = [
+        ConfigKey("provisioning.url", .url(["https", "http"]), default: .string(""),
+                  example: "\"https://fleet.example.com/parley\"",
+                  "Remote provisioning (docs/FLEET.md): the device pulls <url>/<device.id>.toml and its detached Ed25519 signature <url>/<device.id>.toml.sig at start and every interval_s, applies what verifies and validates, and POSTs a report to <url>/<device.id>/report. Empty: off."),
+        ConfigKey("provisioning.public_key", .string, default: .string(""),
+                  example: "\"MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\"",
+                  "The fleet's Ed25519 public key: the base64 line of `openssl pkey -pubout` (or the 32 raw bytes in base64). Files it did not sign are refused."),
+        ConfigKey("provisioning.fleet_default", .bool, default: .bool(false), example: "true",
+                  "Also pull <url>/default.toml (and .sig), applied below the device's own file."),
+        ConfigKey("provisioning.interval_s", .int(5...86400), default: .int(900), example: "300",
+                  "Between pulls (and reports), with ±10 % jitter so a fleet does not pull at once."),
+        ConfigKey("provisioning.rollback_after_s", .int(10...3600), default: .int(120), example: "300",
+                  "A device not ready this long after applying pulled config restores the last good one."),
+        ConfigKey("provisioning.ca_file", .string, default: .string(""), example: "\"/etc/parley/fleet-ca.pem\"",
+                  "Extra CA certificate (PEM) trusted for provisioning.url beside the system store."),
     ]
 }

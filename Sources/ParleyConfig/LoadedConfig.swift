@@ -178,5 +178,9 @@ extension ParleySettings {
             level: c.string("logging.level"),
             format: c.choice("logging.format", as: LoggingSettings.Format.self))
         metrics = MetricsSettings(enabled: c.bool("metrics.enabled"), listen: c.string("metrics.listen"))
+        provisioning = ProvisioningSettings(
+            url: c.optionalString("provisioning.url"), publicKey: c.string("provisioning.public_key"),
+            fleetDefault: c.bool("provisioning.fleet_default"), intervalSeconds: c.int("provisioning.interval_s"),
+            rollbackAfterSeconds: c.int("provisioning.rollback_after_s"), caFile: c.optionalString("provisioning.ca_file"))
     }
 }

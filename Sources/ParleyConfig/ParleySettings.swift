@@ -13,6 +13,17 @@ public struct ParleySettings: Sendable {
     public var control: ControlSettings
     public var logging: LoggingSettings
     public var metrics: MetricsSettings
+    public var provisioning: ProvisioningSettings
+}
+
+public struct ProvisioningSettings: Sendable, Equatable {
+    /// nil: provisioning is off.
+    public var url: String?
+    public var publicKey: String
+    public var fleetDefault: Bool
+    public var intervalSeconds: Int
+    public var rollbackAfterSeconds: Int
+    public var caFile: String?
 }
 
 public struct DeviceSettings: Sendable, Equatable {

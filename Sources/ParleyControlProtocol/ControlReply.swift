@@ -147,6 +147,23 @@ public struct StatusReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// Remote provisioning, when `provisioning.url` is set.
+    public struct Provisioning: Codable, Sendable, Equatable {
+        /// The ETags in force ("device \"abc\"", fleet first), or "none".
+        public var version: String
+        /// applied, applying, unchanged, refused, rolled back, unreachable.
+        public var result: String
+        public var reason: String
+        /// The last pull that reached the server (Unix seconds).
+        public var lastPull: Double?
+        public init(version: String, result: String, reason: String, lastPull: Double?) {
+            self.version = version
+            self.result = result
+            self.reason = reason
+            self.lastPull = lastPull
+        }
+    }
+
     public var version: String
     public var deviceID: String
     public var backend: String
@@ -160,11 +177,13 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var lastUserTranscript: String?
     public var lastAssistantTranscript: String?
     public var transcripts: Transcripts?
+    public var provisioning: Provisioning?
 
     public init(version: String, deviceID: String, backend: String, uptimeSeconds: Int, state: State, audio: Audio,
                 board: String, leds: [LED], lastError: String?, lastUserTranscript: String?, lastAssistantTranscript: String?,
-                transcripts: Transcripts? = nil) {
+                transcripts: Transcripts? = nil, provisioning: Provisioning? = nil) {
         self.transcripts = transcripts
+        self.provisioning = provisioning
         self.version = version
         self.deviceID = deviceID
         self.backend = backend

@@ -3,6 +3,7 @@ import Logging
 import ParleyBoard
 import ParleyConfig
 import ParleyCore
+import ParleyProvisioning
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,11 +43,14 @@ struct ConfigOptions: ParsableArguments {
     var directory: String?
 
     var paths: ConfigPaths {
-        guard file != nil || directory != nil else { return .system }
-        let main = file ?? ConfigPaths.system.mainFile
-        let parent = main.contains("/") ? String(main[..<main.lastIndex(of: "/")!]) : "."
-        return ConfigPaths(mainFile: main, dropInDirectory: directory ?? parent + "/conf.d",
-                           mainFileRequired: file != nil)
+        var paths = ConfigPaths.system
+        if file != nil || directory != nil {
+            let main = file ?? ConfigPaths.system.mainFile
+            let parent = main.contains("/") ? String(main[..<main.lastIndex(of: "/")!]) : "."
+            paths = ConfigPaths(mainFile: main, dropInDirectory: directory ?? parent + "/conf.d", mainFileRequired: file != nil)
+        }
+        paths.provisionedDirectory = ConfigPaths.stateDirectory(environment: processEnvironment()) + "/provisioned"
+        return paths
     }
 }
 
@@ -112,10 +116,9 @@ struct CheckConfig: AsyncParsableCommand {
         do {
             let config = try LoadedConfig.load(paths: options.paths, environment: processEnvironment())
             _ = try CueSounds(config.settings.board)  // the cue files, as the daemon will read them
-            try checkBoard(config.settings.board)
-            if let problem = BackendFactory(settings: config.settings, logger: Logger(label: "check-config")).sessionProblem() {
-                throw CheckFailure(description: problem)
-            }
+            let (problems, notes) = offlineChecks(config.settings)
+            for note in notes { printError("note: \(note)") }
+            if !problems.isEmpty { throw CheckFailure(description: problems.joined(separator: "\n")) }
             print(ConfigReport.effective(config), terminator: "")
         } catch {
             printError("\(error)")
@@ -124,24 +127,41 @@ struct CheckConfig: AsyncParsableCommand {
     }
 }
 
-/// The GPIO chip and lines, looked up as the daemon will claim them: a missing line is a
-/// problem where the daemon would stop on it (`board.required`), else a note; a chip that is
-/// not on this machine is said, its lines unchecked (the config may be for another device).
-func checkBoard(_ board: BoardSettings) throws(CheckFailure) {
-    guard board.kind == .gpio else { return }
-    let problems = GPIOBoard.check(board)
-    if case .chipNotFound? = problems.first {
-        printError("note: \(problems[0]); its lines are not checked here")
-        return
+/// What check-config adds to the configuration's own validation, and remote provisioning
+/// checks a pulled file with: the GPIO chip and lines looked up as the daemon will claim them
+/// (a missing line is a problem where the daemon would stop on it, `board.required`, else a
+/// note; a chip not on this machine is a note, its lines unchecked: the config may be for
+/// another device), and a session.update that fits the WebRTC data channel.
+func offlineChecks(_ settings: ParleySettings) -> (problems: [String], notes: [String]) {
+    var problems: [String] = []
+    var notes: [String] = []
+    if settings.board.kind == .gpio {
+        let gpio = GPIOBoard.check(settings.board)
+        if case .chipNotFound? = gpio.first {
+            notes.append("\(gpio[0]); its lines are not checked here")
+        } else if !gpio.isEmpty {
+            let text = gpio.map { "  \($0)" }.joined(separator: "\n")
+            if settings.board.required {
+                problems.append("the board cannot be used (board.required = true):\n\(text)\n"
+                    + "    hint: fix board.chip / the *_line keys (gpioinfo lists chips and lines), or set board.required = false")
+            } else {
+                notes.append("the daemon runs without these (board.required = false):\n\(text)")
+            }
+        }
     }
-    guard !problems.isEmpty else { return }
-    let text = problems.map { "  \($0)" }.joined(separator: "\n")
-    guard board.required else {
-        printError("note: the daemon runs without these (board.required = false):\n\(text)")
-        return
+    if let problem = BackendFactory(settings: settings, logger: Logger(label: "check-config")).sessionProblem() {
+        problems.append(problem)
     }
-    throw CheckFailure(description: "the board cannot be used (board.required = true):\n\(text)\n"
-        + "    hint: fix board.chip / the *_line keys (gpioinfo lists chips and lines), or set board.required = false")
+    if let problem = provisioningKeyProblem(settings) { problems.append(problem) }
+    return (problems, notes)
+}
+
+/// With provisioning on, files the fleet's key did not sign are refused: a key that cannot be
+/// read would refuse them all.
+func provisioningKeyProblem(_ settings: ParleySettings) -> String? {
+    guard settings.provisioning.url != nil, FleetKey(settings.provisioning.publicKey) == nil else { return nil }
+    return "provisioning.public_key: not an Ed25519 public key\n"
+        + "    hint: the base64 line of `openssl pkey -in fleet.pem -pubout` (docs/FLEET.md)"
 }
 
 struct CheckFailure: Error, CustomStringConvertible {

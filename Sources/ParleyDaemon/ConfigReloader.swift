@@ -53,11 +53,14 @@ public final class ConfigReloader: Sendable {
         return merged
     }
 
+    /// The configuration in force.
+    var running: LoadedConfig { current.withLock { $0 } }
+
     @discardableResult
-    public func reload() async -> ConfigDiff? {
+    public func reload(because why: String = "SIGHUP") async -> ConfigDiff? {
         notifier.reloading()
         defer { notifier.ready() }
-        logger.notice("SIGHUP: reloading configuration")
+        logger.notice("\(why): reloading configuration")
         let loaded: LoadedConfig
         do {
             loaded = try LoadedConfig.load(paths: paths, environment: environment)

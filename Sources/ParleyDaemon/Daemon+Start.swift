@@ -47,6 +47,7 @@ extension Daemon {
         do { backend = try BackendFactory(settings: settings, logger: logger("parley.backend")).make() } catch {
             throw StartFailure.config("\(error)")
         }
+        if let problem = provisioningKeyProblem(settings) { throw StartFailure.config(problem) }
         for secret in config.secrets.values { logShared.redactor.register(secret.reveal()) }
         log.info("parleyd \(ParleyVersion.string) starting: device \(settings.device.id), backend \(settings.backend.kind.rawValue), board \(settings.board.kind.rawValue), ptt \(settings.ptt.mode.rawValue)")
         let cues: CueSounds
@@ -105,8 +106,16 @@ extension Daemon {
         }
         let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
                                       logger: audioLog)
+        let provisioningShown = settings.provisioning.url == nil ? nil : ProvisioningShown()
         let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
-                                    backend: backend, drift: drift, transcripts: transcripts, started: .now)
+                                    backend: backend, drift: drift, transcripts: transcripts,
+                                    provisioning: provisioningShown, started: .now)
+        let provisioner = provisioningShown.flatMap { shown in
+            Provisioner(settings: settings, paths: paths, environment: environment, logger: logger("parley.provisioning"),
+                        running: { reloader.running }, isReady: { await controller.state.isReady }, shown: shown,
+                        report: { (await control.status(), await control.metrics()) },
+                        reload: { await reloader.reload(because: "provisioning") })
+        }
         var controlServer = ControlServer(path: settings.control.socketPath, mode: settings.control.mode,
                                           group: settings.control.group, logger: logger("parley.control"),
                                           handle: control.handle)
@@ -144,13 +153,18 @@ extension Daemon {
         if let transcripts {
             services.append(TaskService(description: "transcripts") { await transcripts.run() })
         }
+        if let provisioner { services.append(provisioner) }
         if settings.metrics.enabled {
             services.append(MetricsServer(listen: settings.metrics.listen, eventLoopGroup: eventLoops,
                                           logger: logger("parley.metrics"), metrics: control.metrics))
         }
         services.append(SystemdLifecycle(notifier: notifier, reloader: reloader, logger: log))
+        // The provisioner ends only to restart the daemon on files it applied: a clean exit,
+        // which systemd's Restart=always follows with a start.
         let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
+            services: services.map {
+                $0 is Provisioner ? .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) : .init(service: $0)
+            },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger("parley.lifecycle")))
         return Started(group: group, transcripts: transcripts)

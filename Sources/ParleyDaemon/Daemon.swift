@@ -50,6 +50,10 @@ public struct Daemon {
             log.critical("\(failure)")
             notifier.status("configuration error: \(failure)")
             code = failure.exitCode
+            if Provisioner.rollBackFailedStart(paths: paths, why: "\(failure)") {
+                log.error("provisioning: the files just applied stop the daemon from starting; restored the last good ones, restarting")
+                code = 1  // not 78: systemd restarts it, on the restored files
+            }
         } catch {
             log.error("stopped on error: \(error)")
             code = 1

@@ -16,6 +16,7 @@ struct DaemonControl: Sendable {
     let backend: any VoiceBackend
     let drift: ClockDriftMonitor
     let transcripts: TranscriptOutbox?
+    let provisioning: ProvisioningShown?
     let started: ContinuousClock.Instant
 
     func handle(_ request: ControlRequest) async -> ControlReply {
@@ -84,6 +85,9 @@ struct DaemonControl: Sendable {
             lastAssistantTranscript: stats.lastAssistantTranscript,
             transcripts: transcripts.map(\.stats).map {
                 .init(queued: $0.queued, sent: $0.sent, rejected: $0.rejected, dropped: $0.dropped, lastError: $0.lastError)
+            },
+            provisioning: provisioning?.current.map {
+                .init(version: $0.version, result: $0.result, reason: $0.reason, lastPull: $0.lastPull)
             })
     }
 

@@ -1,4 +1,7 @@
 import ParleyControlProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `parleyctl status` for people: one fact per line.
 enum StatusText {
@@ -23,6 +26,10 @@ enum StatusText {
         if let t = s.transcripts {
             lines.append("transcripts \(t.queued) queued, \(t.sent) sent, \(t.rejected) rejected, \(t.dropped) dropped"
                          + (t.lastError.map { "; failing: \($0)" } ?? ""))
+        }
+        if let p = s.provisioning {
+            let pulled = p.lastPull.map { "last pull \(Int(max(0, Double(time(nil)) - $0))) s ago" } ?? "never pulled"
+            lines.append("provisioning \(p.version): \(p.result)\(p.reason.isEmpty ? "" : " (\(p.reason))"), \(pulled)")
         }
         return lines.joined(separator: "\n")
     }

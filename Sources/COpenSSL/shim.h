@@ -1,0 +1,2 @@
+// OpenSSL's libcrypto: Ed25519 signature checks for remote provisioning.
+#include <openssl/evp.h>
