@@ -154,6 +154,7 @@ let package = Package(
         ),
 
         .testTarget(name: "ParleyConfigTests", dependencies: ["ParleyConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyProvisioningTests", dependencies: ["ParleyProvisioning"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ParleyDaemonTests",
             dependencies: ["ParleyDaemon", "ParleyConfig", "ParleyCore", "ParleyAudio",
