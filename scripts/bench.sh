@@ -27,7 +27,9 @@
 #                                 (Tests/integration/test_webrtc.py): offer_to_datachannel_open_ms
 #                                 spans building the offer to the data channel open; fd/thread/RSS
 #   fuzz.* come from `make fuzz` (scripts/fuzz.sh), not from here
-# BENCH_SECTIONS picks sections (default all: audio latency idle hil faults soak webrtc); the keys
+#   provisioning.apply_ms         a new signed version on the fake fleet server to the device's report
+#                                 that it applied it (Tests/integration/bench_provisioning.py), 20 versions
+# BENCH_SECTIONS picks sections (default all: audio latency idle provisioning hil faults soak webrtc); the keys
 # of the sections not run stay as they are in bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ export PATH=/opt/swift/usr/bin:$PATH
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-sections=" ${BENCH_SECTIONS:-audio latency idle hil faults soak webrtc} "
+sections=" ${BENCH_SECTIONS:-audio latency idle provisioning hil faults soak webrtc} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 
 if want audio; then
@@ -72,6 +74,11 @@ fi
 if want idle; then
   echo "bench: the idle daemon's CPU (60 s) and press to LED (60 presses), release parleyd"
   .venv/bin/python Tests/integration/bench_idle.py --parleyd .build/release/parleyd --seconds 60 --presses 60 > "$out/idle.json"
+fi
+
+if want provisioning; then
+  echo "bench: provisioning, a new version to its applied report (20 versions, release parleyd)"
+  .venv/bin/python Tests/integration/bench_provisioning.py --parleyd .build/release/parleyd --versions 20 > "$out/provisioning.json"
 fi
 
 if want hil; then
@@ -158,7 +165,7 @@ if have("swift.jsonl"):  # the audio section
             results["aec"][f"erle_{name}_db"] = round(figures[0], 2)
     for name, seconds in reconvergence.items():  # an echo path that changed mid-answer
         results["aec"][f"reconvergence_20db_{name}_s"] = seconds
-for name in ("latency.json", "idle.json", "hil.json", "soak.json", "webrtc.json"):
+for name in ("latency.json", "idle.json", "provisioning.json", "hil.json", "soak.json", "webrtc.json"):
     if have(name):
         for key, value in load(name).items():  # sections share top-level keys (latency.*)
             if isinstance(value, dict) and isinstance(results.get(key), dict):

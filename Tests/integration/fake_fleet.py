@@ -4,6 +4,7 @@ openssl CLI (`openssl pkeyutl -sign -rawin`), and a report route collecting what
 It can be down (connections dropped) and be told to serve a bad signature."""
 import hashlib
 import json
+import time
 import subprocess
 from pathlib import Path
 
@@ -42,11 +43,13 @@ class FakeFleet(ServerThread):
         self.reports: list[dict] = []
         self.requests: list[tuple[str, str | None, int]] = []  # path, If-None-Match, status
         self.down = False
+        self.last_served: dict[str, float] = {}  # file → when a 200 last carried it (monotonic)
 
     def publish(self, name: str, text: str, signed_by: FleetKey | None = None):
         data = text.encode()
+        signature = (signed_by or self.key).sign(data, self.directory)
+        self.signatures[name + ".sig"] = signature  # before the file: never a new file with an old signature
         self.files[name] = data
-        self.signatures[name + ".sig"] = (signed_by or self.key).sign(data, self.directory)
 
     @property
     def url(self) -> str:
@@ -71,10 +74,12 @@ class FakeFleet(ServerThread):
                 self.requests.append((name, etag, 304))
                 return web.Response(status=304, headers={"ETag": etag})
             self.requests.append((name, request.headers.get("If-None-Match"), 200))
+            self.last_served[name] = time.monotonic()
             return web.Response(body=body, headers={"ETag": etag})
 
         async def report(request):
-            self.reports.append({"device": request.match_info["device"], **json.loads(await request.read())})
+            self.reports.append({"device": request.match_info["device"], **json.loads(await request.read()),
+                                 "_received": time.monotonic()})
             return web.json_response({"ok": True})
 
         app = web.Application(middlewares=[unavailable])
