@@ -297,7 +297,10 @@ actor Provisioner: Service {
 
     private func sendReport() async {
         guard unreachableSince == nil else { return }
-        let (status, metrics) = await report()
+        var (status, metrics) = await report()
+        // What the technician said and heard stays on the device: the fleet sees state, not speech.
+        status.lastUserTranscript = nil
+        status.lastAssistantTranscript = nil
         guard let statusJSON = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(status)) else { return }
         let body: [String: Any] = [
             "device_id": deviceID, "version": ParleyVersion.string, "status": statusJSON, "metrics": metrics,

@@ -70,6 +70,7 @@ def test_a_signed_update_is_applied_live_then_unchanged_pulls_do_no_work(daemon,
     assert report["device"] == DEVICE and report["device_id"] == DEVICE
     assert report["provisioning"]["applied"]["device"].startswith('"')
     assert report["status"]["state"]["link"] == "connected" and "parley_turns_total" in report["metrics"]
+    assert "lastUserTranscript" not in report["status"]  # speech stays on the device
     assert report["version"]
     # The next pull asks with the ETag and gets 304: nothing applied again.
     wait_for(lambda: any(status == 304 for _, _, status in fleet.requests), "a 304", timeout=10)
