@@ -18,8 +18,11 @@ public final class GPIOBoard: Board {
     private let onHealth: @Sendable (String, Bool) -> Void
     /// The claimed chip: the button thread swaps it; `summary` reads it.
     private let current: Mutex<Claimed?>
-    /// The chip was claimed once: nil `current` means gone rather than never found.
+    /// The chip was claimed once, or is waited for from the start: nil `current` means gone
+    /// (or not there yet) rather than left out, and the button thread claims it when it appears.
     private let everClaimed: Atomic<Bool>
+    /// Missing since the start, waited for (`board.required`): not yet seen.
+    private let notYetSeen: Atomic<Bool>
     /// The buttons claimed at start: a chip that comes back must give the same ones.
     private let startButtons: [Button?]
     private let ledLines: LEDLines
@@ -48,10 +51,15 @@ public final class GPIOBoard: Board {
     /// Opens what exists and claims it. `problems` lists what was configured but missing
     /// or busy; the caller decides whether that is fatal (`board.required`). `onHealth`
     /// hears the chip go and come back (one line each).
-    public static func open(_ settings: BoardSettings, longPressMilliseconds: Int,
+    public static func open(_ settings: BoardSettings, longPressMilliseconds: Int, waitForChip: Bool = false,
                             onHealth: @escaping @Sendable (String, Bool) -> Void = { _, _ in }) -> (GPIOBoard, problems: [GPIOError]) {
         let (claimed, profile, problems) = claim(settings)
-        let board = GPIOBoard(settings: settings, claimed: claimed, profile: profile, onHealth: onHealth,
+        // No chip at all, and told to wait: the board is what the settings say it will be once
+        // the chip appears (a HAT's expander still probing at boot, a USB GPIO adapter).
+        let waiting = claimed == nil && waitForChip
+        let expected = LEDProfile(patterns: settings.leds.map { (name: $0.name, states: $0.patterns) })
+        let board = GPIOBoard(settings: settings, claimed: claimed, profile: waiting ? expected : profile,
+                              expectedButtons: waiting ? wantedButtons(settings).map(\.0) : nil, onHealth: onHealth,
                               longPressMilliseconds: longPressMilliseconds)
         return (board, problems)
     }
@@ -61,14 +69,20 @@ public final class GPIOBoard: Board {
     public static func check(_ settings: BoardSettings) -> [GPIOError] {
         let chip: GPIOChip
         do { chip = try GPIOChip(lookup: settings.chip) } catch { return [error] }
-        let lines = [("ptt button", settings.pttLine), ("volume up button", settings.volumeUpLine),
-                     ("volume down button", settings.volumeDownLine), ("cancel button", settings.cancelLine)]
-            + settings.leds.map { ("\($0.name) LED", Optional($0.line)) }
+        let lines = wantedButtons(settings).map { ($0.0.rawValue.replacingOccurrences(of: "_", with: " ") + " button", $0.1) }
+            + settings.leds.map { ("\($0.name) LED", $0.line) }
         var problems: [GPIOError] = []
-        for case let (role, spec?) in lines {
+        for (role, spec) in lines {
             do { _ = try chip.line(spec, role: role) } catch { problems.append(error) }
         }
         return problems
+    }
+
+    /// The configured buttons and their lines, in the order they are claimed.
+    private static func wantedButtons(_ settings: BoardSettings) -> [(Button, String)] {
+        let wanted: [(Button, String?)] = [(.ptt, settings.pttLine), (.volumeUp, settings.volumeUpLine),
+                                           (.volumeDown, settings.volumeDownLine), (.cancel, settings.cancelLine)]
+        return wanted.compactMap { button, line in line.map { (button, $0) } }
     }
 
     /// The configured chip and lines; with problems, what could be claimed.
@@ -82,9 +96,7 @@ public final class GPIOBoard: Board {
         var leds: [ClaimedLine] = []
         var ledProfile: [(name: String, states: [String: String])] = []
         let bias = GPIOChip.Bias(rawValue: settings.bias) ?? .asIs
-        let wanted: [(Button, String?)] = [(.ptt, settings.pttLine), (.volumeUp, settings.volumeUpLine),
-                                           (.volumeDown, settings.volumeDownLine), (.cancel, settings.cancelLine)]
-        for case let (button, spec?) in wanted {
+        for (button, spec) in wantedButtons(settings) {
             let role = button.rawValue.replacingOccurrences(of: "_", with: " ") + " button"
             do {
                 let line = try chip.requestButton(spec, role: role, activeLow: settings.activeLow, bias: bias)
@@ -101,13 +113,14 @@ public final class GPIOBoard: Board {
         return (Claimed(chip: chip, buttons: buttons, leds: leds), LEDProfile(patterns: ledProfile), problems)
     }
 
-    private init(settings: BoardSettings, claimed: Claimed?, profile: LEDProfile,
+    private init(settings: BoardSettings, claimed: Claimed?, profile: LEDProfile, expectedButtons: [Button]?,
                  onHealth: @escaping @Sendable (String, Bool) -> Void, longPressMilliseconds: Int) {
         self.settings = settings
         self.onHealth = onHealth
         current = Mutex(claimed)
-        everClaimed = Atomic(claimed != nil)
-        startButtons = claimed?.buttons.map(\.button) ?? []
+        everClaimed = Atomic(claimed != nil || expectedButtons != nil)
+        notYetSeen = Atomic(claimed == nil && expectedButtons != nil)
+        startButtons = claimed?.buttons.map(\.button) ?? expectedButtons ?? []
         tracker = Mutex(ButtonTracker(debounceMilliseconds: settings.debounceMilliseconds,
                                       longPressMilliseconds: longPressMilliseconds))
         ledLines = LEDLines(claimed?.leds.map(\.line) ?? [])
@@ -122,6 +135,7 @@ public final class GPIOBoard: Board {
     /// What was claimed, for the start-up log.
     public var summary: String {
         guard let claimed = current.withLock({ $0 }) else {
+            if notYetSeen.load(ordering: .relaxed) { return "gpio: waiting for chip \(settings.chip)" }
             return everClaimed.load(ordering: .relaxed) ? "gpio: chip \(settings.chip) gone" : "gpio: no chip"
         }
         let names = claimed.buttons.compactMap(\.button?.rawValue) + ledDriver.readings().map { "\($0.name) LED" }
@@ -222,8 +236,8 @@ public final class GPIOBoard: Board {
                      + "unavailable until it is back (the control socket still works)", true)
             return []
         }
-        // A chip missing from the start stays missing (board.required = false said so); one
-        // that went is claimed again once all of it is back, LEDs in the driver's order.
+        // A chip missing from the start stays missing (board.required = false said so), unless
+        // waited for; one that went is claimed again once all of it is back, LEDs in the driver's order.
         guard everClaimed.load(ordering: .relaxed) else { return nil }
         let (claimed, profile, problems) = Self.claim(settings)
         guard let claimed else { return nil }
@@ -235,6 +249,10 @@ public final class GPIOBoard: Board {
         current.withLock { $0 = claimed }
         ledLines.replace(claimed.leds.map(\.line))
         ledDriver.reapply()
+        if notYetSeen.exchange(false, ordering: .relaxed) {
+            onHealth("board: GPIO chip \(claimed.chip.name) [\(claimed.chip.label)] is here: buttons and LEDs claimed", false)
+            return claimed.buttons
+        }
         onHealth("board: GPIO chip back as \(claimed.chip.name) [\(claimed.chip.label)]: buttons and LEDs claimed again",
                  false)
         return claimed.buttons

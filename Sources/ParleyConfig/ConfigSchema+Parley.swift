@@ -269,7 +269,7 @@ extension ConfigSchema {
         ConfigKey("board.kind", .choice(words(BoardSettings.Kind.self)), default: .string("sim"), example: "\"gpio\"",
                   "sim: simulated buttons and LEDs (control socket). gpio: libgpiod lines."),
         ConfigKey("board.required", .bool, default: .bool(true), example: "false",
-                  "Exit 78 when the GPIO chip or a line is missing; false: run without it."),
+                  "true: a line missing on the chip (or busy) is a configuration error, exit 78; a chip not there at all is waited for (READY, status `gpio: waiting for chip …`, claimed when it appears). false: run without what is missing."),
         ConfigKey("board.chip", .string, default: .string("gpiochip0"), example: "\"pinctrl-rp1\"",
                   "GPIO chip by name, label or path."),
         ConfigKey("board.ptt_line", .string, default: .string("ptt"), example: "\"GPIO17\"",

@@ -17,8 +17,17 @@ struct BoardFactory {
             return SimulatedBoard(longPressMilliseconds: longPress, leds: Self.simulatedLEDs(board))
         case .gpio:
             let logger = logger
-            let (gpio, problems) = GPIOBoard.open(board, longPressMilliseconds: longPress) { message, problem in
+            // No chip yet (a HAT's expander still probing, a USB adapter not plugged in): wait for
+            // it rather than exit into a loop or stop for good. Lines missing on a chip that is
+            // there are a configuration error, as before.
+            var chipMissing = false
+            if board.required, case .chipNotFound? = GPIOBoard.check(board).first { chipMissing = true }
+            let (gpio, problems) = GPIOBoard.open(board, longPressMilliseconds: longPress, waitForChip: chipMissing) { message, problem in
                 if problem { logger.error("\(message)") } else { logger.notice("\(message)") }
+            }
+            if chipMissing, let problem = problems.first {
+                logger.error("\(problem); waiting for it: buttons and LEDs start when it appears (the control socket works meanwhile)")
+                return gpio
             }
             for problem in problems {
                 if board.required {

@@ -8,7 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import Speaker
+from conftest import Speaker, hil_config
+from parleyd_process import Control, Daemon
 
 ALOOP = Path("/sys/bus/platform/drivers/snd_aloop")
 
@@ -133,3 +134,32 @@ def test_a_hung_capture_thread_stops_the_watchdog(parleyd, gpio):
     d.wait(timeout=5)
     assert "did not stop" in d.log
     tracer.wait(timeout=5)
+
+
+def test_a_gpio_chip_missing_at_start_is_waited_for_not_a_restart_loop(tmp_path, gpio, speaker, host):
+    """Regression: a device whose GPIO chip was not there at start (a HAT's expander still
+    probing, a USB adapter unplugged) exited 78 and systemd never started it again. Now it comes
+    up, says so once, and claims the chip when it appears."""
+    gpio.set_live(False)
+    d = Daemon(tmp_path, config=hil_config(tmp_path)).start()
+    try:
+        d.notify.wait_for("READY=1", timeout=30)
+        d.wait_log("GPIO chip \"hil-sim\" not found", timeout=5)
+        d.wait_log("waiting for it: buttons and LEDs start when it appears")
+        control = Control(tmp_path / "control.sock")
+        assert control.status()["board"] == "gpio: waiting for chip hil-sim"
+        time.sleep(2.5)
+        assert d.proc.poll() is None and d.log.count("hil-sim") == 1, d.log
+        gpio.set_live(True)
+        d.wait_log("board: GPIO chip gpiochip", timeout=10)
+        d.wait_log("is here: buttons and LEDs claimed")
+        gpio.wait_lit({"ready"}, timeout=20)
+        gpio.press()
+        gpio.wait_lit({"listen"})
+        time.sleep(0.4)
+        t_release = gpio.release()
+        host.event_after("input_audio_buffer.commit", t_release)
+    finally:
+        gpio.set_live(True)
+        d.stop()
+        print(f"parleyd log:\n{d.log}")
