@@ -46,6 +46,7 @@ public actor AgentCBackend: VoiceBackend, SupervisedLink {
     /// Why the device is ending the current connection (an operator reconnect); nil otherwise.
     private var ending: LinkEnd?
     var supervisor: LinkSupervisor
+    var backoff: Task<Void, Never>?
     /// The server is in an interaction (ours or not); a new text_input waits for its end.
     private var interactionActive = false
     /// Text of the turn waiting to go in.
@@ -131,6 +132,7 @@ public actor AgentCBackend: VoiceBackend, SupervisedLink {
     private func redacted(_ text: String) -> String { text.replacingOccurrences(of: settings.token, with: "<token>") }
 
     public func reconnect() async {
+        if cutBackoff() { return }
         ending = .operatorReconnect
         await sender?.close()
     }

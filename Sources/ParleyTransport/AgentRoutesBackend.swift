@@ -52,6 +52,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     private let socket: SocketIOClient
     /// The socket's reconnects.
     var supervisor: LinkSupervisor
+    var backoff: Task<Void, Never>?
     /// What the device shows: the relay's plane and the call (AgentRoutesStatus).
     var status: AgentRoutesStatus
     /// media = webrtc: the call carrying the turns; nil: chat completions.
@@ -132,8 +133,10 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     }
 
     public func reconnect() async {
-        ending = .operatorReconnect
-        await socket.close()
+        if !cutBackoff() {
+            ending = .operatorReconnect
+            await socket.close()
+        }
         await call?.reconnect()
     }
 

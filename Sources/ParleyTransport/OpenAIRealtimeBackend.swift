@@ -53,6 +53,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
     /// WebRTC: response.done came while its audio still plays; announced when it stops.
     private var doneAwaitsAudio = false
     var supervisor: LinkSupervisor
+    var backoff: Task<Void, Never>?
     /// Why the device is ending the current connection (stall, renewal, operator, expiry);
     /// nil while the server or the network is the one to end it.
     private var ending: LinkEnd?
@@ -186,6 +187,7 @@ public actor OpenAIRealtimeBackend: VoiceBackend, SupervisedLink {
     }
 
     public func reconnect() async {
+        if cutBackoff() { return }
         await hangUp(.operatorReconnect)
     }
 

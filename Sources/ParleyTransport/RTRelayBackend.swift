@@ -54,6 +54,7 @@ public actor RTRelayBackend: VoiceBackend, SupervisedLink {
     var pending: [Int16] = []
     var answer: AnswerTracker
     var supervisor: LinkSupervisor
+    var backoff: Task<Void, Never>?
     var warnedHandsFree = false
 
     /// One POST of the session, in order.
@@ -110,6 +111,7 @@ public actor RTRelayBackend: VoiceBackend, SupervisedLink {
     }
 
     public func reconnect() async {
+        if cutBackoff() { return }
         endSession?.yield(.operatorReconnect)
     }
 

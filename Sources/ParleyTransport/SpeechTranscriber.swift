@@ -27,6 +27,7 @@ actor SpeechTranscriber: SupervisedLink {
     private let connector: any WebSocketConnector
     let logger: Logger
     var supervisor: LinkSupervisor
+    var backoff: Task<Void, Never>?
     private var sender: (any WebSocketSender)?
     private var ready = false
     /// Audio of the turn not sent yet (the session is not ready).

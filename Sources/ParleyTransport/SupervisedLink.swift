@@ -10,6 +10,8 @@ protocol SupervisedLink: Actor {
     func report(_ event: BackendEvent)
     /// Dials, runs the connection until it ends, and says why it ended.
     func connectOnce() async -> LinkEnd
+    /// The wait before the next dial while it runs: an operator's reconnect cuts it short.
+    var backoff: Task<Void, Never>? { get set }
 }
 
 extension SupervisedLink {
@@ -20,9 +22,24 @@ extension SupervisedLink {
             let end = await connectOnce()
             let wait = apply(supervisor.ended(Task.isCancelled ? .stopped : end, at: .now,
                                               random: .random(in: -1...1)))
-            if let wait { try? await Task.sleep(for: .milliseconds(wait)) }
+            if let wait {
+                let sleep = Task { _ = try? await Task.sleep(for: .milliseconds(wait)) }
+                backoff = sleep
+                await withTaskCancellationHandler { await sleep.value } onCancel: { sleep.cancel() }
+                backoff = nil
+            }
         }
         apply(supervisor.ended(.stopped, at: .now, random: 0))
+    }
+
+    /// An operator's reconnect while the link waits to dial again: dial now, not after the
+    /// backoff (an outage's error stays until a session is ready). False when no wait runs,
+    /// and the caller ends the connection instead.
+    func cutBackoff() -> Bool {
+        guard let backoff else { return false }
+        backoff.cancel()
+        logger.notice("\(supervisor.name): reconnecting now as the operator asked (the wait before the next try cut short)")
+        return true
     }
 
     /// The session is ready: the link is up (and an outage over).

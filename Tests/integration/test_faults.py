@@ -27,10 +27,10 @@ KEY = "sk-test-faults-key-0123456789abcdef"
 class Rig:
     """parleyd on the OpenAI backend at `url`, transcripts to a fake training backend."""
 
-    def __init__(self, daemon, tmp_path, url: str, extra: str = ""):
+    def __init__(self, daemon, tmp_path, url: str, extra: str = "", backend: str = ""):
         self.transcripts = FakeTranscripts().start()
         dropin, _ = transcripts_dropin(tmp_path, self.transcripts.url, "T-77")
-        dropin += ('[backend]\nstall_timeout_ms = 3000\n'
+        dropin += (f'[backend]\nstall_timeout_ms = 3000\n{backend}'
                   '[board.leds.ready]\nline = "led_ready"\nready = "on"\n'
                   '[board.leds.error]\nline = "led_error"\nerror = "on"\noffline = "on"\n')
         self.d = start_on_backend(daemon, tmp_path, "openai", f'url = "{url}"\n{extra}', KEY,
@@ -214,3 +214,22 @@ def test_close_4000_names_the_retired_beta_shape(daemon, tmp_path, fake):
     ready(rig.control)
     rig.turn(fake)
     rig.stop()
+
+
+def test_an_operator_reconnect_cuts_the_wait_before_the_next_try(daemon, tmp_path):
+    """Regression: `parleyctl reconnect` during the backoff wait did nothing until the wait was
+    over (up to reconnect_max_ms). Now it dials at once and says so."""
+    port = free_port()
+    rig = Rig(daemon, tmp_path, f"ws://127.0.0.1:{port}/v1/realtime",
+              backend="reconnect_initial_ms = 60000\nreconnect_max_ms = 60000\n")
+    rig.fails_with("Connection refused")
+    time.sleep(1)  # into the 60 s wait
+    fake = FakeRealtime(api_key=KEY, port=port).start()
+    asked = time.monotonic()
+    rig.control.ctl("reconnect")
+    rig.d.wait_log("reconnecting now as the operator asked (the wait before the next try cut short)")
+    ready(rig.control)
+    assert time.monotonic() - asked < 10, "dialled at once, not after the 60 s wait"
+    rig.d.wait_log("openai: connected again")
+    rig.stop()
+    assert fake.violations == []
