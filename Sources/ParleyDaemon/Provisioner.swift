@@ -101,7 +101,7 @@ actor Provisioner: Service {
     // MARK: pulling
 
     private func pull() async {
-        var changed: [(Source, [UInt8], String?)] = []
+        var changed: [(Source, [UInt8]?, String?)] = []  // nil: the server no longer has it
         var etags = record.etags
         for source in sources {
             let local = live + "/" + source.file
@@ -138,7 +138,11 @@ actor Provisioner: Service {
                 changed.append((source, response.body, etag))
                 etags[source.name] = etag ?? "unversioned"
             case 404 where source.name == "fleet":
-                continue  // no fleet-wide file: nothing to apply from it
+                // No fleet-wide file (any more): one the device still has is taken away.
+                if FileManager.default.fileExists(atPath: local) {
+                    changed.append((source, nil, nil))
+                    etags[source.name] = nil
+                }
             case 404:
                 return settle("unchanged", "no \(source.remote) on the server")
             default:
@@ -156,7 +160,7 @@ actor Provisioner: Service {
 
     /// Validates the pulled files with the local ones exactly as check-config does, then swaps
     /// them in (each an atomic rename) and reloads, or restarts for keys that need it.
-    private func apply(_ changed: [(Source, [UInt8], String?)], etags: [String: String]) async {
+    private func apply(_ changed: [(Source, [UInt8]?, String?)], etags: [String: String]) async {
         let files = FileManager.default
         try? files.removeItem(atPath: candidate)
         do {
@@ -166,7 +170,7 @@ actor Provisioner: Service {
             }
             for (source, body, _) in changed {
                 try? files.removeItem(atPath: candidate + "/" + source.file)
-                try Data(body).write(to: URL(fileURLWithPath: candidate + "/" + source.file))
+                if let body { try Data(body).write(to: URL(fileURLWithPath: candidate + "/" + source.file)) }
             }
         } catch {
             return refuse("cannot stage the pulled files in \(candidate): \(error)")
@@ -189,8 +193,12 @@ actor Provisioner: Service {
         do {
             try replace(lastGood, with: live)  // what the device runs now, to roll back to
             try files.createDirectory(atPath: live, withIntermediateDirectories: true)
-            for (source, _, _) in changed {
-                _ = rename(candidate + "/" + source.file, live + "/" + source.file)  // atomic, file by file
+            for (source, body, _) in changed {
+                if body == nil {
+                    _ = unlink(live + "/" + source.file)
+                } else {
+                    _ = rename(candidate + "/" + source.file, live + "/" + source.file)  // atomic, file by file
+                }
             }
             try? files.removeItem(atPath: candidate)
         } catch {

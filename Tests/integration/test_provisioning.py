@@ -182,3 +182,19 @@ def test_files_the_daemon_cannot_start_with_are_rolled_back_at_once(daemon, tmp_
     time.sleep(6)  # a pull later: the same file is not applied again
     assert d3.proc.poll() is None and "applied" not in d3.log
     assert provisioning(d3)["result"] == "rolled back" and "could not start with it" in provisioning(d3)["reason"]
+
+
+def test_the_fleet_wide_file_applies_below_the_devices_own_and_goes_when_the_server_drops_it(daemon, tmp_path, fleet):
+    fleet.publish("default.toml", "[audio]\nvolume = 40\n[ptt]\nmode = \"toggle\"\n")
+    fleet.publish(f"{DEVICE}.toml", "[audio]\nvolume = 55\n")  # the device's own wins
+    fleet.start()
+    d = start(daemon, tmp_path, fleet, extra="fleet_default = true\n")
+    wait_for(lambda: provisioning(d)["result"] == "applied", "applied")
+    assert provisioning(d)["version"].startswith('fleet "') and ', device "' in provisioning(d)["version"]
+    assert d.control.status()["audio"]["volumePercent"] == 55
+    out = check_config(tmp_path).stdout
+    assert 'mode = "toggle"' in out and "state/provisioned/10-fleet.toml:4" in out
+    del fleet.files["default.toml"]
+    wait_for(lambda: not (tmp_path / "state/provisioned/10-fleet.toml").exists(), "the fleet file gone", timeout=10)
+    wait_for(lambda: 'mode = "toggle"' not in check_config(tmp_path).stdout, "its keys gone")
+    assert d.control.status()["audio"]["volumePercent"] == 55
