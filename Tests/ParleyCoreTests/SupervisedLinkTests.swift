@@ -9,6 +9,7 @@ import Testing
     /// Each dial takes the next scripted end; `ready` marks a dial whose session came up.
     actor FakeLink: SupervisedLink {
         var supervisor: LinkSupervisor
+        var backoff: Task<Void, Never>?
         let logger = Logger(label: "test")
         private var script: [(ready: Bool, end: LinkEnd)]
         private(set) var reported: [BackendEvent] = []
@@ -58,5 +59,22 @@ import Testing
         #expect(gaps[0] >= 40 && gaps[1] >= 80)  // 40 ms, then doubled
         #expect(gaps[2] >= 40)  // the backoff started over once the session was up
         #expect(gaps[3] < 40)  // the operator's reconnect: at once
+    }
+
+    /// Regression: `parleyctl reconnect` during the wait did nothing until it was over.
+    @Test func anOperatorReconnectCutsTheWaitBeforeTheNextDialShort() async throws {
+        let (done, signal) = AsyncStream.makeStream(of: Void.self)
+        let refused = LinkEnd.failed(BackendError(.connection, "Connection refused"))
+        let link = FakeLink(policy: RetryPolicy(initialMilliseconds: 60_000, maximumMilliseconds: 60_000, jitter: 0),
+                            script: [(false, refused)], done: signal)
+        let running = Task { await link.superviseLink() }
+        while await link.backoff == nil { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await link.cutBackoff())
+        for await _ in done { break }  // the second dial
+        let dials = await link.dials
+        #expect(dials.count == 2 && dials[1] - dials[0] < .seconds(30))
+        #expect(await !link.cutBackoff())  // dialled: nothing to cut, the caller ends the connection
+        running.cancel()
+        await running.value
     }
 }
