@@ -134,7 +134,10 @@ class GpioSim:
             self.CONFIG / "bank0" / "chip_name").read_text().strip()
 
     def set_live(self, live: bool):
-        """The chip there or gone, as an unplugged HAT would be (lines held or not)."""
+        """The chip there or gone, as an unplugged HAT would be (lines held or not). gpio-sim
+        refuses (EPERM) a write that does not change it: only a change is written."""
+        if (self.CONFIG / "live").read_text().strip() == ("1" if live else "0"):
+            return
         (self.CONFIG / "live").write_text("1" if live else "0")
         if live:  # a new chip's simulated inputs start pulled down: the buttons "pressed"
             for name in ("ptt", "cancel"):

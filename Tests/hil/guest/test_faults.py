@@ -160,6 +160,6 @@ def test_a_gpio_chip_missing_at_start_is_waited_for_not_a_restart_loop(tmp_path,
         t_release = gpio.release()
         host.event_after("input_audio_buffer.commit", t_release)
     finally:
+        d.stop()  # first: a daemon left holding the lines would fail every later scenario
         gpio.set_live(True)
-        d.stop()
         print(f"parleyd log:\n{d.log}")
