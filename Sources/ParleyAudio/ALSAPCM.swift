@@ -154,6 +154,22 @@ final class ALSAPCM {
         _ = snd_pcm_sw_params(handle, software)
     }
 
+    /// Periods handled per wake-up while the device dozes: 30 ms, or what the buffer holds
+    /// with a period to spare.
+    var dozePeriods: Int { max(1, min(3, bufferFrames / periodFrames - 1)) }
+
+    /// An audio thread's wait for its next `periods`: the pacer's deadline (plugins without a
+    /// clock) or the device's avail_min, cut short by `wake`. Returns the periods due now —
+    /// when woken, those already there (perhaps none); when the device timed out, none.
+    func periodsDue(_ periods: Int, pacer: inout Pacer, paced: Bool, orUntil wake: EventFD) -> Int {
+        if paced { return pacer.wait(periods: periods, orUntil: wake) }
+        switch wait(orUntil: wake, timeoutMilliseconds: Int32((periods + 3) * periodNanoseconds / 1_000_000)) {
+        case .ready: return max(1, availablePeriods())
+        case .woken: return availablePeriods()
+        case .timedOut: return 0
+        }
+    }
+
     /// Frames read, or a negative ALSA error.
     @inline(__always) func read(_ buffer: UnsafeMutablePointer<Int16>, frames: Int) -> Int {
         guard let handle else { return -Int(EBADFD) }

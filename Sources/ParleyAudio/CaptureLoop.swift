@@ -33,22 +33,12 @@ final class CaptureLoop: @unchecked Sendable {
 
     deinit { interleaved.deallocate() }
 
-    /// Periods read per wake-up while idle — no turn streams and the speaker dozes, so the
-    /// frames only keep the pre-roll and the noise estimate fresh: 30 ms, or what the device
-    /// buffer holds with a period to spare. Every frame is still processed, in order.
-    private var dozePeriods: Int { max(1, min(3, pcm.bufferFrames / pcm.periodFrames - 1)) }
-
-    /// Waits for periods to read: the pacer's, or the device's; a wake-up (the control plane
-    /// wants every frame again) returns those already captured.
+    /// Waits for periods to read (`ALSAPCM.periodsDue`); a wake-up (the control plane wants
+    /// every frame again) returns those already captured. A device that times out gives no
+    /// heartbeat: a wedged device is the watchdog's.
     private func waitForPeriods(_ pacer: inout Pacer, _ periods: Int) -> Int {
         counters.wakeups.add(1, ordering: .relaxed)
-        let wake = controls.doorbell.captureWake
-        if paced { return pacer.wait(periods: periods, orUntil: wake) }
-        switch pcm.wait(orUntil: wake, timeoutMilliseconds: Int32((periods + 3) * pcm.periodNanoseconds / 1_000_000)) {
-        case .ready: return max(1, pcm.availablePeriods())
-        case .woken: return pcm.availablePeriods()
-        case .timedOut: return 0  // no heartbeat: a wedged device is the watchdog's
-        }
+        return pcm.periodsDue(periods, pacer: &pacer, paced: paced, orUntil: controls.doorbell.captureWake)
     }
 
     func run() {
@@ -68,12 +58,15 @@ final class CaptureLoop: @unchecked Sendable {
                 continue
             }
             if due == 0 {
+                // Idle — no turn streams and the speaker dozes, so the frames only keep the
+                // pre-roll and the noise estimate fresh — several periods per wake-up, each
+                // still processed in order.
                 let doze = !controls.doorbell.wantsEveryFrame && controls.playbackDozing.load(ordering: .relaxed)
                 if doze != dozing {
                     dozing = doze
-                    if !paced { pcm.wake(afterPeriods: doze ? dozePeriods : 1) }
+                    if !paced { pcm.wake(afterPeriods: doze ? pcm.dozePeriods : 1) }
                 }
-                due = waitForPeriods(&pacer, dozing ? dozePeriods : 1)
+                due = waitForPeriods(&pacer, dozing ? pcm.dozePeriods : 1)
                 guard due > 0 else { continue }
             }
             counters.beat()

@@ -62,9 +62,6 @@ final class PlaybackLoop: @unchecked Sendable {
     /// microseconds), so this only has to outlast a scheduling hiccup.
     private var rewindSafetyFrames: Int { max(64, pcm.rate / 500) }  // 2 ms
 
-    /// Periods written per wake-up while the speaker dozes: 30 ms, or what the device buffer
-    /// holds with a period to spare.
-    private var dozePeriods: Int { max(1, min(3, pcm.bufferFrames / pcm.periodFrames - 1)) }
     /// Silence written before the speaker dozes (3 s, when the capture side's canceller
     /// rests too).
     private var dozeAfterPeriods: Int { 3_000_000_000 / pcm.periodNanoseconds }
@@ -74,13 +71,7 @@ final class PlaybackLoop: @unchecked Sendable {
     /// returns the periods due now (none when woken before the next).
     private func waitForPeriods(_ pacer: inout Pacer, _ periods: Int) -> Int {
         counters.wakeups.add(1, ordering: .relaxed)
-        let wake = controls.playbackWake
-        if paced { return pacer.wait(periods: periods, orUntil: wake) }
-        switch pcm.wait(orUntil: wake, timeoutMilliseconds: Int32((periods + 3) * pcm.periodNanoseconds / 1_000_000)) {
-        case .ready: return max(1, pcm.availablePeriods())
-        case .woken: return pcm.availablePeriods()
-        case .timedOut: return 0
-        }
+        return pcm.periodsDue(periods, pacer: &pacer, paced: paced, orUntil: controls.playbackWake)
     }
 
     /// An idle speaker dozes: silence is written several periods at a time, without pushing
@@ -100,7 +91,7 @@ final class PlaybackLoop: @unchecked Sendable {
             controls.doorbell.captureWake.signal()  // the capture side stops dozing too
         }
         controls.playbackDozing.store(on, ordering: .relaxed)
-        if !paced { pcm.wake(afterPeriods: on ? dozePeriods : 1) }
+        if !paced { pcm.wake(afterPeriods: on ? pcm.dozePeriods : 1) }
         return on
     }
 
@@ -137,7 +128,7 @@ final class PlaybackLoop: @unchecked Sendable {
                 let idle = !playing && silentPeriods >= dozeAfterPeriods
                     && ring.availableToRead == 0 && cues.availableToRead == 0
                 if idle != dozing { dozing = doze(idle) }
-                due = waitForPeriods(&pacer, dozing ? dozePeriods : 1)
+                due = waitForPeriods(&pacer, dozing ? pcm.dozePeriods : 1)
                 counters.beat()
                 if due > 0 { due -= 1 } else { period = false }
             }

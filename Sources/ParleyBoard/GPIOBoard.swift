@@ -54,8 +54,9 @@ public final class GPIOBoard: Board {
     public static func open(_ settings: BoardSettings, longPressMilliseconds: Int, waitForChip: Bool = false,
                             onHealth: @escaping @Sendable (String, Bool) -> Void = { _, _ in }) -> (GPIOBoard, problems: [GPIOError]) {
         let (claimed, profile, problems) = claim(settings)
-        // No chip at all, and told to wait: the board is what the settings say it will be once
-        // the chip appears (a HAT's expander still probing at boot, a USB GPIO adapter).
+        // No chip at all (`claim` finds no chip: nothing claimed), and told to wait: the board is
+        // what the settings say it will be once the chip appears (a HAT's expander still
+        // probing at boot, a USB GPIO adapter).
         let waiting = claimed == nil && waitForChip
         let expected = LEDProfile(patterns: settings.leds.map { (name: $0.name, states: $0.patterns) })
         let board = GPIOBoard(settings: settings, claimed: claimed, profile: waiting ? expected : profile,

@@ -20,12 +20,10 @@ struct BoardFactory {
             // No chip yet (a HAT's expander still probing, a USB adapter not plugged in): wait for
             // it rather than exit into a loop or stop for good. Lines missing on a chip that is
             // there are a configuration error, as before.
-            var chipMissing = false
-            if board.required, case .chipNotFound? = GPIOBoard.check(board).first { chipMissing = true }
-            let (gpio, problems) = GPIOBoard.open(board, longPressMilliseconds: longPress, waitForChip: chipMissing) { message, problem in
+            let (gpio, problems) = GPIOBoard.open(board, longPressMilliseconds: longPress, waitForChip: board.required) { message, problem in
                 if problem { logger.error("\(message)") } else { logger.notice("\(message)") }
             }
-            if chipMissing, let problem = problems.first {
+            if board.required, let problem = problems.first, case .chipNotFound = problem {
                 logger.error("\(problem); waiting for it: buttons and LEDs start when it appears (the control socket works meanwhile)")
                 return gpio
             }

@@ -94,8 +94,10 @@ public struct ParleyLogHandler: LogHandler {
     /// Control characters (C0, DEL, C1, and the line and paragraph separators) as visible
     /// escapes: `\n`, `\r`, `\t`, else `\u{1b}`; a backslash is doubled so an escape cannot be faked.
     static func escaped(_ s: String) -> String {
-        guard s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value)
-            || $0 == "\\" || $0 == "\u{2028}" || $0 == "\u{2029}" }) else { return s }
+        func control(_ c: Unicode.Scalar) -> Bool {
+            c.value < 0x20 || (0x7f...0x9f).contains(c.value) || c == "\u{2028}" || c == "\u{2029}"
+        }
+        guard s.unicodeScalars.contains(where: { control($0) || $0 == "\\" }) else { return s }
         var out = ""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -103,8 +105,7 @@ public struct ParleyLogHandler: LogHandler {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}":
-                out += "\\u{\(String(scalar.value, radix: 16))}"
+            case _ where control(scalar): out += "\\u{\(String(scalar.value, radix: 16))}"
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -55,7 +55,7 @@ actor Provisioner: Service {
         key = FleetKey(settings.provisioning.publicKey)
         self.paths = paths
         self.environment = environment
-        stateDirectory = String(provisioned[..<(provisioned.lastIndex(of: "/") ?? provisioned.endIndex)])
+        stateDirectory = Self.stateDirectory(of: provisioned)
         http = HTTPClient(caFile: settings.provisioning.caFile)
         self.logger = logger
         self.running = running
@@ -65,8 +65,7 @@ actor Provisioner: Service {
         self.reload = reload
         sources = (settings.provisioning.fleetDefault ? [Source(name: "fleet", remote: "default.toml", file: "10-fleet.toml")] : [])
             + [Source(name: "device", remote: Self.pathSegment(settings.device.id) + ".toml", file: "20-device.toml")]
-        record = (try? Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/provisioning.json")))
-            .flatMap { try? JSONDecoder().decode(ProvisioningRecord.self, from: $0) } ?? ProvisioningRecord()
+        record = Self.loadRecord(stateDirectory) ?? ProvisioningRecord()
         shown.set(record)
     }
 
@@ -241,10 +240,8 @@ actor Provisioner: Service {
     /// restarts, unlike 78 — runs on them. False when nothing was pending.
     static func rollBackFailedStart(paths: ConfigPaths, why: String) -> Bool {
         guard let provisioned = paths.provisionedDirectory else { return false }
-        let state = String(provisioned[..<(provisioned.lastIndex(of: "/") ?? provisioned.endIndex)])
-        let file = URL(fileURLWithPath: state + "/provisioning.json")
-        guard var record = (try? Data(contentsOf: file)).flatMap({ try? JSONDecoder().decode(ProvisioningRecord.self, from: $0) }),
-              record.pendingSince != nil else { return false }
+        let state = stateDirectory(of: provisioned)
+        guard var record = loadRecord(state), record.pendingSince != nil else { return false }
         let files = FileManager.default
         try? files.removeItem(atPath: provisioned)
         if files.fileExists(atPath: provisioned + ".last-good") {
@@ -252,8 +249,23 @@ actor Provisioner: Service {
         }
         record.rolledBack(after: 0)
         record.reason = "the daemon could not start with it: \(why)"
-        guard let data = try? JSONEncoder().encode(record), (try? data.write(to: file, options: .atomic)) != nil else { return false }
-        return true
+        return saveRecord(record, state)
+    }
+
+    /// The directory the provisioned files sit in.
+    static func stateDirectory(of provisioned: String) -> String {
+        String(provisioned[..<(provisioned.lastIndex(of: "/") ?? provisioned.endIndex)])
+    }
+
+    static func loadRecord(_ stateDirectory: String) -> ProvisioningRecord? {
+        (try? Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/provisioning.json")))
+            .flatMap { try? JSONDecoder().decode(ProvisioningRecord.self, from: $0) }
+    }
+
+    @discardableResult
+    static func saveRecord(_ record: ProvisioningRecord, _ stateDirectory: String) -> Bool {
+        guard let data = try? JSONEncoder().encode(record) else { return false }
+        return (try? data.write(to: URL(fileURLWithPath: stateDirectory + "/provisioning.json"), options: .atomic)) != nil
     }
 
     /// `target` becomes a copy of `source` (absent source: empty).
@@ -323,8 +335,7 @@ actor Provisioner: Service {
 
     private func save() {
         shown.set(record)
-        guard let data = try? JSONEncoder().encode(record) else { return }
-        try? data.write(to: URL(fileURLWithPath: stateDirectory + "/provisioning.json"), options: .atomic)
+        Self.saveRecord(record, stateDirectory)
     }
 
     /// A device id as one URL path segment (machine ids are hex; configured ids may be anything).
