@@ -89,7 +89,7 @@ public final class CaptureProcessor: @unchecked Sendable {
         let frame = AudioFormat.frameSamples
         var offset = 0
         while staged - offset >= frame {
-            aligner.take(into: referenceFrame, captureDelay: oldestAge - offset, now: now)
+            if aligner.take(into: referenceFrame, captureDelay: oldestAge - offset, now: now) { chain.restartCanceller() }
             let samples = staging.baseAddress! + offset
             controls.echoRecorder.record(mic: samples, reference: referenceFrame.baseAddress!, count: frame)
             let voiced = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))

@@ -32,8 +32,10 @@ final class ReferenceAligner {
     private var holdBack = 0
     /// The playback doze last seen ended (`AudioControls.playbackWakes`).
     private var playbackWakesSeen = 0
-    /// The speaker woke from a doze: jump to the target with the first reference it pushes.
-    private var realignOnReference = false
+    /// Jump to the target with the next reference pushed: at start (a configured margin
+    /// under `hardLimit` would otherwise be steered to at 100 ppm, for minutes) and when
+    /// the speaker wakes from a doze.
+    private var realignOnReference = true
 
     /// Beyond this the lead is wrong, not drifting: jump (40 ms).
     let hardLimit = 960
@@ -55,8 +57,10 @@ final class ReferenceAligner {
     deinit { pending.deallocate() }
 
     /// Fills `frame` with the reference for a mic frame captured `captureDelay` samples
-    /// ago, at monotonic time `now` (nanoseconds).
-    @inline(__always) func take(into frame: UnsafeMutableBufferPointer<Int16>, captureDelay: Int, now: Int) {
+    /// ago, at monotonic time `now` (nanoseconds). Returns true when a new probe correction
+    /// moved the echo path: what the canceller learnt before is at the wrong lag.
+    @discardableResult
+    @inline(__always) func take(into frame: UnsafeMutableBufferPointer<Int16>, captureDelay: Int, now: Int) -> Bool {
         let correction = controls.echoDelayCorrection.load(ordering: .relaxed)
         let target = targetLead(captureDelay: captureDelay, now: now) + correction
         let lead = reference.availableToRead + pendingCount + resampler.bufferedInput
@@ -72,7 +76,8 @@ final class ReferenceAligner {
         let dozing = controls.playbackDozing.load(ordering: .relaxed)
         let realign = realignOnReference && lead > 0
         if realign { realignOnReference = false }
-        if holdBack == 0 && (abs(error) > hardLimit || correction != appliedCorrection || realign) {
+        let moved = holdBack == 0 && correction != appliedCorrection
+        if holdBack == 0 && (abs(error) > hardLimit || moved || realign) {
             appliedCorrection = correction
             if error > 0 {
                 let dropped = min(error, pendingCount)
@@ -95,6 +100,7 @@ final class ReferenceAligner {
         }
         steer()
         resample(into: UnsafeMutableBufferPointer(rebasing: frame[start...]))
+        return moved
     }
 
     /// Playback delay as measured after its last write, less the time since (the speaker

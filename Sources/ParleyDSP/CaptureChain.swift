@@ -113,6 +113,13 @@ public final class CaptureChain: @unchecked Sendable {
         frame.update(from: cleaned, count: frameSize)
     }
 
+    /// Forgets the echo path learnt so far (the reference moved by a probe correction: the
+    /// old path is at the wrong lag and would be unlearnt more slowly than learnt anew).
+    /// speexdsp's reset only clears state; nothing is allocated.
+    public func restartCanceller() {
+        if let echo { speex_echo_state_reset(echo) }
+    }
+
     private func linkResidualEcho(_ echo: OpaquePointer?) {
         guard linksResidualEcho, let preprocess else { return }
         speex_preprocess_ctl(preprocess, SPEEX_PREPROCESS_SET_ECHO_STATE, UnsafeMutableRawPointer(echo))

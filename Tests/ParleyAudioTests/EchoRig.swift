@@ -33,6 +33,8 @@ struct EchoRig {
         var roadNoiseDBFS: Float?
         /// The far end silent: the shadow run that tells echo from noise.
         var farEndMuted = false
+        /// `dsp.aec_extra_delay_ms`: the reference held back by this much more.
+        var extraDelayMilliseconds = 0
 
         /// When the echo path changes, if it does.
         var changeSeconds: Double? { pathChangeSeconds ?? (volumeStepDecibels != 0 ? 15 : nil) }
@@ -65,7 +67,7 @@ struct EchoRig {
     static let playbackQueued = 960
 
     struct Signals {
-        let far: [Float]        // speech the far end sends (playback clock), without the probe
+        let far: [Float]        // speech the far end sends (playback clock), without the probe; 1 s longer than the mic
         let near: [Float]       // near end (mic clock)
         let noise: [Float]
     }
@@ -74,9 +76,12 @@ struct EchoRig {
         let count = seconds * rate
         let farVoice = EchoFixture.farSpeech()
         let nearVoice = EchoFixture.nearSpeech()
-        let farSpeech = EchoFixture.scaled(EchoFixture.looped(farVoice, count: count), toRMS: 3300)  // about -20 dBFS
-        var far = [Float](repeating: 0, count: count)
-        for i in (7 * rate)..<count { far[i] = farSpeech[i] }
+        // The far end talks on for a second after the mic stops, so an echo that comes
+        // early has its last moments too (cut, the canceller would subtract echo the mic
+        // never heard, and the rig would count it as residual).
+        let farSpeech = EchoFixture.scaled(EchoFixture.looped(farVoice, count: count + rate), toRMS: 3300)  // about -20 dBFS
+        var far = [Float](repeating: 0, count: count + rate)
+        for i in (7 * rate)..<far.count { far[i] = farSpeech[i] }
         var near = [Float](repeating: 0, count: count)
         let quiet = EchoFixture.scaled(EchoFixture.looped(nearVoice, count: 6 * rate), toRMS: 700)  // about -33 dBFS
         let talk = EchoFixture.scaled(EchoFixture.looped(Array(nearVoice.reversed()), count: 6 * rate), toRMS: 1500)
@@ -88,7 +93,7 @@ struct EchoRig {
     }()
 
     static func settings(_ s: Scenario) -> DSPSettings {
-        DSPSettings(resamplerQuality: 5, echoCancellation: true, echoTailMilliseconds: 200, echoExtraDelayMilliseconds: 0,
+        DSPSettings(resamplerQuality: 5, echoCancellation: true, echoTailMilliseconds: 200, echoExtraDelayMilliseconds: s.extraDelayMilliseconds,
                     driftWarningPPM: 500, residualEchoSuppression: s.residualEchoSuppression, noiseSuppression: true,
                     noiseSuppressDecibels: -15, automaticGain: s.agc, automaticGainLevel: 8000,
                     automaticGainMaximumDecibels: 20, echoDelayProbe: s.probe, echoProbeMarginMilliseconds: 5,
@@ -117,9 +122,10 @@ struct EchoRig {
             let made = echoPCM.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { drift.process(i, into: $0) } }
             echoPCM = Array(out.prefix(made)) + [Int16](repeating: 0, count: max(0, echoPCM.count - made))
         }
-        let road = s.roadNoiseDBFS.map { brownNoise(count: far.count, rms: 32768 * powf(10, $0 / 20)) }
-        var sum = [Float](repeating: 0, count: far.count)
-        for i in 0..<far.count {
+        let count = seconds * rate
+        let road = s.roadNoiseDBFS.map { brownNoise(count: count, rms: 32768 * powf(10, $0 / 20)) }
+        var sum = [Float](repeating: 0, count: count)
+        for i in 0..<count {
             let noise: Float = signals.noise[i] + (road?[i] ?? 0)
             sum[i] = Float(echoPCM[i]) + signals.near[i] + noise
         }
@@ -141,7 +147,7 @@ struct EchoRig {
         var far = s.farEndMuted ? [Float](repeating: 0, count: signals.far.count) : signals.far
         let sweep = EchoDelayEstimator.sweep(rate: rate)
         if s.probe { for (i, x) in sweep.enumerated() { far[rate / 10 + i] = Float(x) } }
-        let farPCM = EchoFixture.pcm(far) + [Int16](repeating: 0, count: rate)  // playback runs on past the mic
+        let farPCM = EchoFixture.pcm(far)  // playback runs on past the mic
         let mic = mic(far: far, s)
 
         let controls = AudioControls()
