@@ -34,6 +34,9 @@ struct EchoRig {
         /// The far end silent: the shadow run that tells echo from noise.
         var farEndMuted = false
         /// `dsp.aec_extra_delay_ms`: the reference held back by this much more.
+        /// The card's rate (playback and capture): the engine resamples the far end from
+        /// 24 kHz to it and the mic back; a 16 kHz card plays and hears nothing above 8 kHz.
+        var deviceRate = 24000
         var extraDelayMilliseconds = 0
 
         /// When the echo path changes, if it does.
@@ -100,36 +103,48 @@ struct EchoRig {
                     voiceActivity: false)
     }
 
-    /// What the mic hears, on its own clock.
+    /// What the mic hears, on its own clock, at the card's rate: the far end resampled to
+    /// it by the engine's resampler, through the room, plus the near end and noise.
     static func mic(far: [Float], _ s: Scenario) -> [Int16] {
         let signals = Self.signals
-        let played = s.speakerLimit.map { limit in far.map { limit * tanhf($0 / limit) } } ?? far
-        var echo = EchoFixture.convolve(played, EchoFixture.room(delayMilliseconds: 40))
+        let card = s.deviceRate
+        let at = { (seconds: Double) in Int(seconds * Double(card)) }
+        let room = { (taps: [(offset: Int, gain: Float)]) in taps.map { ($0.offset * card / rate, $0.gain) } }
+        var played = resampled(EchoFixture.pcm(far), from: rate, to: card).map(Float.init)
+        if let limit = s.speakerLimit { played = played.map { limit * tanhf($0 / limit) } }
+        var echo = EchoFixture.convolve(played, room(EchoFixture.room(delayMilliseconds: 40)))
         if let change = s.pathChangeSeconds {  // the door opens: longer and different reflections
-            let after = EchoFixture.convolve(played, EchoFixture.room(delayMilliseconds: 40, rt60: 0.25, seed: 77))
-            for i in Int(change * Double(rate))..<echo.count { echo[i] = after[i] }
+            let after = EchoFixture.convolve(played, room(EchoFixture.room(delayMilliseconds: 40, rt60: 0.25, seed: 77)))
+            for i in at(change)..<echo.count { echo[i] = after[i] }
         }
         if s.volumeStepDecibels != 0 {
             let gain = powf(10, s.volumeStepDecibels / 20)
-            for i in (15 * rate)..<echo.count { echo[i] *= gain }
+            for i in at(15)..<echo.count { echo[i] *= gain }
         }
-        let early = s.echoEarlyMilliseconds * rate / 1000
+        let early = s.echoEarlyMilliseconds * card / 1000
         if early > 0 { echo = Array(echo[early...]) + [Float](repeating: 0, count: early) }
         var echoPCM = EchoFixture.pcm(echo)
         if s.driftPPM != 0 {  // sampled on a faster (or slower) clock
-            let drift = Resampler(rate: rate, partsPerMillion: s.driftPPM, quality: 10)
+            let drift = Resampler(rate: card, partsPerMillion: s.driftPPM, quality: 10)
             var out = [Int16](repeating: 0, count: echoPCM.count + 64)
             let made = echoPCM.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { drift.process(i, into: $0) } }
             echoPCM = Array(out.prefix(made)) + [Int16](repeating: 0, count: max(0, echoPCM.count - made))
         }
         let count = seconds * rate
         let road = s.roadNoiseDBFS.map { brownNoise(count: count, rms: 32768 * powf(10, $0 / 20)) }
-        var sum = [Float](repeating: 0, count: count)
-        for i in 0..<count {
-            let noise: Float = signals.noise[i] + (road?[i] ?? 0)
-            sum[i] = Float(echoPCM[i]) + signals.near[i] + noise
-        }
-        return EchoFixture.pcm(sum)
+        let room24 = (0..<count).map { signals.near[$0] + signals.noise[$0] + (road?[$0] ?? 0) }
+        let nearAndNoise = resampled(EchoFixture.pcm(room24), from: rate, to: card)
+        return (0..<nearAndNoise.count).map { Int16(clamping: Int(echoPCM[$0]) + Int(nearAndNoise[$0])) }
+    }
+
+    /// The engine's resampler (quality 5) over a whole signal; the same length in time.
+    static func resampled(_ x: [Int16], from: Int, to: Int) -> [Int16] {
+        guard from != to else { return x }
+        let resampler = Resampler(from: from, to: to, quality: 5)
+        let count = x.count * to / from
+        var out = [Int16](repeating: 0, count: count + 64)
+        let made = x.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { resampler.process(i, into: $0) } }
+        return Array(out.prefix(min(made, count))) + [Int16](repeating: 0, count: max(0, count - made))
     }
 
     /// Road noise: white noise integrated with a leak (−6 dB per octave above ~80 Hz).
@@ -148,28 +163,31 @@ struct EchoRig {
         let sweep = EchoDelayEstimator.sweep(rate: rate)
         if s.probe { for (i, x) in sweep.enumerated() { far[rate / 10 + i] = Float(x) } }
         let farPCM = EchoFixture.pcm(far)  // playback runs on past the mic
-        let mic = mic(far: far, s)
+        let device = mic(far: far, s)
+        let mic = resampled(device, from: s.deviceRate, to: rate)  // what it heard, at 24 kHz for the measures
+        let devicePeriod = s.deviceRate / 50  // 20 ms
 
         let controls = AudioControls()
         let reference = SampleRing(minimumCapacity: rate)
         let output = SampleRing(minimumCapacity: rate)
-        let processor = CaptureProcessor(rate: rate, channels: 1, periodFrames: period, ring: output, reference: reference,
+        let processor = CaptureProcessor(rate: s.deviceRate, channels: 1, periodFrames: devicePeriod, ring: output, reference: reference,
                                          counters: AudioCounters(), controls: controls, micChannel: 0, micMix: false,
                                          dsp: settings(s))
-        var estimator = ClockDriftEstimator(captureRate: rate, playbackRate: rate)
+        var estimator = ClockDriftEstimator(captureRate: s.deviceRate, playbackRate: s.deviceRate)
         var jitter = SplitMix(seed: 5)
         var out = [Int16]()
         out.reserveCapacity(mic.count)
         var sink = [Int16](repeating: 0, count: 4 * period)
 
-        let captureRate = Double(rate) * (1 + s.driftPPM / 1e6)
+        let captureRate = Double(s.deviceRate) * (1 + s.driftPPM / 1e6)
+        let micRate = Double(rate) * (1 + s.driftPPM / 1e6)  // the measures' (24 kHz) mic samples per second
         var written = 0
-        var nextWrite = 0.0, nextCapture = Double(period) / captureRate + 0.0005, nextControl = 1.0
+        var nextWrite = 0.0, nextCapture = Double(devicePeriod) / captureRate + 0.0005, nextControl = 1.0
         var captured = 0
         if s.probe { controls.echoRecorder.arm() }
         var probed = !s.probe
         var driftEstimate = Double.nan
-        while captured + period <= mic.count {
+        while captured + devicePeriod <= device.count {
             if nextWrite <= nextCapture && nextWrite <= nextControl {  // playback writes a period
                 let upTo = min(farPCM.count, Int((nextWrite * Double(rate)).rounded()) + playbackQueued)
                 if upTo > written {
@@ -180,20 +198,20 @@ struct EchoRig {
                 controls.playbackDelayNanoseconds.store(Int(nextWrite * 1e9), ordering: .relaxed)
                 nextWrite += Double(period) / Double(rate)
             } else if nextCapture <= nextControl {  // capture reads a period, 0.5 ms after it was complete
-                mic.withUnsafeBufferPointer {
-                    processor.process($0.baseAddress! + captured, frames: period, captureDelay: period + 12,
+                device.withUnsafeBufferPointer {
+                    processor.process($0.baseAddress! + captured, frames: devicePeriod, captureDelay: period + 12,
                                       now: Int(nextCapture * 1e9))
                 }
-                captured += period
+                captured += devicePeriod
                 let got = sink.withUnsafeMutableBufferPointer { output.pop(into: $0) }
                 out += sink[0..<got]
-                nextCapture += Double(period) / captureRate
+                nextCapture += Double(devicePeriod) / captureRate
             } else {  // the control plane: clock readings, the probe's answer
                 let t = nextControl
                 estimator.add(
                     capture: .init(frames: Int(t * captureRate) + Int.random(in: -2...2, using: &jitter),
                                    nanoseconds: Int(t * 1e9), epoch: 1),
-                    playback: .init(frames: Int(t * Double(rate)) + Int.random(in: -2...2, using: &jitter),
+                    playback: .init(frames: Int(t * Double(s.deviceRate)) + Int.random(in: -2...2, using: &jitter),
                                     nanoseconds: Int(t * 1e9), epoch: 1))
                 if let ppm = estimator.driftPPM {
                     controls.referenceDriftMilliPPM.store(Int((ppm * 1000).rounded()), ordering: .relaxed)
@@ -206,7 +224,7 @@ struct EchoRig {
                 nextControl += 0.25
             }
         }
-        let micAt = { (a: Double, b: Double) in Int(a * captureRate)..<Int(b * captureRate) }
+        let micAt = { (a: Double, b: Double) in Int(a * micRate)..<Int(b * micRate) }
         let farOnly = [micAt(17, 25), micAt(31.5, 39)]
         var erle = EchoMetrics.erle(mic: mic, out: out, farOnly)
         if s.roadNoiseDBFS != nil && !s.farEndMuted {
@@ -222,14 +240,14 @@ struct EchoRig {
         return Result(
             erle: erle,
             doubleTalkSDR: EchoMetrics.nearEndSDR(out: out, near: EchoFixture.pcm(signals.near), micAt(25, 31)),
-            convergenceSeconds: EchoMetrics.convergence(mic: mic, out: out, micAt(7, 25), rate: Int(captureRate), decibels: 20),
+            convergenceSeconds: EchoMetrics.convergence(mic: mic, out: out, micAt(7, 25), rate: Int(micRate), decibels: 20),
             resamplerPPM: Double(controls.referenceRateMilliPPM.load(ordering: .relaxed)) / 1000,
             driftEstimatePPM: driftEstimate,
             probeCorrectionMilliseconds: Double(controls.echoDelayCorrection.load(ordering: .relaxed)) * 1000 / Double(rate),
             realignments: controls.referenceRealignments.load(ordering: .relaxed),
             nearEndOutputRMS: EchoMetrics.rms(out, micAt(3, 7)),
             reconvergenceSeconds: s.changeSeconds.map {
-                EchoMetrics.convergence(mic: mic, out: out, micAt($0, 25), rate: Int(captureRate), decibels: 20)
+                EchoMetrics.convergence(mic: mic, out: out, micAt($0, 25), rate: Int(micRate), decibels: 20)
             },
             mic: mic, out: out)
     }
