@@ -106,4 +106,6 @@ public final class AudioControls: Sendable {
     let referenceLead = Atomic<Int>(0)
     /// Times the capture thread re-aligned the reference (start, xruns, drift).
     let referenceRealignments = Atomic<Int>(0)
+    /// The capture chain's live echo measures (written by capture).
+    let echoMeasures = EchoMeasureBoard()
 }

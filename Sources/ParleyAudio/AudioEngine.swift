@@ -245,6 +245,10 @@ public final class AudioEngine: Sendable {
                 / Double(AudioFormat.wireRate))
     }
 
+    /// The capture chain's live echo measures: how many ended (one per answer, or per 8 s of
+    /// far-end-only audio), and the last.
+    public var echoHealth: (measures: Int, last: EchoHealthMeter.Measure?) { controls.echoMeasures.read() }
+
     /// Measures the echo delay: has `play` put `probe` on the speaker (through the cue ring's
     /// one producer, the controller) while recording what the canceller sees, then moves the
     /// reference so it leads the echo by `margin` samples. Returns the echo's lag behind the

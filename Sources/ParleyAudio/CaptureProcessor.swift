@@ -54,6 +54,9 @@ public final class CaptureProcessor: @unchecked Sendable {
                   counters: AudioCounters(), controls: AudioControls(), micChannel: 0, micMix: false, dsp: dsp)
     }
 
+    /// The live echo measure being gathered (the echo rig reads it at the end of a run).
+    var currentEchoMeasure: EchoHealthMeter.Measure? { chain.currentEchoMeasure }
+
     deinit {
         mono.deallocate()
         staging.deallocate()
@@ -92,7 +95,9 @@ public final class CaptureProcessor: @unchecked Sendable {
             if aligner.take(into: referenceFrame, captureDelay: oldestAge - offset, now: now) { chain.restartCanceller() }
             let samples = staging.baseAddress! + offset
             controls.echoRecorder.record(mic: samples, reference: referenceFrame.baseAddress!, count: frame)
+            let measuresBefore = chain.echoMeasures
             let voiced = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))
+            if chain.echoMeasures != measuresBefore, let measure = chain.lastEchoMeasure { controls.echoMeasures.publish(measure) }
             counters.voiceActive.store(voiced, ordering: .relaxed)
             if voiced { counters.voiceFrames.add(1, ordering: .relaxed) }
             let pushed = ring.push(UnsafeBufferPointer(start: samples, count: frame))

@@ -5,8 +5,9 @@ import ParleyConfig
 /// samples that went to the speaker, then noise suppression (speex preprocessor, linked to
 /// the echo state for residual echo suppression), then gain that never raises residual
 /// echo (`EchoAwareGain`, instead of speex's AGC), then voice activity on the result
-/// (`VoiceActivityDetector`). State is allocated in `init`; `process` does not allocate,
-/// lock or log.
+/// (`VoiceActivityDetector`). With the canceller on, `EchoHealthMeter` measures what the
+/// whole chain takes out of the echo. State is allocated in `init`; `process` does not
+/// allocate, lock or log.
 ///
 /// The canceller is most of the chain's cost, and an idle device has nothing to cancel.
 /// Once the reference has been silent for `restAfterSeconds` (3 s: longer than the
@@ -34,6 +35,12 @@ public final class CaptureChain: @unchecked Sendable {
     private var silentReferenceFrames = 0
     /// Frames processed without the canceller since start (for tests).
     public private(set) var restedFrames = 0
+    private var meter: EchoHealthMeter
+    /// The live echo measures ended so far, and the last (see `EchoHealthMeter`).
+    public private(set) var echoMeasures = 0
+    public private(set) var lastEchoMeasure: EchoHealthMeter.Measure?
+    /// The measure being gathered, if long enough to tell.
+    public var currentEchoMeasure: EchoHealthMeter.Measure? { meter.current }
     static let restAfterSeconds = 3
 
     /// - Parameters:
@@ -45,6 +52,7 @@ public final class CaptureChain: @unchecked Sendable {
         cleaned = .allocate(capacity: frameSize)
         cleaned.initialize(repeating: 0, count: frameSize)
         notch = DCNotch(rate: rate)
+        meter = EchoHealthMeter(frameSeconds: Double(frameSize) / Double(rate))
         let tailFrames = (rate * settings.echoTailMilliseconds / 1000 + frameSize - 1) / frameSize
         restAfter = rests ? max(tailFrames + 2, Self.restAfterSeconds * rate / frameSize) : Int.max
         if settings.echoCancellation {
@@ -92,16 +100,32 @@ public final class CaptureChain: @unchecked Sendable {
     /// when VAD is off).
     @inline(__always)
     public func process(_ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>) -> Bool {
-        if let echo { cancelEcho(echo, frame, reference: reference) }
+        guard let echo else { return finish(frame, reference: reference) }
+        let mic = Self.level(frame, count: frameSize)
+        let referenceMeanSquare = VoiceActivityDetector.meanSquare(reference, count: frameSize)
+        cancelEcho(echo, frame, reference: reference, silent: referenceMeanSquare == 0)
+        let voiced = finish(frame, reference: reference)
+        if let measure = meter.add(micMeanSquare: mic.meanSquare, outMeanSquare: VoiceActivityDetector.meanSquare(frame, count: frameSize),
+                                   referenceMeanSquare: referenceMeanSquare, micPeak: mic.peak) {
+            lastEchoMeasure = measure
+            echoMeasures += 1
+        }
+        return voiced
+    }
+
+    /// What follows the canceller: noise suppression, gain, voice activity.
+    @inline(__always)
+    private func finish(_ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>) -> Bool {
         if let preprocess { _ = speex_preprocess_run(preprocess, frame) }
         if gain != nil { gain!.process(frame, reference: reference, count: frameSize) }
         return detectVoice ? voice.update(frame, count: frameSize) : true
     }
 
     @inline(__always)
-    private func cancelEcho(_ echo: OpaquePointer, _ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>) {
+    private func cancelEcho(_ echo: OpaquePointer, _ frame: UnsafeMutablePointer<Int16>, reference: UnsafePointer<Int16>,
+                            silent: Bool) {
         let wasResting = silentReferenceFrames > restAfter
-        silentReferenceFrames = Self.isSilent(reference, count: frameSize) ? silentReferenceFrames &+ 1 : 0
+        silentReferenceFrames = silent ? silentReferenceFrames &+ 1 : 0
         let resting = silentReferenceFrames > restAfter
         if wasResting != resting { linkResidualEcho(resting ? nil : echo) }
         notch.run(frame, into: cleaned, count: frameSize)  // always, so its memory is current
@@ -125,10 +149,16 @@ public final class CaptureChain: @unchecked Sendable {
         speex_preprocess_ctl(preprocess, SPEEX_PREPROCESS_SET_ECHO_STATE, UnsafeMutableRawPointer(echo))
     }
 
+    /// Mean square (16-bit scale) and largest magnitude.
     @inline(__always)
-    private static func isSilent(_ samples: UnsafePointer<Int16>, count: Int) -> Bool {
-        var any: Int16 = 0
-        for i in 0..<count { any |= samples[i] }
-        return any == 0
+    private static func level(_ x: UnsafePointer<Int16>, count: Int) -> (meanSquare: Float, peak: Int16) {
+        var sum: Float = 0
+        var peak: Int16 = 0
+        for i in 0..<count {
+            let v = x[i]
+            sum += Float(v) * Float(v)
+            peak = max(peak, v == .min ? .max : abs(v))
+        }
+        return (sum / Float(max(1, count)), peak)
     }
 }

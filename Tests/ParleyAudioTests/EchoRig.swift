@@ -59,6 +59,9 @@ struct EchoRig {
         var nearEndOutputRMS: Double
         /// After the echo path changed: until every 1 s window is back at 20 dB ERLE.
         var reconvergenceSeconds: Double?
+        /// The chain's own live echo measures, with when each ended (s), the last one
+        /// still running at the end of the run.
+        var live: [(seconds: Double, measure: EchoHealthMeter.Measure)]
         /// What the mic heard and what the chain made of it.
         var mic: [Int16]
         var out: [Int16]
@@ -147,6 +150,18 @@ struct EchoRig {
         return Array(out.prefix(min(made, count))) + [Int16](repeating: 0, count: max(0, count - made))
     }
 
+    /// Each live measure beside the offline ERLE over the same span of far-end-only audio
+    /// (from the measure before it, or the far end's start, to its end; double talk left out).
+    static func liveAgainstOffline(_ r: Result) -> [(live: Double, offline: Double)] {
+        let at = { (t: Double) in min(r.mic.count, Int(t * Double(rate))) }
+        var start = 7.0
+        return r.live.map { entry in
+            defer { start = entry.seconds }
+            let spans = [(start, min(entry.seconds, 25)), (max(start, 31.5), entry.seconds)].filter { $0.0 < $0.1 }
+            return (entry.measure.erleDecibels, EchoMetrics.erle(mic: r.mic, out: r.out, spans.map { at($0.0)..<at($0.1) }))
+        }
+    }
+
     /// Road noise: white noise integrated with a leak (−6 dB per octave above ~80 Hz).
     static func brownNoise(count: Int, rms: Float) -> [Float] {
         let white = EchoFixture.noise(count: count, rms: 1, seed: 4242)
@@ -187,6 +202,7 @@ struct EchoRig {
         if s.probe { controls.echoRecorder.arm() }
         var probed = !s.probe
         var driftEstimate = Double.nan
+        var live: [(seconds: Double, measure: EchoHealthMeter.Measure)] = []
         while captured + devicePeriod <= device.count {
             if nextWrite <= nextCapture && nextWrite <= nextControl {  // playback writes a period
                 let upTo = min(farPCM.count, Int((nextWrite * Double(rate)).rounded()) + playbackQueued)
@@ -203,6 +219,8 @@ struct EchoRig {
                                       now: Int(nextCapture * 1e9))
                 }
                 captured += devicePeriod
+                let ended = controls.echoMeasures.read()
+                if ended.measures > live.count, let m = ended.last { live.append((nextCapture, m)) }
                 let got = sink.withUnsafeMutableBufferPointer { output.pop(into: $0) }
                 out += sink[0..<got]
                 nextCapture += Double(devicePeriod) / captureRate
@@ -224,6 +242,7 @@ struct EchoRig {
                 nextControl += 0.25
             }
         }
+        if let m = processor.currentEchoMeasure { live.append((nextCapture, m)) }
         let micAt = { (a: Double, b: Double) in Int(a * micRate)..<Int(b * micRate) }
         let farOnly = [micAt(17, 25), micAt(31.5, 39)]
         var erle = EchoMetrics.erle(mic: mic, out: out, farOnly)
@@ -249,6 +268,6 @@ struct EchoRig {
             reconvergenceSeconds: s.changeSeconds.map {
                 EchoMetrics.convergence(mic: mic, out: out, micAt($0, 25), rate: Int(micRate), decibels: 20)
             },
-            mic: mic, out: out)
+            live: live, mic: mic, out: out)
     }
 }

@@ -84,6 +84,37 @@ import Testing
         #expect(r.doubleTalkSDR >= 15)
     }
 
+    /// The chain's own live ERLE (what status and metrics show) against the rig's offline
+    /// figure over the same span of far-end-only audio: within 3 dB away from double talk;
+    /// within 6 dB over it and the seconds after (blocks just after the talker, while the
+    /// canceller is still disturbed, are taken for double talk and left out, so it reads
+    /// high); and low where the canceller is lost.
+    @Test(arguments: ["stable", "drift", "door", "volume", "48khz"]) func theLiveMeasureAgreesWithTheRig(name: String) {
+        var s = EchoRig.Scenario()
+        switch name {
+        case "drift": s.driftPPM = 200
+        case "door": s.pathChangeSeconds = 15
+        case "volume": s.volumeStepDecibels = 6
+        case "48khz": s.deviceRate = 48000
+        default: break
+        }
+        let r = EchoRig.run(s)
+        let pairs = EchoRig.liveAgainstOffline(r)
+        print("AEC live \(name): " + pairs.map { "\($0.live) dB (offline \($0.offline) dB)" }.joined(separator: ", "))
+        #expect(pairs.count >= 3)
+        for (i, pair) in pairs.enumerated() {
+            // Spans the double talk (25–31 s) or the seconds after it (to 34 s).
+            let afterDoubleTalk = r.live[i].seconds > 25 && (i == 0 || r.live[i - 1].seconds < 34)
+            #expect(abs(pair.live - pair.offline) <= (afterDoubleTalk ? 6 : 3), "measure \(i)")
+        }
+    }
+
+    @Test func theLiveMeasureSeesACancellerThatLostTheEcho() {
+        let r = EchoRig.run(.init(echoEarlyMilliseconds: 50))  // no probe: nothing cancelled
+        #expect(r.live.count >= 3)
+        for entry in r.live { #expect(entry.measure.erleDecibels < 6) }
+    }
+
     // Vans: what a device in a service van meets.
 
     @Test func aSmallSpeakerDrivenHard() {
