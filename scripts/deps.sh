@@ -17,7 +17,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-base  # webrtcbin, ICE, RTP, Opus
   python3 python3-venv                               # test harness
   espeak-ng sox                                      # speech fixtures generated at test time
-  pulseaudio                                         # a paced ALSA device that can vanish (pulse plugin)
+  pulseaudio pulseaudio-utils                        # a paced ALSA device that can vanish (pulse plugin); paplay, pactl
   dpkg-dev fakeroot binutils debootstrap systemd     # make deb (dpkg-shlibdeps, strip), its install test, unit checks
 )
 

@@ -96,6 +96,8 @@ extension ConfigSchema {
                   "At start and after a device reopen, play a short sweep and measure the echo delay, for boards whose converter delays ALSA does not report."),
         ConfigKey("dsp.aec_probe_margin_ms", .int(0...50), default: .int(5), example: "10",
                   "How far ahead of the measured echo the probe puts the reference."),
+        ConfigKey("dsp.aec_erle_warning_db", .int(0...60), default: .int(20), example: "15",
+                  "Warn (once) when the live echo measure stays below this many dB of ERLE for three answers in a row, naming the likely cause; 0: never."),
         ConfigKey("dsp.drift_warning_ppm", .int(1...10000), default: .int(500), example: "200",
                   "Warn when the capture and playback clocks drift apart by more than this (parts per million); drift up to 2000 ppm is compensated."),
         ConfigKey("dsp.residual_echo_suppression", .bool, default: .bool(true), example: "false",

@@ -76,6 +76,8 @@ public struct DSPSettings: Sendable, Equatable {
     public var echoDelayProbe: Bool
     public var echoProbeMarginMilliseconds: Int
     public var voiceActivity: Bool
+    /// `dsp.aec_erle_warning_db` (0: never warn).
+    public var echoHealthWarningDecibels = 20
 }
 
 public struct BackendSettings: Sendable {

@@ -74,11 +74,14 @@ public struct StatusReport: Codable, Sendable, Equatable {
         /// (both nil with dsp.vad = false).
         public var voiceActive: Bool?
         public var voiceSeconds: Double?
+        /// The capture chain's live echo measure (nil with dsp.aec = false).
+        public var echoHealth: EchoHealth?
         public init(captureDevice: String, playbackDevice: String, rate: Int, periodFrames: Int, scheduling: String,
                     volumePercent: Int, captureXruns: UInt64, playbackXruns: UInt64, lastDeviceError: String,
                     clockDriftPPM: Double?, echoReference: EchoReference,
                     captureCPUPercent: Double? = nil, playbackCPUPercent: Double? = nil,
-                    voiceActive: Bool? = nil, voiceSeconds: Double? = nil) {
+                    voiceActive: Bool? = nil, voiceSeconds: Double? = nil, echoHealth: EchoHealth? = nil) {
+            self.echoHealth = echoHealth
             self.voiceActive = voiceActive
             self.voiceSeconds = voiceSeconds
             self.captureCPUPercent = captureCPUPercent
@@ -94,6 +97,26 @@ public struct StatusReport: Codable, Sendable, Equatable {
             self.lastDeviceError = lastDeviceError
             self.clockDriftPPM = clockDriftPPM
             self.echoReference = echoReference
+        }
+    }
+
+    /// How well the device cancels its own echo, measured live over far-end-only audio
+    /// (docs/AUDIO.md, Live echo health).
+    public struct EchoHealth: Codable, Sendable, Equatable {
+        /// Measures so far: one per answer, or per 8 s of far-end-only audio.
+        public var measures: Int
+        /// The last measure's echo return loss enhancement (dB); nil before the first.
+        public var erleDecibels: Double?
+        /// The far-end-only audio it rests on (s).
+        public var farEndOnlySeconds: Double?
+        /// Set while ERLE stays below dsp.aec_erle_warning_db: the likely cause
+        /// (misaligned, micClipping, speakerDistortion, echoPath).
+        public var warning: String?
+        public init(measures: Int, erleDecibels: Double?, farEndOnlySeconds: Double?, warning: String?) {
+            self.measures = measures
+            self.erleDecibels = erleDecibels
+            self.farEndOnlySeconds = farEndOnlySeconds
+            self.warning = warning
         }
     }
 

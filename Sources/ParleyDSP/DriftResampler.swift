@@ -47,10 +47,13 @@ public final class DriftResampler: @unchecked Sendable {
     }
 
     /// Makes `1 + ppm/1e6` output samples per input sample (positive: the consumer's clock
-    /// runs fast). Bounded to ±2000 ppm.
+    /// runs fast). Bounded to ±`maximumPPM`.
     public func setDrift(partsPerMillion ppm: Double) {
-        step = 1 / (1 + max(-2000, min(2000, ppm)) / 1e6)
+        step = 1 / (1 + max(-Self.maximumPPM, min(Self.maximumPPM, ppm)) / 1e6)
     }
+
+    /// The most drift followed: beyond any crystal's tolerance (±100 ppm for cheap ones).
+    public static let maximumPPM = 2000.0
 
     /// Input taken but not yet at the filter's centre: the resampler's share of a queue.
     public var bufferedInput: Int { max(0, filled - Int(position)) }

@@ -4,11 +4,13 @@
 ///
 /// Frames are grouped in 100 ms blocks. A block counts when the reference carried audio
 /// (above −45 dBFS) in it and in the block before (the echo of the one before is still
-/// arriving). Near-end speech is told from echo by what the chain leaves of it: a block
-/// whose ERLE falls 12 dB below the running median of blocks is double talk (the talker
-/// is kept, so little was taken out) and is left out. The median follows a lasting change
-/// (a door opening, a moved reference) within seconds, so a canceller that lost the echo
-/// is measured as lost, not excluded. A measure is the energy ratio over its blocks, the
+/// arriving). Near-end speech is told from echo by what the chain leaves of it and by
+/// whose rhythm that follows. Blocks whose ERLE falls 15 dB below the running median are
+/// held back until there are ten of them in a row (or the run ends); then, if the output's
+/// level over the last 2 s rose and fell with the reference's (correlation 0.5 or more at
+/// a lag of 0–200 ms), they were residual echo — a canceller that lost the echo or is
+/// re-learning it — and count; otherwise they were a talker the chain kept, and are left
+/// out, as are runs too short to judge (under half a second). A measure is the energy ratio over its blocks, the
 /// same as the echo rig's offline figure; it ends with the answer (1 s without reference)
 /// or after 8 s of counted audio, whichever comes first, and needs 1 s of counted audio.
 public struct EchoHealthMeter: Sendable {
@@ -40,6 +42,9 @@ public struct EchoHealthMeter: Sendable {
     static let endBlocks = 10
     static let fullBlocks = 80
     static let minimumBlocks = 10
+    /// Blocks of level history the rhythm is compared over, and the lags tried.
+    static let rhythmBlocks = 20
+    static let rhythmLags = 3
 
     private let blockSeconds: Double
     // The block being filled (mean squares summed over its frames).
@@ -52,18 +57,40 @@ public struct EchoHealthMeter: Sendable {
     private var meanReferenceLevel: Float?
     // The measure being gathered.
     private var sums = Sums()
+    /// Blocks held back as possible double talk.
+    private var pending = Sums()
     private var quietBlocks = 0
+    // The last blocks' reference and output levels (dB), a ring; allocated once.
+    private var referenceLevels: [Float]
+    private var outLevels: [Float]
+    private var historyEnd = 0
+    private var historyCount = 0
 
     private struct Sums {
         var mic = 0.0, out = 0.0
         var loudMic = 0.0, loudOut = 0.0, loudBlocks = 0
         var softMic = 0.0, softOut = 0.0, softBlocks = 0
         var blocks = 0, clipped = 0
+
+        mutating func add(mic: Float, out: Float, clipped clip: Bool, loud: Bool, soft: Bool) {
+            self.mic += Double(mic); self.out += Double(out); blocks += 1
+            if clip { clipped += 1 }
+            if loud { loudMic += Double(mic); loudOut += Double(out); loudBlocks += 1 }
+            if soft { softMic += Double(mic); softOut += Double(out); softBlocks += 1 }
+        }
+
+        mutating func add(_ o: Sums) {
+            mic += o.mic; out += o.out; blocks += o.blocks; clipped += o.clipped
+            loudMic += o.loudMic; loudOut += o.loudOut; loudBlocks += o.loudBlocks
+            softMic += o.softMic; softOut += o.softOut; softBlocks += o.softBlocks
+        }
     }
 
     /// - Parameter frameSeconds: one frame's length (0.01 at 240 samples and 24 kHz).
     public init(frameSeconds: Double) {
         blockSeconds = frameSeconds * Double(Self.blockFrames)
+        referenceLevels = [Float](repeating: 0, count: Self.rhythmBlocks + Self.rhythmLags)
+        outLevels = referenceLevels
     }
 
     /// One frame's mean squares (16-bit scale) before and after the chain, and of its
@@ -86,34 +113,68 @@ public struct EchoHealthMeter: Sendable {
 
     private mutating func endBlock() -> Measure? {
         let n = Float(Self.blockFrames)
+        let level = Self.decibels(reference, n)
+        remember(reference: level, out: Self.decibels(out, n))
         let active = reference / n > Self.activeReference && previousReference / n > Self.activeReference
         guard active, mic > 0 else {
+            judgePending()
             quietBlocks += 1
             return quietBlocks >= Self.endBlocks ? finish() : nil
         }
         quietBlocks = 0
         let erle = Self.decibels(mic, max(out, 1e-3))
         let median = medianERLE ?? erle
-        // A sign step tracks the median; blocks left out move it a tenth as fast, so a
-        // minute-long excursion still gets in while a sentence of double talk does not.
-        let doubleTalk = erle < median - Self.doubleTalkDecibels
-        let step = Self.medianStepDecibels * (doubleTalk ? 0.1 : 1)
-        medianERLE = erle > median ? median + step : median - step
-        if doubleTalk { return nil }
-
-        let level = Self.decibels(reference, n)
         let meanLevel = meanReferenceLevel ?? level
         meanReferenceLevel = meanLevel + (level - meanLevel) * 0.02
-        sums.mic += Double(mic)
-        sums.out += Double(out)
-        sums.blocks += 1
-        if micPeak >= 32000 { sums.clipped += 1 }
-        if level > meanLevel + 3 {
-            sums.loudMic += Double(mic); sums.loudOut += Double(out); sums.loudBlocks += 1
-        } else if level < meanLevel - 3 {
-            sums.softMic += Double(mic); sums.softOut += Double(out); sums.softBlocks += 1
+        let suspect = erle < median - Self.doubleTalkDecibels
+        if !suspect {
+            judgePending()
+            medianERLE = erle > median ? median + Self.medianStepDecibels : median - Self.medianStepDecibels
         }
+        var into = suspect ? pending : sums
+        into.add(mic: mic, out: out, clipped: micPeak >= 32000, loud: level > meanLevel + 3, soft: level < meanLevel - 3)
+        if suspect { pending = into } else { sums = into }
+        if pending.blocks >= Self.rhythmBlocks / 2 { judgePending() }
         return sums.blocks >= Self.fullBlocks ? finish() : nil
+    }
+
+    /// Counts the held-back blocks if what the chain left followed the far end's rhythm
+    /// (echo it did not take out), and moves the median down by as many steps.
+    private mutating func judgePending() {
+        guard pending.blocks > 0 else { return }
+        if pending.blocks >= Self.rhythmBlocks / 4 && rhythmCorrelation() >= 0.5 {
+            sums.add(pending)
+            medianERLE = medianERLE.map { $0 - Self.medianStepDecibels * Float(pending.blocks) }
+        }
+        pending = Sums()
+    }
+
+    private mutating func remember(reference: Float, out: Float) {
+        referenceLevels[historyEnd] = reference
+        outLevels[historyEnd] = out
+        historyEnd = (historyEnd + 1) % referenceLevels.count
+        historyCount = min(historyCount + 1, referenceLevels.count)
+    }
+
+    /// How closely the output's level has followed the reference's over the last
+    /// `rhythmBlocks` blocks, at the best lag (Pearson; 1 before there is enough history).
+    private func rhythmCorrelation() -> Float {
+        let n = Self.rhythmBlocks, size = referenceLevels.count
+        guard historyCount == size else { return 1 }
+        var best: Float = -1
+        for lag in 0..<Self.rhythmLags {
+            var sx: Float = 0, sy: Float = 0, sxx: Float = 0, syy: Float = 0, sxy: Float = 0
+            for k in 0..<n {
+                let outIndex = (historyEnd - 1 - k + 2 * size) % size
+                let x = referenceLevels[(outIndex - lag + size) % size], y = outLevels[outIndex]
+                sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y
+            }
+            let count = Float(n)
+            let cov = sxy - sx * sy / count, vx = sxx - sx * sx / count, vy = syy - sy * sy / count
+            guard vx > 1e-6, vy > 1e-6 else { continue }
+            best = max(best, cov / (vx * vy).squareRoot())
+        }
+        return best
     }
 
     /// The measure so far (the echo rig reads it at the end of a run), if long enough.
@@ -129,6 +190,7 @@ public struct EchoHealthMeter: Sendable {
     }
 
     private mutating func finish() -> Measure? {
+        judgePending()
         let measure = current
         sums = Sums()
         return measure

@@ -1,5 +1,6 @@
 import Logging
 import ParleyAudio
+import ParleyDSP
 import ServiceLifecycle
 import Synchronization
 
@@ -32,13 +33,26 @@ public final class ClockDriftMonitor: Service, Sendable {
             var estimator = ClockDriftEstimator(captureRate: rate, playbackRate: rate)
             var warned = false
             var reported = false
+            var implausible = false
             while !Task.isCancelled {
                 do { try await Task.sleep(for: .milliseconds(250)) } catch { return }
                 estimator.add(capture: engine.captureClock.read(), playback: engine.playbackClock.read())
                 guard let ppm = estimator.driftPPM else { continue }
                 latest.withLock { $0 = ppm }
-                engine.setClockDrift(partsPerMillion: ppm)
                 let text = ppm.formatted(decimals: 1)
+                // Beyond what the reference resampler follows, the positions are not two
+                // crystals (a sound-server plugin's, say): following them would slide the
+                // reference away from the echo. One line; the reference then runs unresampled.
+                guard abs(ppm) <= DriftResampler.maximumPPM else {
+                    engine.setClockDrift(partsPerMillion: 0)
+                    if !implausible {
+                        implausible = true
+                        logger.warning("capture and playback positions drift apart by \(text) ppm, more than any clock could: the devices do not report hardware positions (a sound server's plugin?); the echo reference is not resampled")
+                    }
+                    continue
+                }
+                implausible = false
+                engine.setClockDrift(partsPerMillion: ppm)
                 if abs(ppm) > warningPPM && !warned {
                     warned = true
                     logger.warning("capture and playback clocks drift apart by \(text) ppm: compensated up to ±2000 ppm, but a clock that far off suggests a faulty or misconfigured device")

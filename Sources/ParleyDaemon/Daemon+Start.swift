@@ -106,9 +106,11 @@ extension Daemon {
         }
         let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
                                       logger: audioLog)
+        let echoHealth = EchoHealthMonitor(engine: engine, warningDecibels: settings.dsp.echoHealthWarningDecibels,
+                                           logger: audioLog)
         let provisioningShown = settings.provisioning.url == nil ? nil : ProvisioningShown()
         let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
-                                    backend: backend, drift: drift, transcripts: transcripts,
+                                    backend: backend, drift: drift, echoHealth: echoHealth, transcripts: transcripts,
                                     provisioning: provisioningShown, started: .now)
         let provisioner = provisioningShown.flatMap { shown in
             Provisioner(settings: settings, paths: paths, environment: environment, logger: logger("parley.provisioning"),
@@ -149,6 +151,7 @@ extension Daemon {
                 }),
             drift,
         ]
+        if settings.dsp.echoCancellation { services.append(echoHealth) }
         if let probe { services.append(probe) }
         if let transcripts {
             services.append(TaskService(description: "transcripts") { await transcripts.run() })

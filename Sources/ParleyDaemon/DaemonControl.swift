@@ -3,6 +3,7 @@ import ParleyBoard
 import ParleyConfig
 import ParleyControlProtocol
 import ParleyCore
+import ParleyDSP
 import ParleyTranscripts
 import ParleyTransport
 
@@ -15,6 +16,7 @@ struct DaemonControl: Sendable {
     let controller: DeviceController
     let backend: any VoiceBackend
     let drift: ClockDriftMonitor
+    let echoHealth: EchoHealthMonitor
     let transcripts: TranscriptOutbox?
     let provisioning: ProvisioningShown?
     let started: ContinuousClock.Instant
@@ -77,7 +79,8 @@ struct DaemonControl: Sendable {
                          captureCPUPercent: engine.captureCounters.cpuPercent,
                          playbackCPUPercent: engine.playbackCounters.cpuPercent,
                          voiceActive: settings.dsp.voiceActivity ? engine.captureCounters.voiceActive.load(ordering: .relaxed) : nil,
-                         voiceSeconds: settings.dsp.voiceActivity ? voiceSeconds : nil),
+                         voiceSeconds: settings.dsp.voiceActivity ? voiceSeconds : nil,
+                         echoHealth: settings.dsp.echoCancellation ? .init(echoHealth.snapshot) : nil),
             board: board.summary,
             leds: await board.leds().map { .init(name: $0.name, pattern: $0.pattern.rawValue, lit: $0.lit,
                                                        since: Double($0.sinceNanoseconds) / 1e9) },
@@ -144,6 +147,15 @@ struct DaemonControl: Sendable {
             metrics["parley_transcripts_failed_attempts_total"] = Double(t.failedAttempts)
         }
         if let ppm = drift.driftPPM { metrics["parley_audio_clock_drift_ppm"] = ppm }
+        if settings.dsp.echoCancellation {
+            let health = echoHealth.snapshot
+            metrics["parley_aec_measures_total"] = Double(health.measures)
+            metrics["parley_aec_warning"] = health.warning == nil ? 0 : 1
+            if let last = health.last {
+                metrics["parley_aec_erle_db"] = last.erleDecibels
+                metrics["parley_aec_far_end_only_seconds"] = last.farEndOnlySeconds
+            }
+        }
         if settings.dsp.voiceActivity {
             metrics["parley_audio_voice_active"] = engine.captureCounters.voiceActive.load(ordering: .relaxed) ? 1 : 0
             metrics["parley_audio_voice_seconds_total"] = voiceSeconds
@@ -160,6 +172,13 @@ extension ControlRequest.PTTAction {
         case .release: "released"
         case .tap: "tapped"
         }
+    }
+}
+
+extension StatusReport.EchoHealth {
+    init(_ s: EchoHealthMonitor.Snapshot) {
+        self.init(measures: s.measures, erleDecibels: s.last?.erleDecibels, farEndOnlySeconds: s.last?.farEndOnlySeconds,
+                  warning: s.warning?.rawValue)
     }
 }
 

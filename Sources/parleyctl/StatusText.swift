@@ -18,6 +18,7 @@ enum StatusText {
             "          audio thread CPU: capture " + (s.audio.captureCPUPercent.map { "\(number($0))%" } ?? "-")
                 + ", playback " + (s.audio.playbackCPUPercent.map { "\(number($0))%" } ?? "-")
                 + (s.audio.voiceActive.map { "; voice \($0 ? "now" : "not now"), \(number(s.audio.voiceSeconds ?? 0)) s heard" } ?? ""),
+            "          echo cancellation: " + echoHealth(s.audio.echoHealth),
             "board     \(s.board)" + (s.leds.isEmpty ? "" : "; LEDs " + s.leds.map { "\($0.name) \($0.pattern)" }.joined(separator: ", ")),
         ]
         if let error = s.lastError { lines.append("last error \(error)") }
@@ -32,6 +33,13 @@ enum StatusText {
             lines.append("provisioning \(p.version): \(p.result)\(p.reason.isEmpty ? "" : " (\(p.reason))"), \(pulled)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func echoHealth(_ h: StatusReport.EchoHealth?) -> String {
+        guard let h else { return "off" }
+        guard let erle = h.erleDecibels else { return "not measured yet (needs an answer heard over the speaker)" }
+        return "\(number(erle)) dB ERLE over the last answer (\(number(h.farEndOnlySeconds ?? 0)) s of far end only; \(h.measures) measure(s))"
+            + (h.warning.map { "  POOR: likely \($0), see the log" } ?? "")
     }
 
     static func number(_ value: Double) -> String {

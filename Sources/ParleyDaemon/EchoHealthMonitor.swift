@@ -1,0 +1,67 @@
+import Logging
+import ParleyAudio
+import ParleyDSP
+import ServiceLifecycle
+import Synchronization
+
+/// Reads the capture chain's live echo measures once a second (one ends per answer, or per
+/// 8 s of far-end-only audio), logs each at debug, and hands them to `EchoHealthWatch`,
+/// whose one warning (with the likely cause) and recovery notice it logs. Status and
+/// metrics read `snapshot`.
+public final class EchoHealthMonitor: Service, Sendable {
+    public struct Snapshot: Sendable {
+        public var measures: Int
+        public var last: EchoHealthMeter.Measure?
+        /// Warned and not yet recovered: the cause named in the warning.
+        public var warning: EchoHealthWatch.Cause?
+    }
+
+    private let engine: AudioEngine
+    private let logger: Logger
+    private let state: Mutex<(watch: EchoHealthWatch, seen: Int, warning: EchoHealthWatch.Cause?)>
+
+    public init(engine: AudioEngine, warningDecibels: Int, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+        state = Mutex((EchoHealthWatch(thresholdDecibels: Double(warningDecibels)), 0, nil))
+    }
+
+    public var snapshot: Snapshot {
+        let health = engine.echoHealth
+        return Snapshot(measures: health.measures, last: health.last, warning: state.withLock { $0.warning })
+    }
+
+    public func run() async {
+        await cancelWhenGracefulShutdown { [self] in
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                check()
+            }
+        }
+    }
+
+    /// Takes in the newest measure, if one ended since the last look.
+    func check() {
+        let health = engine.echoHealth
+        guard let measure = health.last else { return }
+        let verdict: EchoHealthWatch.Verdict? = state.withLock {
+            guard health.measures != $0.seen else { return nil }
+            $0.seen = health.measures
+            let verdict = $0.watch.add(measure)
+            switch verdict {
+            case .warning: $0.warning = EchoHealthWatch.cause(measure)
+            case .recovered: $0.warning = nil
+            case nil: break
+            }
+            return verdict
+        }
+        logger.debug("echo: \(tenths(measure.erleDecibels)) dB ERLE over \(tenths(measure.farEndOnlySeconds)) s of far end only")
+        switch verdict {
+        case .warning(let text): logger.warning("\(text)")
+        case .recovered(let text): logger.notice("\(text)")
+        case nil: break
+        }
+    }
+}
+
+private func tenths(_ x: Double) -> Double { (x * 10).rounded() / 10 }
