@@ -59,7 +59,7 @@ if want audio; then
   swift build --build-tests >/dev/null
   swift test --skip-build --no-parallel --filter CaptureChainTests 2>&1 | grep -E "^(ERLE|near-end)" > "$out/erle.txt"
   echo "bench: echo scenarios (drift, misalignment, AGC)"
-  swift test --skip-build --no-parallel --filter EchoScenarioTests 2>&1 | grep -E "^AEC scenario" > "$out/aec.txt"
+  swift test --skip-build --no-parallel --filter EchoScenarioTests 2>&1 | grep -E "^AEC (scenario|live deviation)" > "$out/aec.txt"
 fi
 
 swift build -c release --product parleyd >/dev/null
@@ -136,13 +136,17 @@ if have("swift.jsonl"):  # the audio section
         "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
         "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
     })
-    scenarios, reconvergence = {}, {}
+    scenarios, reconvergence, without_echo, live_deviation = {}, {}, {}, []
     for line in open(os.path.join(out, "aec.txt")):
         m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s, "
                      r"resampler [-\d.]+ ppm, drift estimate ([-\d.na]+) ppm", line)
         if m: scenarios[m.group(1)] = [float(m.group(i)) for i in (2, 3, 4, 5)]
         r = re.search(r"reconvergence ([\d.]+) s", line)
         if m and r: reconvergence[m.group(1)] = float(r.group(1))
+        q = re.search(r"double-talk SDR without echo ([-\d.]+) dB", line)
+        if m and q: without_echo[m.group(1)] = float(q.group(1))
+        d = re.match(r"AEC live deviation \S+: clear ([\d.]+) dB, after double talk ([\d.]+) dB", line)
+        if d: live_deviation.append((float(d.group(1)), float(d.group(2))))
     drifts = {name: float(name[6:-3].replace("minus_", "-")) for name in scenarios if name.startswith("drift_")}
     results["aec"] = {
         "erle_stable_db": round(scenarios["stable"][0], 2),
@@ -165,6 +169,11 @@ if have("swift.jsonl"):  # the audio section
             results["aec"][f"erle_{name}_db"] = round(figures[0], 2)
     for name, seconds in reconvergence.items():  # an echo path that changed mid-answer
         results["aec"][f"reconvergence_20db_{name}_s"] = seconds
+    for name, sdr in without_echo.items():  # the talker against the noise alone (shadow run)
+        results["aec"][f"near_end_sdr_{name}_without_echo_db"] = round(sdr, 2)
+    if live_deviation:  # the live measure against the rig's offline ERLE over the same span, worst scenario
+        results["aec"]["live_erle_deviation_db"] = round(max(c for c, _ in live_deviation), 2)
+        results["aec"]["live_erle_deviation_after_double_talk_db"] = round(max(a for _, a in live_deviation), 2)
 for name in ("latency.json", "idle.json", "provisioning.json", "hil.json", "soak.json", "webrtc.json"):
     if have(name):
         for key, value in load(name).items():  # sections share top-level keys (latency.*)

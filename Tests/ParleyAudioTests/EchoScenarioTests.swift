@@ -9,7 +9,8 @@ import Testing
         print("AEC scenario \(name): erle \(r.erle) dB, double-talk SDR \(r.doubleTalkSDR) dB, convergence \(r.convergenceSeconds) s, "
               + "resampler \(r.resamplerPPM) ppm, drift estimate \(r.driftEstimatePPM) ppm, probe correction \(r.probeCorrectionMilliseconds) ms, "
               + "realignments \(r.realignments), near-end output RMS \(r.nearEndOutputRMS)"
-              + (r.reconvergenceSeconds.map { ", reconvergence \($0) s" } ?? ""))
+              + (r.reconvergenceSeconds.map { ", reconvergence \($0) s" } ?? "")
+              + (r.doubleTalkSDRWithoutEcho.map { ", double-talk SDR without echo \($0) dB" } ?? ""))
     }
 
     @Test func oneClock() {
@@ -102,11 +103,15 @@ import Testing
         let pairs = EchoRig.liveAgainstOffline(r)
         print("AEC live \(name): " + pairs.map { "\($0.live) dB (offline \($0.offline) dB)" }.joined(separator: ", "))
         #expect(pairs.count >= 3)
+        var worst = (clear: 0.0, afterDoubleTalk: 0.0)
         for (i, pair) in pairs.enumerated() {
             // Spans the double talk (25–31 s) or the seconds after it (to 34 s).
             let afterDoubleTalk = r.live[i].seconds > 25 && (i == 0 || r.live[i - 1].seconds < 34)
-            #expect(abs(pair.live - pair.offline) <= (afterDoubleTalk ? 6 : 3), "measure \(i)")
+            let off = abs(pair.live - pair.offline)
+            #expect(off <= (afterDoubleTalk ? 6 : 3), "measure \(i)")
+            if afterDoubleTalk { worst.afterDoubleTalk = max(worst.afterDoubleTalk, off) } else { worst.clear = max(worst.clear, off) }
         }
+        print("AEC live deviation \(name): clear \(worst.clear) dB, after double talk \(worst.afterDoubleTalk) dB")
     }
 
     @Test func theLiveMeasureSeesACancellerThatLostTheEcho() {
@@ -135,11 +140,15 @@ import Testing
         #expect(try #require(r.reconvergenceSeconds) <= 5)
     }
 
-    @Test func roadNoiseThroughoutTheAnswerAndTheTalk() {
+    @Test func roadNoiseThroughoutTheAnswerAndTheTalk() throws {
         let r = EchoRig.run(.init(roadNoiseDBFS: -30))
         report("van_road_noise", r)
         #expect(r.erle >= 25)  // the echo alone, told from the noise by a shadow run
-        #expect(r.doubleTalkSDR >= 8)  // the suppressed noise counts against it
+        // The talker is 3 dB above the road: what the suppressor leaves of the noise bounds the
+        // SDR (10 dB with no echo at all); the echo and its cancellation cost under 1 dB more.
+        #expect(r.doubleTalkSDR >= 8)
+        let withoutEcho = try #require(r.doubleTalkSDRWithoutEcho)
+        #expect(withoutEcho - r.doubleTalkSDR < 1)
     }
 
     @Test func theVolumeTurnedUpMidAnswer() throws {
