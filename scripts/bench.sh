@@ -165,7 +165,7 @@ if have("swift.jsonl"):  # the audio section
     }
     for name, figures in scenarios.items():  # double talk in every scenario
         results["aec"][f"near_end_sdr_{name}_db"] = round(figures[1], 2)
-        if name.startswith(("van_", "extra_delay_", "device_")):
+        if name.startswith(("van_", "extra_delay_", "device_", "misaligned_plus_50ms_unaligned")):
             results["aec"][f"erle_{name}_db"] = round(figures[0], 2)
     for name, seconds in reconvergence.items():  # an echo path that changed mid-answer
         results["aec"][f"reconvergence_20db_{name}_s"] = seconds

@@ -232,7 +232,7 @@ public final class AudioEngine: Sendable {
         public var realignments: Int
         /// The reference resampler's rate offset: clock drift less alignment steering (ppm).
         public var resamplerPPM: Double
-        /// The correction the echo-delay probe made to the lead (ms).
+        /// The correction the echo-delay probe or the alignment on speech made to the lead (ms).
         public var probeCorrectionMilliseconds: Double
     }
 
@@ -267,6 +267,29 @@ public final class AudioEngine: Sendable {
         }
         guard let recording else { return nil }
         return controls.correctEchoDelay(mic: recording.mic, reference: recording.reference, margin: margin)
+    }
+
+    /// Frames (10 ms) of far-end audio in a row before the speech aligner records.
+    public static let alignAfterReferenceFrames = 25
+
+    /// Measures the echo delay on the far end's own speech — no sound of its own: records
+    /// what the canceller sees once the reference has carried audio for a quarter second
+    /// (the next answer), then moves the reference so it leads the echo by `margin` samples,
+    /// unless it already does within `tolerance`. Returns the echo's lag behind the reference
+    /// before any move, or nil when no echo stood out. Control plane; waits for an answer
+    /// as long as it takes (cancel the task to stop).
+    public func alignEchoOnSpeech(margin: Int, tolerance: Int) async -> EchoDelayEstimator.Estimate? {
+        let recorder = controls.echoRecorder
+        recorder.arm(afterReferenceFrames: Self.alignAfterReferenceFrames)
+        while !Task.isCancelled {
+            if let recording = recorder.take() {
+                return controls.correctEchoDelay(mic: recording.mic, reference: recording.reference, margin: margin,
+                                                 tolerance: tolerance)
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        recorder.disarm()
+        return nil
     }
 
     /// The measured capture/playback clock drift (ppm, positive: the mic runs fast); the

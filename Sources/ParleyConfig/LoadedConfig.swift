@@ -102,7 +102,8 @@ extension ParleySettings {
             automaticGain: c.bool("dsp.agc"), automaticGainLevel: c.int("dsp.agc_level"),
             automaticGainMaximumDecibels: c.int("dsp.agc_max_gain_db"),
             echoDelayProbe: c.bool("dsp.aec_delay_probe"), echoProbeMarginMilliseconds: c.int("dsp.aec_probe_margin_ms"),
-            voiceActivity: c.bool("dsp.vad"), echoHealthWarningDecibels: c.int("dsp.aec_erle_warning_db"))
+            voiceActivity: c.bool("dsp.vad"), echoHealthWarningDecibels: c.int("dsp.aec_erle_warning_db"),
+            alignOnSpeech: c.bool("dsp.aec_align_on_speech"))
         let kind = c.choice("backend.kind", as: BackendSettings.Kind.self)
         let section = LoadedConfig.backendSection(kind.rawValue)
         func secret(_ names: String...) -> Secret? { names.lazy.compactMap { secrets[section + $0] }.first }

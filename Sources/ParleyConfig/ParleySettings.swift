@@ -78,6 +78,8 @@ public struct DSPSettings: Sendable, Equatable {
     public var voiceActivity: Bool
     /// `dsp.aec_erle_warning_db` (0: never warn).
     public var echoHealthWarningDecibels = 20
+    /// `dsp.aec_align_on_speech`.
+    public var alignOnSpeech = true
 }
 
 public struct BackendSettings: Sendable {

@@ -128,7 +128,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var realignments: Int
         /// The reference resampler's rate offset: clock drift less alignment steering (ppm).
         public var resamplerPPM: Double
-        /// The lead correction the echo-delay probe made (ms; 0 without a probe).
+        /// The lead correction the echo-delay probe or the alignment on speech made (ms).
         public var probeCorrectionMilliseconds: Double
         public init(leadMilliseconds: Double, realignments: Int, resamplerPPM: Double, probeCorrectionMilliseconds: Double) {
             self.leadMilliseconds = leadMilliseconds

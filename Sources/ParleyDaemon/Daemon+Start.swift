@@ -106,8 +106,11 @@ extension Daemon {
         }
         let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
                                       logger: audioLog)
+        let aligner = settings.dsp.echoCancellation && settings.dsp.alignOnSpeech && !settings.dsp.echoDelayProbe
+            ? SpeechEchoAligner(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog)
+            : nil
         let echoHealth = EchoHealthMonitor(engine: engine, warningDecibels: settings.dsp.echoHealthWarningDecibels,
-                                           logger: audioLog)
+                                           logger: audioLog) { aligner?.request() }
         let provisioningShown = settings.provisioning.url == nil ? nil : ProvisioningShown()
         let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
                                     backend: backend, drift: drift, echoHealth: echoHealth, transcripts: transcripts,
@@ -147,12 +150,13 @@ extension Daemon {
                 notifier: notifier, logger: audioLog,
                 recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
                     await controller.audioDevice(lost: $0)
-                    if !$0 { probe?.request() }
+                    if !$0 { probe?.request(); aligner?.request() }
                 }),
             drift,
         ]
         if settings.dsp.echoCancellation { services.append(echoHealth) }
         if let probe { services.append(probe) }
+        if let aligner { services.append(aligner) }
         if let transcripts {
             services.append(TaskService(description: "transcripts") { await transcripts.run() })
         }

@@ -6,8 +6,9 @@ import Synchronization
 
 /// Reads the capture chain's live echo measures once a second (one ends per answer, or per
 /// 8 s of far-end-only audio), logs each at debug, and hands them to `EchoHealthWatch`,
-/// whose one warning (with the likely cause) and recovery notice it logs. Status and
-/// metrics read `snapshot`.
+/// whose one warning (with the likely cause) and recovery notice it logs; an answer with
+/// nothing cancelled (the `misaligned` signature) calls `nothingCancelled` (the speech
+/// aligner looks again). Status and metrics read `snapshot`.
 public final class EchoHealthMonitor: Service, Sendable {
     public struct Snapshot: Sendable {
         public var measures: Int
@@ -18,11 +19,14 @@ public final class EchoHealthMonitor: Service, Sendable {
 
     private let engine: AudioEngine
     private let logger: Logger
+    private let nothingCancelled: @Sendable () -> Void
     private let state: Mutex<(watch: EchoHealthWatch, seen: Int, warning: EchoHealthWatch.Cause?)>
 
-    public init(engine: AudioEngine, warningDecibels: Int, logger: Logger) {
+    public init(engine: AudioEngine, warningDecibels: Int, logger: Logger,
+                nothingCancelled: @escaping @Sendable () -> Void = {}) {
         self.engine = engine
         self.logger = logger
+        self.nothingCancelled = nothingCancelled
         state = Mutex((EchoHealthWatch(thresholdDecibels: Double(warningDecibels)), 0, nil))
     }
 
@@ -44,18 +48,20 @@ public final class EchoHealthMonitor: Service, Sendable {
     func check() {
         let health = engine.echoHealth
         guard let measure = health.last else { return }
-        let verdict: EchoHealthWatch.Verdict? = state.withLock {
-            guard health.measures != $0.seen else { return nil }
-            $0.seen = health.measures
-            let verdict = $0.watch.add(measure)
+        let (new, verdict) = state.withLock { s -> (Bool, EchoHealthWatch.Verdict?) in
+            guard health.measures != s.seen else { return (false, nil) }
+            s.seen = health.measures
+            let verdict = s.watch.add(measure)
             switch verdict {
-            case .warning: $0.warning = EchoHealthWatch.cause(measure)
-            case .recovered: $0.warning = nil
+            case .warning: s.warning = EchoHealthWatch.cause(measure)
+            case .recovered: s.warning = nil
             case nil: break
             }
-            return verdict
+            return (true, verdict)
         }
+        guard new else { return }
         logger.debug("echo: \(tenths(measure.erleDecibels)) dB ERLE over \(tenths(measure.farEndOnlySeconds)) s of far end only")
+        if EchoHealthWatch.cause(measure) == .misaligned { nothingCancelled() }
         switch verdict {
         case .warning(let text): logger.warning("\(text)")
         case .recovered(let text): logger.notice("\(text)")

@@ -20,6 +20,8 @@ struct EchoRig {
         var driftPPM = 0.0
         var echoEarlyMilliseconds = 0
         var probe = false
+        /// `dsp.aec_align_on_speech` (on by default, as in the product; off with the probe).
+        var alignOnSpeech = true
         var agc = false
         var residualEchoSuppression = true
         /// A small speaker driven hard: what it plays soft-clips (L·tanh(x/L)) above this
@@ -57,6 +59,8 @@ struct EchoRig {
         /// The control plane's clock drift estimate after 10 s of far-end audio (17 s).
         var driftEstimatePPM: Double
         var probeCorrectionMilliseconds: Double
+        /// The echo's lag behind the reference the speech aligner found (before its move).
+        var speechAlignmentLagMilliseconds: Double?
         var realignments: Int
         /// Output level of near-end speech alone (RMS), to see the gain act.
         var nearEndOutputRMS: Double
@@ -204,6 +208,8 @@ struct EchoRig {
         var captured = 0
         if s.probe { controls.echoRecorder.arm() }
         var probed = !s.probe
+        var aligning = s.alignOnSpeech && !s.probe
+        var speechAlignment: EchoDelayEstimator.Estimate?
         var driftEstimate = Double.nan
         var live: [(seconds: Double, measure: EchoHealthMeter.Measure)] = []
         while captured + devicePeriod <= device.count {
@@ -242,6 +248,14 @@ struct EchoRig {
                     probed = true
                     _ = controls.correctEchoDelay(mic: recording.mic, reference: recording.reference, margin: 5 * rate / 1000)
                 }
+                // The speech aligner (SpeechEchoAligner): armed from the start, records once the
+                // far end has talked for a moment, moves the reference unless within 2 ms.
+                if aligning && t == 1 { controls.echoRecorder.arm(afterReferenceFrames: AudioEngine.alignAfterReferenceFrames) }
+                if aligning && t > 1, let recording = controls.echoRecorder.take() {
+                    aligning = false
+                    speechAlignment = controls.correctEchoDelay(mic: recording.mic, reference: recording.reference,
+                                                                margin: 5 * rate / 1000, tolerance: rate / 500)
+                }
                 nextControl += 0.25
             }
         }
@@ -269,6 +283,7 @@ struct EchoRig {
             resamplerPPM: Double(controls.referenceRateMilliPPM.load(ordering: .relaxed)) / 1000,
             driftEstimatePPM: driftEstimate,
             probeCorrectionMilliseconds: Double(controls.echoDelayCorrection.load(ordering: .relaxed)) * 1000 / Double(rate),
+            speechAlignmentLagMilliseconds: speechAlignment.map { Double($0.lagSamples) * 1000 / Double(rate) },
             realignments: controls.referenceRealignments.load(ordering: .relaxed),
             nearEndOutputRMS: EchoMetrics.rms(out, micAt(3, 7)),
             reconvergenceSeconds: s.changeSeconds.map {

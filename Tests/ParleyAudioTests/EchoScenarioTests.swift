@@ -10,7 +10,8 @@ import Testing
               + "resampler \(r.resamplerPPM) ppm, drift estimate \(r.driftEstimatePPM) ppm, probe correction \(r.probeCorrectionMilliseconds) ms, "
               + "realignments \(r.realignments), near-end output RMS \(r.nearEndOutputRMS)"
               + (r.reconvergenceSeconds.map { ", reconvergence \($0) s" } ?? "")
-              + (r.doubleTalkSDRWithoutEcho.map { ", double-talk SDR without echo \($0) dB" } ?? ""))
+              + (r.doubleTalkSDRWithoutEcho.map { ", double-talk SDR without echo \($0) dB" } ?? "")
+              + (r.speechAlignmentLagMilliseconds.map { ", aligned on speech at a lag of \($0) ms" } ?? ""))
     }
 
     @Test func oneClock() {
@@ -18,7 +19,9 @@ import Testing
         report("stable", r)
         #expect(r.erle >= 30)
         #expect(r.doubleTalkSDR >= 15)
-        #expect(r.convergenceSeconds <= 3)
+        // The first answer after start: the speech aligner moves the reference ~1.7 s in and
+        // restarts the canceller (2 s without it).
+        #expect(r.convergenceSeconds <= 4)
         #expect(abs(r.resamplerPPM) < 5)
     }
 
@@ -27,7 +30,7 @@ import Testing
     @Test(arguments: [100.0, -100.0, 200.0, -200.0]) func driftingClocks(ppm: Double) {
         let r = EchoRig.run(.init(driftPPM: ppm))
         report("drift_\(ppm > 0 ? "" : "minus_")\(Int(abs(ppm)))ppm", r)
-        #expect(r.erle >= 38)
+        #expect(r.erle >= 42)
         #expect(r.doubleTalkSDR >= 15)
         #expect(abs(r.driftEstimatePPM - ppm) <= abs(ppm) * 0.02)  // within 2 % after 10 s of far end
         #expect(abs(r.resamplerPPM - ppm) <= abs(ppm) * 0.02)
@@ -54,10 +57,20 @@ import Testing
         #expect(abs(r.resamplerPPM) < 5)  // nothing left to steer
     }
 
-    @Test func withoutTheProbeAnEarlyEchoIsNotCancelled() {
+    /// Without the probe, the far end's first answer finds the early echo (SpeechEchoAligner).
+    @Test func withoutTheProbeAnEarlyEchoIsFoundOnTheAnswersSpeech() throws {
         let r = EchoRig.run(.init(echoEarlyMilliseconds: 50))
         report("misaligned_plus_50ms_no_probe", r)
-        #expect(r.erle < 20)  // the failure the probe exists for
+        #expect(r.erle >= 35)
+        #expect(abs(try #require(r.speechAlignmentLagMilliseconds) + 10) < 1)  // 40 ms room − 50 ms
+    }
+
+    @Test func withNeitherProbeNorAlignmentAnEarlyEchoIsNotCancelled() {
+        var s = EchoRig.Scenario(echoEarlyMilliseconds: 50)
+        s.alignOnSpeech = false
+        let r = EchoRig.run(s)
+        report("misaligned_plus_50ms_unaligned", r)
+        #expect(r.erle < 20)  // the failure the probe and the alignment exist for
     }
 
     @Test func gainNeverRaisesResidualEcho() {
@@ -79,17 +92,18 @@ import Testing
         s.deviceRate = rate
         let r = EchoRig.run(s)
         report("device_\(rate / 1000)khz", r)
-        // 16 kHz: 32 dB with the echo 40 ms behind the reference, 49 dB with the probe
-        // putting it 5 ms behind (docs/AUDIO.md, Cards at other rates).
-        #expect(r.erle >= (rate == 16000 ? 30 : 38))
+        // 16 kHz: 32 dB with the echo left 40 ms behind the reference; 48.5 once the first
+        // answer's speech has put it 5 ms behind (docs/AUDIO.md, where the echo sits).
+        #expect(r.erle >= 42)
         #expect(r.doubleTalkSDR >= 15)
     }
 
     /// The chain's own live ERLE (what status and metrics show) against the rig's offline
-    /// figure over the same span of far-end-only audio: within 3 dB away from double talk;
-    /// within 6 dB over it and the seconds after (blocks just after the talker, while the
-    /// canceller is still disturbed, are taken for double talk and left out, so it reads
-    /// high); and low where the canceller is lost.
+    /// figure over the same span of far-end-only audio: within 3 dB away from double talk.
+    /// Over it and the seconds after, the blocks just after the talker, while the canceller
+    /// is still disturbed, are taken for double talk and left out, so it reads high (up to
+    /// 14 dB where the canceller takes out 43–48 dB there): never more than 3 dB low, so a
+    /// talker over the answer does not make a good canceller look poor.
     @Test(arguments: ["stable", "drift", "door", "volume", "48khz"]) func theLiveMeasureAgreesWithTheRig(name: String) {
         var s = EchoRig.Scenario()
         switch name {
@@ -108,14 +122,20 @@ import Testing
             // Spans the double talk (25–31 s) or the seconds after it (to 34 s).
             let afterDoubleTalk = r.live[i].seconds > 25 && (i == 0 || r.live[i - 1].seconds < 34)
             let off = abs(pair.live - pair.offline)
-            #expect(off <= (afterDoubleTalk ? 6 : 3), "measure \(i)")
+            if afterDoubleTalk {
+                #expect(pair.live >= pair.offline - 3, "measure \(i)")
+            } else {
+                #expect(off <= 3, "measure \(i)")
+            }
             if afterDoubleTalk { worst.afterDoubleTalk = max(worst.afterDoubleTalk, off) } else { worst.clear = max(worst.clear, off) }
         }
         print("AEC live deviation \(name): clear \(worst.clear) dB, after double talk \(worst.afterDoubleTalk) dB")
     }
 
     @Test func theLiveMeasureSeesACancellerThatLostTheEcho() {
-        let r = EchoRig.run(.init(echoEarlyMilliseconds: 50))  // no probe: nothing cancelled
+        var s = EchoRig.Scenario(echoEarlyMilliseconds: 50)  // neither probe nor alignment: nothing cancelled
+        s.alignOnSpeech = false
+        let r = EchoRig.run(s)
         #expect(r.live.count >= 3)
         for entry in r.live { #expect(entry.measure.erleDecibels < 6) }
     }

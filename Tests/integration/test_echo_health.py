@@ -8,6 +8,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from audio import spoken_fixture
 from parleyd_process import Control
 from test_echo_probe import asoundrc
@@ -99,3 +101,32 @@ def test_echo_that_stays_poorly_cancelled_is_warned_about_once_with_a_cause(daem
     time.sleep(1.5)
     assert sum("echo cancellation is poor" in line for line in d.lines) == 1
     assert health["erleDecibels"] < 60
+
+
+def test_the_first_answer_s_speech_finds_the_echo_delay_without_a_sweep(daemon, pulse, tmp_path):
+    # No probe: the alignment on speech (on by default) measures PulseAudio's unreported
+    # delay from the echo backend's first answer and moves the reference 5 ms ahead of it.
+    pulse.start()
+    d = daemon(config=CONFIG.format(dsp="").replace("aec_delay_probe = true", "aec_delay_probe = false"),
+               env={"ALSA_CONFIG_PATH": asoundrc(pulse, tmp_path),
+                    "PARLEY_CONTROL__SOCKET": str(tmp_path / "control.sock")}).start()
+    d.notify.wait_for("READY=1")
+    control = Control(tmp_path / "control.sock")
+    wav = talker(tmp_path)
+    pattern = re.compile(r"echo alignment on the answer's speech: the echo followed the reference by ([-+]?[\d.]+) ms "
+                         r"\(clarity (\d+)\); (reference moved by ([-+]?[\d.]+) ms to lead it by 5 ms|left where it is)")
+    for _ in range(3):
+        turn(pulse, control, wav)
+        if pattern.search(d.log):
+            break
+    m = pattern.search(d.log)
+    assert m, d.log
+    lag, clarity = float(m.group(1)), int(m.group(2))
+    assert clarity >= 8
+    correction = control.status()["audio"]["echoReference"]["probeCorrectionMilliseconds"]
+    if m.group(4):
+        assert float(m.group(4)) == pytest.approx(lag - 5, abs=0.1)
+        assert correction == pytest.approx(lag - 5, abs=0.1)
+    else:
+        assert abs(lag - 5) <= 2 and correction == 0
+    assert "echo-delay probe" not in d.log  # no sweep was played
