@@ -95,9 +95,8 @@ public final class CaptureProcessor: @unchecked Sendable {
             if aligner.take(into: referenceFrame, captureDelay: oldestAge - offset, now: now) { chain.restartCanceller() }
             let samples = staging.baseAddress! + offset
             controls.echoRecorder.record(mic: samples, reference: referenceFrame.baseAddress!, count: frame)
-            let measuresBefore = chain.echoMeasures
             let voiced = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))
-            if chain.echoMeasures != measuresBefore, let measure = chain.lastEchoMeasure { controls.echoMeasures.publish(measure) }
+            if let measure = chain.takeEndedEchoMeasure() { controls.echoMeasures.publish(measure) }
             counters.voiceActive.store(voiced, ordering: .relaxed)
             if voiced { counters.voiceFrames.add(1, ordering: .relaxed) }
             let pushed = ring.push(UnsafeBufferPointer(start: samples, count: frame))

@@ -36,9 +36,14 @@ public final class CaptureChain: @unchecked Sendable {
     /// Frames processed without the canceller since start (for tests).
     public private(set) var restedFrames = 0
     private var meter: EchoHealthMeter
-    /// The live echo measures ended so far, and the last (see `EchoHealthMeter`).
-    public private(set) var echoMeasures = 0
-    public private(set) var lastEchoMeasure: EchoHealthMeter.Measure?
+    /// A live echo measure that ended and was not yet taken (see `EchoHealthMeter`).
+    private var endedMeasure: EchoHealthMeter.Measure?
+    /// The live echo measure that ended since the last call, once.
+    public func takeEndedEchoMeasure() -> EchoHealthMeter.Measure? {
+        defer { endedMeasure = nil }
+        return endedMeasure
+    }
+
     /// The measure being gathered, if long enough to tell.
     public var currentEchoMeasure: EchoHealthMeter.Measure? { meter.current }
     static let restAfterSeconds = 3
@@ -107,8 +112,7 @@ public final class CaptureChain: @unchecked Sendable {
         let voiced = finish(frame, reference: reference)
         if let measure = meter.add(micMeanSquare: mic.meanSquare, outMeanSquare: VoiceActivityDetector.meanSquare(frame, count: frameSize),
                                    referenceMeanSquare: referenceMeanSquare, micPeak: mic.peak) {
-            lastEchoMeasure = measure
-            echoMeasures += 1
+            endedMeasure = measure
         }
         return voiced
     }
