@@ -77,9 +77,9 @@ public final class AudioControls: Sendable {
     /// Wakes the playback thread: the control plane flushed the speaker ring (barge-in), or
     /// pushed audio while the thread dozed.
     let playbackWake = EventFD()
-    /// The playback thread dozes (an idle speaker, written several periods a time): the
-    /// echo reference is silence and not pushed; a new count ends a doze, and the capture
-    /// side re-aligns the reference at once (written by playback).
+    /// The playback thread dozes (an idle speaker, written several periods a time, its
+    /// silence pushed as echo reference in the same batches); a new count ends a doze, and
+    /// the capture side checks the reference's lead (written by playback).
     let playbackDozing = Atomic<Bool>(false)
     let playbackWakes = Atomic<Int>(0)
     /// Set by an audio thread when its device failed beyond snd_pcm_recover (unplugged,
@@ -102,6 +102,9 @@ public final class AudioControls: Sendable {
     let echoDelayCorrection = Atomic<Int>(0)
     /// What the canceller saw, recorded on request for the echo-delay probe (1.2 s).
     let echoRecorder = EchoPathRecorder(samples: AudioFormat.wireRate * 6 / 5)
+    /// Reference samples playback pushed and then took back from the device before they
+    /// played (snd_pcm_rewind), in all; the capture side drops as many (written by playback).
+    let referenceRetracted = Atomic<Int>(0)
     /// How far the echo reference leads the capture, in 24 kHz samples (written by capture).
     let referenceLead = Atomic<Int>(0)
     /// Times the capture thread re-aligned the reference (start, xruns, drift).

@@ -74,8 +74,8 @@ final class PlaybackLoop: @unchecked Sendable {
         return pcm.periodsDue(periods, pacer: &pacer, paced: paced, orUntil: controls.playbackWake)
     }
 
-    /// An idle speaker dozes: silence is written several periods at a time, without pushing
-    /// it as echo reference or resampling it. Audio pushed to either ring wakes it (`doze`).
+    /// An idle speaker dozes: silence is written several periods at a time, pushed as echo
+    /// reference without resampling or mixing. Audio pushed to either ring wakes it (`doze`).
     private func doze(_ on: Bool) -> Bool {
         ring.doze(on)
         cues.doze(on)
@@ -154,6 +154,9 @@ final class PlaybackLoop: @unchecked Sendable {
             if takeBack > 0 {
                 let back = pcm.rewind(upTo: takeBack, keep: rewindSafetyFrames)
                 written -= back
+                // It went out as echo reference too: the capture side drops as much, or the
+                // echo would come that much earlier than the reference says, every answer.
+                controls.referenceRetracted.add(back * AudioFormat.wireRate / pcm.rate, ordering: .relaxed)
                 silentTail = max(0, silentTail - back)
                 cuelessTail = max(0, cuelessTail - back)
                 // Refill the buffer to its level now, with what is queued (or silence after a
@@ -181,13 +184,16 @@ final class PlaybackLoop: @unchecked Sendable {
             silentTail = got == 0 && cued == 0 ? min(buffered, silentTail + frames) : 0
             cuelessTail = cued == 0 ? min(buffered, cuelessTail + frames) : 0
             silentPeriods = got == 0 && cued == 0 ? silentPeriods + 1 : 0
-            if !dozing {  // dozing: `interleaved` holds silence, and the resampler's history is silent
+            if !dozing {
                 let volume = Int(controls.volumeQ12.load(ordering: .relaxed))
                 for i in 0..<wireFrames {
                     let mixed = Int(wire[i]) + (i < cued ? Int(cue[i]) : 0)
                     wire[i] = Int16(clamping: (mixed * volume) >> 12)
                 }
-                reference.push(UnsafeBufferPointer(wire))
+            }
+            // Dozing, `wire` is silence: still reference, so the echo path stays where it was.
+            reference.push(UnsafeBufferPointer(wire))
+            if !dozing {  // dozing: `interleaved` holds silence, and the resampler's history is silent
                 var produced = resampler.process(UnsafeBufferPointer(wire), into: mono)
                 while produced < frames { mono[produced] = 0; produced += 1 }
                 for i in 0..<frames {

@@ -12,9 +12,12 @@ import Synchronization
 ///   ratio (fed forward from `ClockDriftEstimator` via `AudioControls.referenceDriftMilliPPM`);
 /// - what the estimate misses: a smoothed lead error beyond a deadband steers the same ratio
 ///   gently (a proportional term), so alignment holds over hours without a jump.
-/// Only errors beyond `hardLimit` (start, xruns, rewinds) and a new probe correction jump:
-/// drop reference, or compare that many samples with silence. Owned by the capture thread;
-/// nothing here allocates, locks or logs.
+/// Only errors beyond `hardLimit` (start, xruns) and a new probe correction jump: drop
+/// reference, or compare that many samples with silence. What playback takes back from the
+/// device (a rewind, `AudioControls.referenceRetracted`) is dropped sample for sample, and an
+/// idle speaker's silence is pushed like any other: the echo path the canceller learnt holds
+/// from one answer to the next. Owned by the capture thread; nothing here allocates, locks
+/// or logs.
 final class ReferenceAligner {
     private let reference: SampleRing
     private let controls: AudioControls
@@ -32,13 +35,20 @@ final class ReferenceAligner {
     private var holdBack = 0
     /// The playback doze last seen ended (`AudioControls.playbackWakes`).
     private var playbackWakesSeen = 0
+    /// Reference samples playback took back that were dropped here (`referenceRetracted`).
+    private var retractedSeen = 0
     /// Jump to the target with the next reference pushed: at start (a configured margin
-    /// under `hardLimit` would otherwise be steered to at 100 ppm, for minutes) and when
-    /// the speaker wakes from a doze.
+    /// under `hardLimit` would otherwise be steered to at 100 ppm, for minutes).
     private var realignOnReference = true
+    /// The speaker woke from a doze: its first audio jumps only beyond `wakeLimit`.
+    private var checkAfterWake = false
 
     /// Beyond this the lead is wrong, not drifting: jump (40 ms).
     let hardLimit = 960
+    /// After a doze the lead was not steered (its readings come in batches): an error beyond
+    /// this (20 ms, twice a batch's spread) is the clocks having parted meanwhile, less is
+    /// the readings' jitter, and jumping on it would move the echo path each answer.
+    let wakeLimit = 480
     /// Smoothed errors inside this are left alone (2 ms): the canceller absorbs a constant
     /// offset, while steering moves the echo path it has learnt (docs/AUDIO.md, Steering).
     let deadband = 48.0
@@ -61,32 +71,32 @@ final class ReferenceAligner {
     /// moved the echo path: what the canceller learnt before is at the wrong lag.
     @discardableResult
     @inline(__always) func take(into frame: UnsafeMutableBufferPointer<Int16>, captureDelay: Int, now: Int) -> Bool {
+        let retracted = controls.referenceRetracted.load(ordering: .relaxed)
+        if retracted != retractedSeen {
+            drop(retracted - retractedSeen)
+            retractedSeen = retracted
+        }
         let correction = controls.echoDelayCorrection.load(ordering: .relaxed)
         let target = targetLead(captureDelay: captureDelay, now: now) + correction
         let lead = reference.availableToRead + pendingCount + resampler.bufferedInput
         controls.referenceLead.store(lead, ordering: .relaxed)
         let error = lead - target
-        // An idle speaker dozes and pushes no reference: nothing to align to, so nothing is
-        // learnt from the lead meanwhile; its first audio after is jumped to, not steered to.
+        // An idle speaker dozes: it pushes its silence several periods at a time, so nothing
+        // is learnt from the lead meanwhile, and its first audio after is checked.
         let wakes = controls.playbackWakes.load(ordering: .relaxed)
         if wakes != playbackWakesSeen {
             playbackWakesSeen = wakes
-            realignOnReference = true
+            checkAfterWake = true
         }
         let dozing = controls.playbackDozing.load(ordering: .relaxed)
         let realign = realignOnReference && lead > 0
         if realign { realignOnReference = false }
+        let parted = checkAfterWake && !dozing && abs(error) > wakeLimit
+        if !dozing { checkAfterWake = false }
         let moved = holdBack == 0 && correction != appliedCorrection
-        if holdBack == 0 && (abs(error) > hardLimit || moved || realign) {
+        if holdBack == 0 && (abs(error) > hardLimit || moved || realign || parted) {
             appliedCorrection = correction
-            if error > 0 {
-                let dropped = min(error, pendingCount)
-                pending.baseAddress!.update(from: pending.baseAddress! + dropped, count: pendingCount - dropped)
-                pendingCount -= dropped
-                reference.discard(error - dropped)
-            } else {
-                holdBack = -error
-            }
+            if error > 0 { drop(error) } else { holdBack = -error }
             smoothedError = 0
             controls.referenceRealignments.add(1, ordering: .relaxed)
         }
@@ -101,6 +111,17 @@ final class ReferenceAligner {
         steer()
         resample(into: UnsafeMutableBufferPointer(rebasing: frame[start...]))
         return moved
+    }
+
+    /// Drops `count` samples of reference: those held back as silence first, then the
+    /// resampler's pending input, then the ring's oldest.
+    @inline(__always) private func drop(_ count: Int) {
+        let held = min(count, holdBack)
+        holdBack -= held
+        let dropped = min(count - held, pendingCount)
+        pending.baseAddress!.update(from: pending.baseAddress! + dropped, count: pendingCount - dropped)
+        pendingCount -= dropped
+        reference.discard(count - held - dropped)
     }
 
     /// Playback delay as measured after its last write, less the time since (the speaker

@@ -146,6 +146,7 @@ public final class CaptureChain: @unchecked Sendable {
     /// speexdsp's reset only clears state; nothing is allocated.
     public func restartCanceller() {
         if let echo { speex_echo_state_reset(echo) }
+        meter.restart()
     }
 
     private func linkResidualEcho(_ echo: OpaquePointer?) {

@@ -177,6 +177,15 @@ public struct EchoHealthMeter: Sendable {
         return best
     }
 
+    /// The canceller restarted (the echo moved): what was gathered judged the old path, so
+    /// the measure starts over, and so does the typical block ERLE it is judged by.
+    public mutating func restart() {
+        sums = Sums()
+        pending = Sums()
+        medianERLE = nil
+        quietBlocks = 0
+    }
+
     /// The measure so far (the echo rig reads it at the end of a run), if long enough.
     public var current: Measure? {
         guard sums.blocks >= Self.minimumBlocks else { return nil }

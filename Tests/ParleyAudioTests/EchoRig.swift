@@ -62,6 +62,9 @@ struct EchoRig {
         /// The echo's lag behind the reference the speech aligner found (before its move).
         var speechAlignmentLagMilliseconds: Double?
         var realignments: Int
+        /// When a probe or speech correction last moved the reference (s): the canceller
+        /// and the live measure in progress started over there.
+        var restartedSeconds: Double?
         /// Output level of near-end speech alone (RMS), to see the gain act.
         var nearEndOutputRMS: Double
         /// After the echo path changed: until every 1 s window is back at 20 dB ERLE.
@@ -164,6 +167,7 @@ struct EchoRig {
         var start = 7.0
         return r.live.map { entry in
             defer { start = entry.seconds }
+            if let restart = r.restartedSeconds, restart < entry.seconds { start = max(start, restart) }
             let spans = [(start, min(entry.seconds, 25)), (max(start, 31.5), entry.seconds)].filter { $0.0 < $0.1 }
             return (entry.measure.erleDecibels, EchoMetrics.erle(mic: r.mic, out: r.out, spans.map { at($0.0)..<at($0.1) }))
         }
@@ -211,6 +215,7 @@ struct EchoRig {
         var aligning = s.alignOnSpeech && !s.probe
         var speechAlignment: EchoDelayEstimator.Estimate?
         var driftEstimate = Double.nan
+        var restartedSeconds: Double?
         var live: [(seconds: Double, measure: EchoHealthMeter.Measure)] = []
         while captured + devicePeriod <= device.count {
             if nextWrite <= nextCapture && nextWrite <= nextControl {  // playback writes a period
@@ -235,6 +240,8 @@ struct EchoRig {
                 nextCapture += Double(devicePeriod) / captureRate
             } else {  // the control plane: clock readings, the probe's answer
                 let t = nextControl
+                let correction = controls.echoDelayCorrection.load(ordering: .relaxed)
+                defer { if controls.echoDelayCorrection.load(ordering: .relaxed) != correction { restartedSeconds = t } }
                 estimator.add(
                     capture: .init(frames: Int(t * captureRate) + Int.random(in: -2...2, using: &jitter),
                                    nanoseconds: Int(t * 1e9), epoch: 1),
@@ -285,6 +292,7 @@ struct EchoRig {
             probeCorrectionMilliseconds: Double(controls.echoDelayCorrection.load(ordering: .relaxed)) * 1000 / Double(rate),
             speechAlignmentLagMilliseconds: speechAlignment.map { Double($0.lagSamples) * 1000 / Double(rate) },
             realignments: controls.referenceRealignments.load(ordering: .relaxed),
+            restartedSeconds: restartedSeconds,
             nearEndOutputRMS: EchoMetrics.rms(out, micAt(3, 7)),
             reconvergenceSeconds: s.changeSeconds.map {
                 EchoMetrics.convergence(mic: mic, out: out, micAt($0, 25), rate: Int(micRate), decibels: 20)

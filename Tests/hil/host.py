@@ -24,7 +24,7 @@ from server_thread import ServerThread  # noqa: E402
 
 KEY = "sk-hil-fake-key-1234567890"
 GPIO_LINES = "ptt cancel led_ready led_listen led_think led_speak led_error"
-TUNABLE = {"response_audio_seconds", "speak_pace", "drop_after_deltas"}
+TUNABLE = {"response_audio_seconds", "speak_pace", "drop_after_deltas", "answer_audio"}
 
 
 class HostLink(ServerThread):
@@ -36,7 +36,7 @@ class HostLink(ServerThread):
         self.port = None
 
     async def _serve(self):
-        server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        server = await asyncio.start_server(self._client, "127.0.0.1", 0, limit=1 << 22)  # answer_audio: seconds of PCM
         self.port = server.sockets[0].getsockname()[1]
         self._started.set()
         async with server:

@@ -78,6 +78,7 @@ class FakeRealtime(ServerThread):
         self.request_times: list[float] = []  # time.monotonic() of each HTTP request (upgrade or not)
         self.speak_pace = 0.5               # seconds of wall time per second of audio (2x real time)
         self.response_audio_seconds = None  # None: speak the committed audio back; else a 440 Hz tone this long
+        self.answer_audio = None            # base64 PCM16 24 kHz: every answer speaks it (the HIL echo path)
         self.error_after_deltas = None      # send an `error` event after N deltas of the next response
         self.drop_after_deltas = None       # cut the TCP connection after N deltas of the next response
         self.misbehave_after_deltas = None  # (N, how): see _misbehave
@@ -288,6 +289,8 @@ class FakeRealtime(ServerThread):
             "id": response, "object": "realtime.response", "status": "completed", "output": [done]}})
 
     def _answer_audio(self, state) -> bytes:
+        if self.answer_audio is not None:
+            return base64.b64decode(self.answer_audio)
         if self.response_audio_seconds is None:
             return state["committed"]
         import math

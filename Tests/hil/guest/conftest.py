@@ -335,12 +335,13 @@ def speaker():
 
 
 @pytest.fixture
-def parleyd(tmp_path, gpio, speaker, host):
-    """parleyd on the loopback card and the gpio-sim chip, READY and connected."""
+def start_parleyd(tmp_path, gpio, host):
+    """parleyd on the loopback card and the gpio-sim chip, READY and connected; nothing
+    records its speaker (the echo path takes that side of the card)."""
     started = []
 
     def start(extra: str = "", env: dict | None = None):
-        host.configure(response_audio_seconds=None, speak_pace=0.5, drop_after_deltas=None)
+        host.configure(response_audio_seconds=None, speak_pace=0.5, drop_after_deltas=None, answer_audio=None)
         d = Daemon(tmp_path, config=hil_config(tmp_path, extra), env=env).start()
         started.append(d)
         d.notify.wait_for("READY=1", timeout=30)
@@ -352,3 +353,9 @@ def parleyd(tmp_path, gpio, speaker, host):
     for d in started:
         d.stop()
         print(f"parleyd log (pid {d.proc.pid}):\n{d.log}")  # pytest shows it when the test failed
+
+
+@pytest.fixture
+def parleyd(speaker, start_parleyd):
+    """parleyd as `start_parleyd`, with its speaker recorded from the first moment."""
+    return start_parleyd

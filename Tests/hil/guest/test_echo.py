@@ -1,0 +1,118 @@
+"""Echo health on a real echo path through the kernel: alsaloop copies what parleyd plays
+(the card's speaker side) back into its microphone side, `delay` later and scaled by `gain`
+(an ALSA route plugin), as a speaker beside the mic would. The fake answers every turn with
+the same spoken sentence; parleyd must find the delay from that speech, cancel the echo
+and say how well in status and metrics.
+
+The figures judge the product, not the emulator: an answer during which parleyd or alsaloop
+lost audio (an xrun when TCG starves the guest) breaks the echo path itself, so it is voided
+with the reason counted (`hil.echo_answers_voided`), never failed on."""
+import base64
+import os
+import re
+import subprocess
+import threading
+import time
+
+import pytest
+
+from audio import spoken_fixture
+from conftest import MIC, RATE, SPEAKER
+
+SENTENCE = "The pump on the second floor is leaking again and the pressure keeps dropping."
+ALIGNED = re.compile(r"echo alignment on the answer's speech: the echo followed the reference by ([-+]?[\d.]+) ms "
+                     r"\(clarity (\d+)\)")
+WARNING_DB = 20  # dsp.aec_erle_warning_db's default: what a device must cancel not to warn
+
+
+class EchoPath:
+    """alsaloop from the speaker's loopback side to the mic's, `delay_ms` of buffering between."""
+
+    def __init__(self, tmp, delay_ms: int, gain: float):
+        conf = tmp / f"echo-{delay_ms}.conf"
+        conf.write_text(f'pcm.echo {{ type route slave {{ pcm "{MIC}" channels 1 }} ttable.0.0 {gain} }}\n')
+        self.proc = subprocess.Popen(
+            ["alsaloop", "-C", SPEAKER, "-P", "echo", "-f", "S16_LE", "-r", str(RATE), "-c", "1",
+             "-t", str(delay_ms * 1000), "-S", "0"],
+            env=dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{conf}"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.errors: list[str] = []  # alsaloop's "underrun"/"overrun" lines: the path broke there
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.errors.append(line.strip())
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+def xruns(control) -> float:
+    metrics = control.request({"command": "metrics"})["metrics"]
+    return sum(v for k, v in metrics.items() if k.startswith("parley_audio_xruns_total"))
+
+
+def answer(gpio, control, path, voided: list[str]) -> dict | None:
+    """A press and release with nothing said; the fake's answer is the sentence, heard back
+    through the echo path. Returns the echo health once this answer ended a measure, or None
+    when the answer was voided."""
+    before, lost, broke = control.status()["audio"]["echoHealth"]["measures"], xruns(control), len(path.errors)
+    gpio.press()
+    time.sleep(0.3)
+    gpio.release()
+    control.wait_turn("speaking", timeout=15)
+    control.wait_turn("idle", timeout=30)
+    time.sleep(2.5)  # a measure ends 1 s after the answer; the monitor looks once a second
+    health = control.status()["audio"]["echoHealth"]
+    if xruns(control) > lost:
+        voided.append("parleyd xrun")
+    elif len(path.errors) > broke:
+        voided.append("alsaloop: " + path.errors[-1])
+    elif health["measures"] == before:
+        voided.append("no measure")  # too little far-end-only speech counted
+    else:
+        return health
+    return None
+
+
+@pytest.fixture
+def sentence(tmp_path, host):
+    raw = tmp_path / "sentence.raw"
+    spoken_fixture(raw, SENTENCE, rate=24000, lead=0.1, tail=0.2)
+    return base64.b64encode(raw.read_bytes()).decode()
+
+
+def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_parleyd, gpio, host, tmp_path,
+                                                                          sentence, measured):
+    lags, erles, voided = {}, [], []
+    for delay in (50, 100):
+        d = start_parleyd()
+        host.configure(answer_audio=sentence)
+        path = EchoPath(tmp_path, delay, gain=0.3)
+        try:
+            # The first answers after start find the delay (up to three tries); the canceller
+            # starts over with each move. The second answer measured after the last move is
+            # the one judged: the first is the canceller learning the path (as on a device).
+            settled = []
+            for _ in range(7):
+                aligned = ALIGNED.findall(d.log)
+                health = answer(gpio, d.control, path, voided)
+                settled = settled + [health] if health and aligned and ALIGNED.findall(d.log) == aligned else []
+                if len(settled) == 2:
+                    lags[delay] = float(aligned[-1][0])
+                    erles.append(settled[-1]["erleDecibels"])
+                    break
+        finally:
+            path.close()
+            d.stop()
+        assert delay in lags, f"no measured answer with the echo {delay} ms late (voided: {voided})\n{d.log}"
+        assert "echo cancellation is poor" not in d.log
+    measured["echo_lag_ms"] = {str(k): v for k, v in lags.items()}
+    measured["echo_erle_db"] = min(erles)
+    measured["echo_answers_voided"] = len(voided)
+    # The reference is already placed by the delays ALSA reports; what the speech alignment
+    # finds is the path's own delay, and the two paths differ by what the harness chose.
+    assert all(abs(lag - delay) <= 15 for delay, lag in lags.items()), lags
+    assert min(erles) >= WARNING_DB, erles
+
