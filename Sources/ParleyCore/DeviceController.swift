@@ -243,6 +243,8 @@ public actor DeviceController {
     /// Logs an input and keeps what status shows of it.
     private func record(_ input: ConversationInput) {
         switch input {
+        case .board(.pttLongPressed) where conversation.mode == .hold:
+            break  // holding is talking in hold mode: a long press means nothing, so says nothing
         case .board(let event): logger.info("button: \(event)")
         case .backend(.transcript(let role, let text)):
             logger.info("transcript \(role.rawValue): \(text)")

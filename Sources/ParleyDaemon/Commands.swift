@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ParleyBoard
 import ParleyConfig
+import ParleyControlProtocol
 import ParleyCore
 import ParleyProvisioning
 #if canImport(Glibc)

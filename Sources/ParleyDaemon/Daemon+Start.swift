@@ -3,6 +3,7 @@ import NIOPosix
 import ParleyAudio
 import ParleyBoard
 import ParleyConfig
+import ParleyControlProtocol
 import ParleyCore
 import ParleyHTTP
 import ParleyTranscripts

@@ -98,7 +98,3 @@ extension Daemon {
             http: HTTPClient(), logger: logger)
     }
 }
-
-public enum ParleyVersion {
-    public static let string = "0.1.0"
-}

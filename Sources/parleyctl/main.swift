@@ -10,8 +10,30 @@ struct ParleyCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parleyctl",
         abstract: "Control a running parleyd: status, push-to-talk, typed turns, volume, mute.",
+        version: ParleyVersion.string,
         subcommands: [Status.self, PTT.self, ButtonCommand.self, Say.self, Volume.self, Mute.self, Reconnect.self, Metrics.self],
         defaultSubcommand: Status.self)
+
+    /// `--socket PATH` and `--json` are taken before the subcommand too (`parleyctl --socket
+    /// /run/parley/control.sock ptt tap`), as people type them: ArgumentParser reads a
+    /// subcommand's options only after its name, so they are moved there.
+    static func reordered(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            if first == "--socket" && rest.count >= 2 {
+                leading += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if first.hasPrefix("--socket=") || first == "--json" {
+                leading.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        guard let subcommand = rest.first, !subcommand.hasPrefix("-") else { return leading + rest }
+        return [subcommand] + rest.dropFirst() + leading
+    }
 }
 
 struct Connection: ParsableArguments {
@@ -111,4 +133,4 @@ enum OnOff: String, ExpressibleByArgument, CaseIterable { case on, off }
 extension ControlRequest.PTTAction: ExpressibleByArgument {}
 extension ControlRequest.BoardButton: ExpressibleByArgument {}
 
-ParleyCtl.main()
+ParleyCtl.main(ParleyCtl.reordered(Array(CommandLine.arguments.dropFirst())))

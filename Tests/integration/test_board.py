@@ -78,6 +78,17 @@ thinking = "pulse"
     assert d.wait() == 0
 
 
+def test_a_long_hold_in_hold_mode_is_a_long_question_and_logs_no_long_press(daemon, tmp_path):
+    d, control = start(daemon, tmp_path, extra_env={"PARLEY_PTT__LONG_PRESS_MS": "600"})
+    control.ctl("ptt", "press")
+    time.sleep(0.9)  # held past ptt.long_press_ms
+    assert control.status()["state"]["turn"] == "listening"
+    control.ctl("ptt", "release")
+    d.wait_log("button: pttReleased")
+    assert "button: pttPressed" in d.log
+    assert "pttLongPressed" not in d.log  # in hold mode a long press means nothing
+
+
 def test_long_press_in_toggle_mode_cancels_with_a_cue_and_sends_nothing(daemon, tmp_path):
     d, control = start(daemon, tmp_path, extra_env={"PARLEY_PTT__MODE": "toggle", "PARLEY_PTT__LONG_PRESS_MS": "600"})
     assert {led["name"]: led["pattern"] for led in control.status()["leds"]} == {"status": "heartbeat"}

@@ -124,6 +124,24 @@ def test_parleyctl_says_how_to_check_the_service_when_the_daemon_is_down(tmp_pat
     assert "cannot reach parleyd" in r.stderr and "systemctl status parleyd" in r.stderr
 
 
+def test_parleyctl_takes_its_options_before_the_subcommand_and_says_its_version(daemon, tmp_path):
+    d, control = start(daemon, tmp_path)
+    sock = str(control.path)
+    ctl = lambda *args: subprocess.run([PARLEYCTL, *args], capture_output=True, text=True, timeout=10)  # noqa: E731
+    r = ctl("--socket", sock, "ptt", "press")
+    assert r.returncode == 0, r.stderr
+    assert control.status()["state"]["turn"] == "listening"
+    assert ctl(f"--socket={sock}", "ptt", "release").returncode == 0
+    assert json.loads(ctl("--json", "--socket", sock, "status").stdout)["status"]["state"]["turn"] in ("thinking", "speaking", "idle")
+    assert ctl("--socket", sock).stdout.startswith("parleyd ")  # no subcommand: status
+    assert ctl("--socket", sock, "say", "hello", "there").returncode == 0
+    version = ctl("--version")
+    assert version.returncode == 0 and version.stdout.strip() == control.status()["version"]
+    assert ctl("--socket").returncode != 0  # a value is still needed
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+
+
 def test_a_socket_that_cannot_be_created_is_a_config_exit_before_ready(daemon):
     d = daemon(env={"PARLEY_CONTROL__SOCKET": "/proc/parley-nope/control.sock"}).start()
     assert d.wait(timeout=10) == 78
