@@ -11,14 +11,19 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: check-no-webrtc all deps build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
+.PHONY: check-no-webrtc all deps deps-build build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
 
 all: build
 
+# Everything building, testing and packaging needs (apt, and the test venv from PyPI).
 deps:
 	@./scripts/deps.sh
 
-build: deps
+# What building and running needs: apt only (make run works without PyPI).
+deps-build:
+	@./scripts/deps.sh --build
+
+build: deps-build
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product parleyd
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product parleyctl
 

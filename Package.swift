@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(name: "ParleySpeechTests", dependencies: ["ParleySpeech"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControlProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyFuzzingTests", dependencies: ["ParleyFuzzing"], swiftSettings: swiftSettings),
-        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleyBoard", "ParleyConfig", "ParleyRealtime", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyTransport", "ParleySpeech", "ParleyBoard", "ParleyConfig", "ParleyRealtime", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         // Helpers shared by test targets (deterministic noise).
         .target(name: "ParleyTestSupport", path: "Tests/ParleyTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "ParleyConfig", "ParleyTestSupport"], swiftSettings: swiftSettings),

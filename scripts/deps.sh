@@ -2,10 +2,12 @@
 # Installs what building and testing Parley needs on Debian bookworm. Idempotent:
 # apt runs only when a package is missing; the Python venv is rebuilt only when
 # the pinned requirements change.
+#   deps.sh          build, run and test (make test, bench, deb): apt and the test venv (PyPI)
+#   deps.sh --build  build and run (make build, make run): apt only, no PyPI
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(
+BUILD_PACKAGES=(
   pkg-config
   libasound2-dev libasound2-plugins alsa-utils      # ALSA and its file/null/pulse plugins
   libspeexdsp-dev libopus-dev                        # DSP and codec
@@ -15,11 +17,15 @@ APT_PACKAGES=(
   libespeak-ng-dev                                   # on-device speech for text backends (agent_c, agent_routes)
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libssl-dev  # WebRTC backends (the WebRTC trait)
   gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-base  # webrtcbin, ICE, RTP, Opus
-  python3 python3-venv                               # test harness
-  espeak-ng sox                                      # speech fixtures generated at test time
+  espeak-ng sox python3                              # make run's spoken fixture; test fixtures too
+)
+TEST_PACKAGES=(
+  python3-venv                                       # test harness
   pulseaudio pulseaudio-utils                        # a paced ALSA device that can vanish (pulse plugin); paplay, pactl
   dpkg-dev fakeroot binutils debootstrap systemd     # make deb (dpkg-shlibdeps, strip), its install test, unit checks
 )
+APT_PACKAGES=("${BUILD_PACKAGES[@]}")
+[ "${1:-}" = "--build" ] || APT_PACKAGES+=("${TEST_PACKAGES[@]}")
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -36,6 +42,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "${1:-}" = "--build" ] && exit 0
 
 # Python test dependencies, pinned, in a venv of our own.
 VENV=.venv

@@ -3,7 +3,8 @@
 # devices), with one push-to-talk turn on a spoken fixture so it visibly does its job:
 #   run/mic.raw      the microphone (raw S16_LE mono 48 kHz): generated with espeak-ng
 #                    unless you put your own there
-#   run/speaker.wav  the speaker: the cues and the echo of what was said
+#   run/speaker.wav  the speaker: the cues and the echo of what was said (complete once
+#                    the daemon stops; run/turn.wav is the demo turn, playable at once)
 # The daemon then keeps running; press with `parleyctl ptt press|release` (socket below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,16 @@ for _ in $(seq 300); do  # until the echo has played out
     "$BUILD_DIR/parleyctl" status | grep -q '^turn *idle' && break
 done
 "$BUILD_DIR/parleyctl" status
+# The file plugin writes speaker.wav's sizes into its header only when the daemon closes it:
+# until then players read it as empty. The turn so far, with a header that says so:
+python3 - "$RUN_DIR/speaker.wav" "$RUN_DIR/turn.wav" <<'PY'
+import sys, wave
+data = open(sys.argv[1], "rb").read()[44:]  # the plugin's header is the canonical 44 bytes
+with wave.open(sys.argv[2], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(48000); w.writeframes(data[:len(data) // 2 * 2])
+PY
 echo
-echo "make run: one turn done. Listen to $RUN_DIR/speaker.wav (cues, then the echo of $RUN_DIR/mic.raw)."
+echo "make run: one turn done. Listen to $RUN_DIR/turn.wav (cues, then the echo of $RUN_DIR/mic.raw);"
+echo "$RUN_DIR/speaker.wav holds everything the speaker played once the daemon stops."
 echo "More turns: PARLEY_CONTROL_SOCKET=$SOCKET $BUILD_DIR/parleyctl ptt press / ptt release. Ctrl-C stops."
 wait $DAEMON

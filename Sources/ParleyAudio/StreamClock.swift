@@ -55,6 +55,9 @@ public final class StreamClock: Sendable {
 /// and read 0; a USB mic with a separate DAC drifts, and the echo canceller, which has no
 /// drift tracking, loses its grip. Pure: a least-squares line through each device's
 /// positions over time since the last discontinuity, so period jitter averages out.
+/// A position more than `jumpSeconds` off its line is a discontinuity too, though no xrun
+/// was counted (a device that stalled, a VM starved of CPU: seen in the HIL VM, where one
+/// 40 ms jump read as −4128 ppm and then −1920 ppm, which the reference then followed).
 public struct ClockDriftEstimator: Sendable {
     private let captureRate: Double
     private let playbackRate: Double
@@ -63,6 +66,9 @@ public struct ClockDriftEstimator: Sendable {
     private var playback = LineFit()
     /// Shorter windows are dominated by period jitter.
     public let minimumWindowSeconds: Double
+    /// Off the line by more than this (25 ms, two and a half periods: beyond any reading's
+    /// jitter, while drift moves a position 0.1 ms a second at 100 ppm): a jump, start over.
+    public let jumpSeconds = 0.025
 
     public init(captureRate: Int, playbackRate: Int, minimumWindowSeconds: Double = 10) {
         self.captureRate = Double(captureRate)
@@ -71,14 +77,25 @@ public struct ClockDriftEstimator: Sendable {
     }
 
     public mutating func add(capture c: StreamClock.Reading, playback p: StreamClock.Reading) {
-        if anchor == nil || anchor!.capture.epoch != c.epoch || anchor!.playback.epoch != p.epoch {
+        if let a = anchor, a.capture.epoch == c.epoch, a.playback.epoch == p.epoch,
+           !capture.isOff(by: jumpSeconds * captureRate, x: seconds(c, a.capture), y: frames(c, a.capture)),
+           !playback.isOff(by: jumpSeconds * playbackRate, x: seconds(p, a.playback), y: frames(p, a.playback)) {
+        } else {
             anchor = (c, p)  // first reading, or a position jumped: start over
             capture = LineFit()
             playback = LineFit()
         }
         let a = anchor!
-        capture.add(x: Double(c.nanoseconds - a.capture.nanoseconds) / 1e9, y: Double(c.frames - a.capture.frames))
-        playback.add(x: Double(p.nanoseconds - a.playback.nanoseconds) / 1e9, y: Double(p.frames - a.playback.frames))
+        capture.add(x: seconds(c, a.capture), y: frames(c, a.capture))
+        playback.add(x: seconds(p, a.playback), y: frames(p, a.playback))
+    }
+
+    private func seconds(_ r: StreamClock.Reading, _ anchor: StreamClock.Reading) -> Double {
+        Double(r.nanoseconds - anchor.nanoseconds) / 1e9
+    }
+
+    private func frames(_ r: StreamClock.Reading, _ anchor: StreamClock.Reading) -> Double {
+        Double(r.frames - anchor.frames)
     }
 
     /// Nil until the window is long enough.
@@ -109,4 +126,11 @@ struct LineFit: Sendable {
     }
 
     var slope: Double? { momentXX > 0 ? comomentXY / momentXX : nil }
+
+    /// Whether (x, y) lies further than `limit` from the line so far (false until there is
+    /// a line through three points).
+    func isOff(by limit: Double, x: Double, y: Double) -> Bool {
+        guard count >= 3, let b = slope else { return false }
+        return abs(y - (meanY + b * (x - meanX))) > limit
+    }
 }

@@ -57,7 +57,10 @@ struct BackendFactory {
         if let problem = sessionProblem() { throw Failure(description: problem) }
         switch backend.kind {
         case .echo:
-            return EchoBackend(delayMilliseconds: backend.echoDelayMilliseconds)
+            let speech = settings.speech
+            return EchoBackend(delayMilliseconds: backend.echoDelayMilliseconds) {
+                try SpeechSynthesizer(voice: speech.voice, wordsPerMinute: speech.wordsPerMinute)
+            }
         case .openai:
             let openAI = backend.openAI
             guard let key = openAI.apiKey else { throw Failure(description: "backend.openai.api_key_file: no key read") }

@@ -1,4 +1,7 @@
-/// The built-in offline backend: after a turn ends it plays back what was said. A field
+import ParleySpeech
+
+/// The built-in offline backend: after a turn ends it plays back what was said, and a typed
+/// turn (`parleyctl say`) is spoken back with the text backends' voice (espeak-ng). A field
 /// self-test of microphone, speaker and button, and the `make run` default.
 public actor EchoBackend: VoiceBackend {
     public nonisolated let name = "echo"
@@ -9,9 +12,14 @@ public actor EchoBackend: VoiceBackend {
     public static let maximumTurnSamples = 60 * 24000
     private var turn: [Int16] = []
     private var response: Task<Void, Never>?
+    /// Made at the first typed turn (libespeak-ng's data is not loaded for a device that
+    /// never gets one); nil when it cannot be.
+    private let makeVoice: @Sendable () throws -> SpeechSynthesizer
+    private var voice: Result<SpeechSynthesizer, any Error>?
 
-    public init(delayMilliseconds: Int) {
+    public init(delayMilliseconds: Int, voice: @escaping @Sendable () throws -> SpeechSynthesizer) {
         self.delayMilliseconds = delayMilliseconds
+        makeVoice = voice
         (events, continuation) = AsyncStream.makeStream(of: BackendEvent.self)
     }
 
@@ -58,33 +66,49 @@ public actor EchoBackend: VoiceBackend {
         case .toolOutput, .handsFree:
             break  // echo offers no functions and answers only committed turns
         case .text(let text):
-            continuation.yield(.transcript(role: .user, text: text))
-            continuation.yield(.responseStarted)
-            continuation.yield(.transcript(role: .assistant, text: text))
-            continuation.yield(.responseDone)
+            say(text)
         }
     }
 
     private func respond(with said: [Int16]) {
+        let seconds = Double(said.count) / 24000
+        answer(heard: "(\(formatSeconds(seconds)) s of audio)", answer: "(echo of \(formatSeconds(seconds)) s)",
+               after: .milliseconds(delayMilliseconds)) { said }
+    }
+
+    /// The text back, spoken; shown only (and said once as an error) without a voice.
+    private func say(_ text: String) {
+        if voice == nil {
+            voice = Result { try makeVoice() }
+            if case .failure(let error) = voice {
+                continuation.yield(.error(BackendError(.server, "echo backend: typed turns are shown, not spoken: \(error)")))
+            }
+        }
+        let synthesizer = try? voice?.get()
+        answer(heard: text, answer: text, after: .zero) { await synthesizer?.synthesize(text) ?? [] }
+    }
+
+    /// One answer: what was heard, then `audio` streamed in 100 ms chunks at twice real time,
+    /// as a server would, then what was answered. A new answer or a cancel stops it.
+    private func answer(heard: String, answer: String, after delay: Duration,
+                        audio: @escaping @Sendable () async -> [Int16]) {
         response?.cancel()
         let continuation = self.continuation
-        let delay = delayMilliseconds
         response = Task {
-            let seconds = Double(said.count) / 24000
-            continuation.yield(.transcript(role: .user, text: "(\(formatSeconds(seconds)) s of audio)"))
-            try? await Task.sleep(for: .milliseconds(delay))
+            continuation.yield(.transcript(role: .user, text: heard))
+            try? await Task.sleep(for: delay)
             guard !Task.isCancelled else { return }
             continuation.yield(.responseStarted)
-            // Streamed in 100 ms chunks at twice real time, as a server would.
+            let samples = await audio()
             var offset = 0
-            while offset < said.count {
+            while offset < samples.count {
                 guard !Task.isCancelled else { return }
-                let end = min(said.count, offset + 2400)
-                continuation.yield(.audio(Array(said[offset..<end])))
+                let end = min(samples.count, offset + 2400)
+                continuation.yield(.audio(Array(samples[offset..<end])))
                 offset = end
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            continuation.yield(.transcript(role: .assistant, text: "(echo of \(formatSeconds(seconds)) s)"))
+            continuation.yield(.transcript(role: .assistant, text: answer))
             continuation.yield(.responseDone)
         }
     }

@@ -45,6 +45,25 @@ import Testing
         #expect(estimator.driftPPM == nil)
     }
 
+    /// A position that jumps 40 ms with no xrun counted (the HIL VM starved) starts the
+    /// estimate over instead of reading as thousands of ppm (10 ms of jitter does not:
+    /// `oneClockReadsZeroAndADriftingOneItsRate`).
+    @Test func aPositionThatJumpsWithoutAnXrunStartsTheEstimateOver() throws {
+        var estimator = ClockDriftEstimator(captureRate: 48000, playbackRate: 48000)
+        var generator = SplitMix(seed: 3)
+        func add(_ t: Int, jump: Int = 0) {
+            let jitter = { Int.random(in: -48...48, using: &generator) }
+            estimator.add(capture: Reading(frames: 48000 * t + jitter(), nanoseconds: t * 1_000_000_000, epoch: 1),
+                          playback: Reading(frames: 48000 * t + jump + jitter(), nanoseconds: t * 1_000_000_000, epoch: 1))
+        }
+        for t in 0...12 { add(t) }
+        #expect(abs(try #require(estimator.driftPPM)) < 100)
+        add(13, jump: -1920)
+        #expect(estimator.driftPPM == nil)  // a new window: too short to say
+        for t in 14...24 { add(t, jump: -1920) }
+        #expect(abs(try #require(estimator.driftPPM)) < 100)
+    }
+
     @Test func readingsComeWholeFromTheSequenceLock() {
         let clock = StreamClock()
         clock.publish(frames: 480, at: 1_000)

@@ -81,6 +81,7 @@ def test_typed_turn_mute_and_volume(daemon, tmp_path):
     assert control.ctl("say", "is", "the", "pump", "on").stdout.strip() == "said: is the pump on"
     status = control.status()
     assert status["lastUserTranscript"] == "is the pump on"
+    control.wait_turn("idle", timeout=20)  # the echo backend speaks the text back
     assert control.ctl("mute", "on").returncode == 0
     assert control.status()["state"]["muted"] is True
     control.ctl("ptt", "press")
@@ -92,6 +93,21 @@ def test_typed_turn_mute_and_volume(daemon, tmp_path):
     assert control.ctl("volume", "135").returncode != 0
     d.signal(signal.SIGTERM)
     assert d.wait() == 0
+
+
+def test_a_typed_turn_on_the_echo_backend_is_spoken_back(daemon, tmp_path):
+    d, control = start(daemon, tmp_path)
+    control.ctl("say", "the", "pump", "on", "the", "second", "floor", "is", "leaking")
+    control.wait_turn("speaking", timeout=10)
+    control.wait_turn("idle", timeout=20)
+    assert control.status()["lastAssistantTranscript"] == "the pump on the second floor is leaking"
+    time.sleep(0.3)
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    # espeak-ng's words at the speaker: more than a second of sound.
+    out, rate = samples_of_wav(tmp_path / "speaker.wav")
+    words = envelope(out, rate)
+    assert sum(1 for x in words if x > 300) * 0.01 > 1.0
 
 
 def test_bad_requests_get_errors_and_the_socket_survives(daemon, tmp_path):
