@@ -127,6 +127,7 @@ def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_p
     measured["echo_lag_ms"] = {str(k): v for k, v in lags.items()}
     measured["echo_erle_db"] = min(erles)
     # The reference is already placed by the delays ALSA reports: what the alignment finds is
-    # the path's own delay, which alsaloop holds to within about a period of what was asked.
-    assert all(abs(lag - delay) <= 15 for delay, lag in lags.items()), lags
+    # the path's own delay, which alsaloop holds to within about a period of what was asked
+    # (±10 ms), and the speech estimate overshoots by up to 12.5 ms: 25 ms all told.
+    assert all(abs(lag - delay) <= 25 for delay, lag in lags.items()), lags
     assert min(erles) >= WARNING_DB, erles
