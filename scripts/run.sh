@@ -13,6 +13,7 @@ RUN_DIR=${RUN_DIR:-run}
 SOCKET=/tmp/parley-sim/control.sock
 LEAD=1.0   # seconds of silence before the fixture's speech
 mkdir -p "$RUN_DIR/conf.d"
+RUN_DIR=$(cd "$RUN_DIR" && pwd)  # relative or absolute, the daemon gets full paths
 
 if [ ! -f "$RUN_DIR/mic.raw" ]; then
     espeak-ng -v en-us -s 150 -w "$RUN_DIR/said.wav" \
@@ -23,8 +24,8 @@ fi
 HOLD=$(python3 -c "import os; print(os.path.getsize('$RUN_DIR/mic.raw') / 96000 - 1.5)")
 
 export ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf
-export PARLEY_SIM_MIC=$PWD/$RUN_DIR/mic.raw
-export PARLEY_SIM_SPEAKER=$PWD/$RUN_DIR/speaker.wav
+export PARLEY_SIM_MIC=$RUN_DIR/mic.raw
+export PARLEY_SIM_SPEAKER=$RUN_DIR/speaker.wav
 export PARLEY_CONTROL_SOCKET=$SOCKET
 "$BUILD_DIR/parleyd" --config board/sim/parley.toml --config-dir "$RUN_DIR/conf.d" &
 DAEMON=$!
@@ -46,12 +47,13 @@ done
 "$BUILD_DIR/parleyctl" status
 # The file plugin writes speaker.wav's sizes into its header only when the daemon closes it:
 # until then players read it as empty. The turn so far, with a header that says so:
-python3 - "$RUN_DIR/speaker.wav" "$RUN_DIR/turn.wav" <<'PY'
+[ -f "$RUN_DIR/speaker.wav" ] && python3 - "$RUN_DIR/speaker.wav" "$RUN_DIR/turn.wav" <<'PY'
 import sys, wave
 data = open(sys.argv[1], "rb").read()[44:]  # the plugin's header is the canonical 44 bytes
 with wave.open(sys.argv[2], "wb") as w:
     w.setnchannels(1); w.setsampwidth(2); w.setframerate(48000); w.writeframes(data[:len(data) // 2 * 2])
 PY
+[ -f "$RUN_DIR/turn.wav" ] || echo "make run: the speaker wrote nothing (see the log above)"
 echo
 echo "make run: one turn done. Listen to $RUN_DIR/turn.wav (cues, then the echo of $RUN_DIR/mic.raw);"
 echo "$RUN_DIR/speaker.wav holds everything the speaker played once the daemon stops."
