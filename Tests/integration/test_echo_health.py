@@ -70,12 +70,13 @@ def test_status_and_metrics_show_how_well_the_device_cancels_its_echo(daemon, pu
     assert metrics["parley_aec_erle_db"] == health["erleDecibels"]
     assert metrics["parley_aec_measures_total"] == health["measures"]
     assert metrics["parley_aec_warning"] == 0
-    assert "parley_audio_clock_drift_ppm" in metrics
+    audio = control.status()["audio"]
+    assert ("parley_audio_clock_drift_ppm" in metrics) == (audio.get("clockDriftPPM") is not None)
     assert re.search(r"echo cancellation: [-\d.]+ dB ERLE over the last answer", control.ctl("status").stdout)
     assert "echo cancellation is poor" not in d.log
-    # The pulse plugin reports no hardware positions: the drift read from them is absurd and
-    # is said once, not followed (the reference resampler only steers the alignment).
-    audio = control.status()["audio"]
+    # The pulse plugin reports no hardware positions: they jump (each jump starts the
+    # estimate over, so it may never form) or drift apart absurdly, which is said once and not
+    # followed (the reference resampler only steers the alignment).
     if abs(audio.get("clockDriftPPM") or 0) > 2000:
         assert abs(audio["echoReference"]["resamplerPPM"]) <= 100
         assert d.log.count("do not report hardware positions") == 1
