@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 
-version=$(sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/ParleyDaemon/Daemon.swift)
+version=$(sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/ParleyControlProtocol/ParleyVersion.swift)
 arch=$(dpkg --print-architecture)
 out=build
 stage=$out/deb-root
