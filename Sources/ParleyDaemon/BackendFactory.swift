@@ -58,9 +58,7 @@ struct BackendFactory {
         switch backend.kind {
         case .echo:
             let speech = settings.speech
-            return EchoBackend(delayMilliseconds: backend.echoDelayMilliseconds) {
-                try SpeechSynthesizer(voice: speech.voice, wordsPerMinute: speech.wordsPerMinute)
-            }
+            return EchoBackend(delayMilliseconds: backend.echoDelayMilliseconds) { try Self.voice(speech) }
         case .openai:
             let openAI = backend.openAI
             guard let key = openAI.apiKey else { throw Failure(description: "backend.openai.api_key_file: no key read") }
@@ -148,8 +146,10 @@ struct BackendFactory {
     }
 
     /// The on-device voice of the text backends.
-    private func voice() throws(Failure) -> SpeechSynthesizer {
-        do { return try SpeechSynthesizer(voice: settings.speech.voice, wordsPerMinute: settings.speech.wordsPerMinute) } catch {
+    private func voice() throws(Failure) -> SpeechSynthesizer { try Self.voice(settings.speech) }
+
+    private static func voice(_ speech: SpeechSettings) throws(Failure) -> SpeechSynthesizer {
+        do { return try SpeechSynthesizer(voice: speech.voice, wordsPerMinute: speech.wordsPerMinute) } catch {
             throw Failure(description: "speech.voice: \(error)")
         }
     }
