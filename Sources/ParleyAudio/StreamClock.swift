@@ -77,10 +77,12 @@ public struct ClockDriftEstimator: Sendable {
     }
 
     public mutating func add(capture c: StreamClock.Reading, playback p: StreamClock.Reading) {
-        if let a = anchor, a.capture.epoch == c.epoch, a.playback.epoch == p.epoch,
-           !capture.isOff(by: jumpSeconds * captureRate, x: seconds(c, a.capture), y: frames(c, a.capture)),
-           !playback.isOff(by: jumpSeconds * playbackRate, x: seconds(p, a.playback), y: frames(p, a.playback)) {
-        } else {
+        let continues = anchor.map { a in
+            a.capture.epoch == c.epoch && a.playback.epoch == p.epoch
+                && !capture.isOff(by: jumpSeconds * captureRate, x: seconds(c, a.capture), y: frames(c, a.capture))
+                && !playback.isOff(by: jumpSeconds * playbackRate, x: seconds(p, a.playback), y: frames(p, a.playback))
+        } ?? false
+        if !continues {
             anchor = (c, p)  // first reading, or a position jumped: start over
             capture = LineFit()
             playback = LineFit()
