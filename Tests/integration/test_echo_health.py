@@ -14,6 +14,7 @@ from audio import spoken_fixture
 from parleyd_process import Control
 from test_echo_probe import asoundrc
 
+THRASH = 100
 CONFIG = ('[audio]\ncapture_device = "pecho"\nplayback_device = "pspk"\nrealtime_priority = 0\n'
           '[dsp]\naec_delay_probe = true\n{dsp}\n[backend]\nkind = "echo"\n')
 
@@ -33,12 +34,20 @@ def talker(tmp_path):
     return raw.with_suffix(".said.wav")
 
 
-def turn(pulse, control, wav):
+def turn(pulse, control, wav, tries=3):
     """A press while the talker speaks into the room, then the echo backend's answer; returns
     the echo health once an answer has ended a measure (on a busy host PulseAudio's delay can
-    jump under an answer until too little of it counts: then another turn)."""
+    jump under an answer until too little of it counts: then another turn).
+
+    An answer under which the reference realigned more than `THRASH` times is voided, not
+    judged: PulseAudio's reported delay swung by more than 40 ms again and again (seen on a
+    starved host: 3,883 realignments in three answers, a 1,500 ppm "drift" read from its
+    positions), so no echo path held long enough to measure. When every try is voided the
+    test is skipped and says so; an answer that held still must end a measure."""
     before = control.status()["audio"]["echoHealth"]["measures"]
-    for _ in range(3):
+    judged, voided = 0, []
+    while judged < tries and judged + len(voided) < tries + 3:
+        realignments = control.status()["audio"]["echoReference"]["realignments"]
         control.ctl("ptt", "press")
         time.sleep(0.2)
         subprocess.run(["paplay", "--device=spk", str(wav)], check=True, timeout=30,
@@ -47,10 +56,17 @@ def turn(pulse, control, wav):
         control.wait_turn("speaking", timeout=10)
         control.wait_turn("idle", timeout=30)
         time.sleep(2.5)  # a measure ends 1 s after the answer; the monitor looks once a second
-        health = control.status()["audio"]["echoHealth"]
-        if health["measures"] > before:
-            return health
-    raise AssertionError(f"no echo measure after three answers: {control.status()['audio']}")
+        audio = control.status()["audio"]
+        print("answer:", audio["echoReference"]["realignments"] - realignments, "realignments")
+        if audio["echoHealth"]["measures"] > before:
+            return audio["echoHealth"]
+        if audio["echoReference"]["realignments"] - realignments > THRASH:
+            voided.append(audio["echoReference"]["realignments"] - realignments)
+        else:
+            judged += 1
+    if judged < tries:
+        pytest.skip(f"PulseAudio's delay thrashed under {len(voided)} answers ({voided} realignments): the host is starved")
+    raise AssertionError(f"no echo measure after {judged} answers (voided: {voided}): {control.status()['audio']}")
 
 
 def test_status_and_metrics_show_how_well_the_device_cancels_its_echo(daemon, pulse, tmp_path):
