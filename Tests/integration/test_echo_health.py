@@ -42,8 +42,8 @@ def turn(pulse, control, wav, tries=3):
     An answer under which the reference realigned more than `THRASH` times is voided, not
     judged: PulseAudio's reported delay swung by more than 40 ms again and again (seen on a
     starved host: 3,883 realignments in three answers, a 1,500 ppm "drift" read from its
-    positions), so no echo path held long enough to measure. When every try is voided the
-    test is skipped and says so; an answer that held still must end a measure."""
+    positions), so no echo path held long enough to measure. When fewer than `tries` answers
+    held still the test is skipped and says so; `tries` that held still must end a measure."""
     before = control.status()["audio"]["echoHealth"]["measures"]
     judged, voided = 0, []
     while judged < tries and judged + len(voided) < tries + 3:
