@@ -11,7 +11,7 @@
 #                                 defines each measure)
 #   hil.*                         the same turns on a real kernel path: the HIL VM's snd-aloop card
 #                                 and gpio-sim chip, 60 turns (Tests/hil/guest/test_latency.py)
-#   latency.*, memory.rss_steady_mb  parleyd (release) against the fake Realtime server, 60 turns,
+#   latency.*, memory.*           parleyd (release) against the fake Realtime server, 60 turns,
 #                                 and 60 bursts into a FIFO microphone for mic_to_wire_ms
 #                                 (Tests/integration/bench_latency.py says what each figure spans)
 #   cpu.idle_percent_of_core, latency.ptt_press_to_led_ms  the whole parleyd (release) on the

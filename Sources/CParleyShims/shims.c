@@ -24,6 +24,11 @@ int CParley_opus_reset_decoder(OpusDecoder *d) { return opus_decoder_ctl(d, OPUS
 
 int CParley_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
+__attribute__((noinline)) void CParley_touch_stack(unsigned long bytes) {
+    volatile char below[bytes];
+    for (unsigned long i = 0; i < bytes; i += 1024) below[i] = 0;
+}
+
 int CParley_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
 
 int CParley_ppoll(struct pollfd *fds, unsigned long count, long long ns) {

@@ -61,9 +61,13 @@ public final class AudioEngine: Sendable {
         captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
         playback = SampleRing(minimumCapacity: AudioFormat.wireRate * 4, wake: controls.playbackWake)
         cues = SampleRing(minimumCapacity: AudioFormat.wireRate * 2, wake: controls.playbackWake)
+        memoryLock = settings.lockMemory ? MemoryLock.lockTouchedPages() : nil
         levels = Mutex(Levels(volumePercent: settings.volumePercent, micGainDecibels: settings.micGainDecibels))
         _ = levels.withLock { applyLevels(&$0) }
     }
+
+    /// What `audio.lock_memory` got (nil when not asked for); locked once, at creation.
+    public let memoryLock: MemoryLock?
 
     /// True once an audio thread found its device gone; `reopen()` brings it back.
     /// How the audio threads wake the control plane (no polling).
@@ -123,7 +127,6 @@ public final class AudioEngine: Sendable {
         let playbackPCM = try ALSAPCM(device: settings.playbackDevice, direction: .playback, rate: settings.rate,
                                       channels: settings.playbackChannels, periodFrames: period,
                                       bufferPeriods: settings.bufferPeriods)
-        if settings.lockMemory { _ = mlockall(MCL_CURRENT | MCL_FUTURE) }
         let paced = settings.pacing == .clock
         let capture = CaptureLoop(pcm: capturePCM, ring: captured, reference: reference, counters: captureCounters,
                                   controls: controls, clock: captureClock, micChannel: settings.micChannel, micMix: settings.micMix,

@@ -64,7 +64,7 @@ extension ConfigSchema {
         ConfigKey("audio.realtime_priority", .int(0...99), default: .int(70), example: "80",
                   "SCHED_FIFO priority of the audio threads; 0 runs them at normal priority."),
         ConfigKey("audio.lock_memory", .bool, default: .bool(false), example: "true",
-                  "mlockall() so audio pages never fault (needs LimitMEMLOCK=infinity or CAP_IPC_LOCK)."),
+                  "Locks pages in memory as they are touched (mlockall, MCL_ONFAULT) so audio never waits on a page fault; needs LimitMEMLOCK=infinity (the packaged unit's) or CAP_IPC_LOCK, else one warning and it runs unlocked."),
         ConfigKey("audio.preroll_ms", .int(0...1000), default: .int(200), example: "300",
                   "Processed audio kept from before the button went down."),
         ConfigKey("audio.jitter_ms", .int(0...500), default: .int(60), example: "80",

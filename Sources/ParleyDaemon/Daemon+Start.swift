@@ -65,6 +65,7 @@ extension Daemon {
         }
         notifier.status("starting audio")
         let engine = AudioEngine(settings: settings.audio, dsp: settings.dsp)
+        if let problem = engine.memoryLock?.problem { log.warning("\(problem)") }
         // No sound card (yet): the daemon comes up without it — audio=lost on the LEDs, status
         // and STATUS= — and the supervisor reopens it with backoff, rather than exiting into
         // systemd's restart loop. The supervisor logs the outage.

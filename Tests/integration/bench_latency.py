@@ -6,7 +6,11 @@ build) against the validating fake Realtime server, over many turns:
   latency.delta_in_to_alsa_ms           the first delta of an answer (100 ms, above the 60 ms jitter
                                         target) leaves the server → its first sample is written to ALSA
   latency.barge_in_to_silence_ms        press while the answer plays → the speaker is written silence
-  memory.rss_steady_mb                  parleyd's resident set after the turns
+  memory.rss_steady_mb                  parleyd's resident set after the turns, with rss_anon_mb and
+                                        rss_file_mb (the mapped binary and libraries) beside it
+  memory.rss_locked_mb                  the same after 10 turns of a second run with
+                                        audio.lock_memory = true (locked_resident_mb: how much of it
+                                        is locked)
   latency.mic_to_wire_ms                a sample entering capture → its bytes in an append on the
                                         fake server's socket (a second run: the microphone is a FIFO
                                         this script feeds 10 ms at a time, a little slower than real
@@ -139,6 +143,42 @@ socket = "{sock}"
     return daemon, sock
 
 
+def resident(pid: int) -> dict:
+    """The process's resident set and its parts, in MB (/proc/PID/status)."""
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    # smaps_rollup's Locked is what is resident and locked (VmLck counts whole locked mappings,
+    # most of them never touched under MCL_ONFAULT).
+    fields["Locked"] = next(line.split(":", 1)[1] for line in open(f"/proc/{pid}/smaps_rollup") if line.startswith("Locked:"))
+    return {name: round(int(fields[name].split()[0]) / 1024, 1) for name in ("VmRSS", "RssAnon", "RssFile", "Locked")}
+
+
+def locked_rss(parleyd: str, turns: int = 10) -> dict:
+    """A second run with audio.lock_memory = true (the fake's answers on the null speaker):
+    its resident set after `turns` turns. Asserts the lock held (the runner has CAP_IPC_LOCK)."""
+    work = Path(tempfile.mkdtemp(prefix="parley-bench-lock-"))
+    fake = FakeRealtime(api_key=KEY).start()
+    fake.response_audio_seconds = 1.0
+    daemon, sock = launch_on_fake(parleyd, work, fake, "null", extra="lock_memory = true")
+    try:
+        wait_until(lambda: os.path.exists(sock) and
+                   control(sock, {"command": "status"})["status"]["state"]["indicator"] == "ready")
+        for _ in range(turns):
+            t_press = time.monotonic()
+            control(sock, {"command": "ptt", "action": "press"})
+            wait_event(fake, "input_audio_buffer.append", t_press)
+            time.sleep(0.3)
+            t_release = time.monotonic()
+            control(sock, {"command": "ptt", "action": "release"})
+            wait_until(lambda: fake.first_delta_times and fake.first_delta_times[-1] >= t_release)
+            time.sleep(1.2)
+        mb = resident(daemon.pid)
+        assert mb["Locked"] > 0 and "mlockall failed" not in (work / "parleyd.log").read_text(), mb
+        return {"rss_locked_mb": mb["VmRSS"], "locked_resident_mb": mb["Locked"]}
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+
+
 def mic_to_wire(parleyd: str, bursts: int) -> dict:
     """While a press is held, a 30 ms burst every 300 ms into the microphone FIFO; for each, the
     first append at the server that carries it. The feeder and the fake server are threads of
@@ -252,7 +292,7 @@ pcm.bench_speaker {{
             if turn == args.turns:
                 break
             time.sleep(0.3)  # let it speak, then interrupt
-        rss_kb = next(int(line.split()[1]) for line in open(f"/proc/{daemon.pid}/status") if line.startswith("VmRSS"))
+        mb = resident(daemon.pid)
         assert fake.violations == [], fake.violations
         result = {
             "latency": {
@@ -262,12 +302,13 @@ pcm.bench_speaker {{
                 "barge_in_to_silence_ms": percentiles(figures["barge"]),
                 "turns": args.turns,
             },
-            "memory": {"rss_steady_mb": round(rss_kb / 1024, 1)},
+            "memory": {"rss_steady_mb": mb["VmRSS"], "rss_anon_mb": mb["RssAnon"], "rss_file_mb": mb["RssFile"]},
         }
     finally:
         daemon.terminate()
         daemon.wait(10)
     result["latency"].update(mic_to_wire(args.parleyd, args.bursts))
+    result["memory"].update(locked_rss(args.parleyd))
     print(json.dumps(result, indent=2, sort_keys=True))
 
 

@@ -69,8 +69,11 @@ class NotifySocket:
 class Daemon:
     """parleyd started with a config dir; stderr collected line by line."""
 
-    def __init__(self, tmp: Path, config: str = BASE_CONFIG, env: dict | None = None, args=(), dropins=None):
+    def __init__(self, tmp: Path, config: str = BASE_CONFIG, env: dict | None = None, args=(), dropins=None,
+                 prefix=()):
+        """`prefix`: a command parleyd runs under (setpriv, prlimit)."""
         self.tmp = tmp
+        self.prefix = list(prefix)
         (tmp / "conf.d").mkdir(exist_ok=True)
         (tmp / "parley.toml").write_text(config)
         for name, text in (dropins or {}).items():
@@ -90,7 +93,7 @@ class Daemon:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [PARLEYD, "--config", str(self.tmp / "parley.toml"), *self.args],
+            [*self.prefix, PARLEYD, "--config", str(self.tmp / "parley.toml"), *self.args],
             env=self.env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
         return self

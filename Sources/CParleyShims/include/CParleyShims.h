@@ -34,6 +34,9 @@ void CParley_alsa_silence_library_errors(void);
 // pthread
 /// Names the calling thread (visible in top -H and /proc); pthread_setname_np needs _GNU_SOURCE.
 int CParley_set_thread_name(const char *name);
+/// Writes to the first `bytes` of the calling thread's stack, so those pages are resident
+/// (and locked, under mlockall's MCL_ONFAULT) before the thread's real-time work begins.
+void CParley_touch_stack(unsigned long bytes);
 
 // eventfd (not in Swift's Glibc module)
 /// A close-on-exec eventfd counting from 0: the audio threads' doorbell.
