@@ -56,10 +56,12 @@ hil: deps
 test-hil:
 	@if ./scripts/hil/available.sh; then $(MAKE) --no-print-directory hil; else echo "test-hil: skipped (this machine cannot run the VM)"; fi
 
-# docs/CONFIG.md's key reference is generated from the schema; fail when it is stale.
+# docs/CONFIG.md's key reference is generated from the schema; fail when it is stale, or
+# when README's Status does not name every backend the daemon accepts.
 check-docs:
 	$(SWIFT) build --product parleyd
 	@./scripts/config-reference.sh --check
+	@./scripts/check-readme-status.sh
 
 # A parleyd without the WebRTC trait builds (no GStreamer needed) and refuses the WebRTC
 # backends with a clear error (its own build directory: the trait changes every module).
