@@ -149,7 +149,7 @@ def webrtc():
 
 
 def files():
-    for path in [ROOT / "board/parley.toml.example", ROOT / "board/sim/parley.toml",
+    for path in [ROOT / "board/parley.toml.example",
                  *sorted((ROOT / "board").glob("*/50-board.toml"))]:
         keep("config", path.read_bytes())
     keep("config", b'[backend]\nkind = "openai"\n[backend.openai]\napi_key_file = "/etc/parley/openai.key"\n')

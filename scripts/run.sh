@@ -26,8 +26,10 @@ HOLD=$(python3 -c "import os; print(os.path.getsize('$RUN_DIR/mic.raw') / 96000 
 export ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf
 export PARLEY_SIM_MIC=$RUN_DIR/mic.raw
 export PARLEY_SIM_SPEAKER=$RUN_DIR/speaker.wav
-export PARLEY_CONTROL_SOCKET=$SOCKET
-"$BUILD_DIR/parleyd" --config board/sim/parley.toml --config-dir "$RUN_DIR/conf.d" &
+export PARLEY_CONTROL_SOCKET=$SOCKET      # parleyctl's
+export PARLEY_CONTROL__SOCKET=$SOCKET     # the daemon's control.socket (docs/CONFIG.md, environment)
+mkdir -p "$(dirname "$SOCKET")"
+"$BUILD_DIR/parleyd" --config board/sim/50-board.toml --config-dir "$RUN_DIR/conf.d" &
 DAEMON=$!
 trap 'kill -INT $DAEMON 2>/dev/null; wait $DAEMON' INT TERM
 

@@ -49,7 +49,7 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="parley-bench-idle-"))
     sock = str(work / "control.sock")
-    config = (ROOT / "board/sim/parley.toml").read_text().replace("/tmp/parley-sim/control.sock", sock)
+    config = (ROOT / "board/sim/50-board.toml").read_text() + f'\n[control]\nsocket = "{sock}"\n'
     (work / "parley.toml").write_text(config)
     env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{ROOT}/board/sim/asound.conf",
                PARLEY_SIM_MIC="/dev/zero", PARLEY_SIM_SPEAKER=str(work / "speaker.wav"))

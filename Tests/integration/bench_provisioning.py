@@ -30,7 +30,7 @@ def main():
     fleet = FakeFleet(work / "fleet", FleetKey(work / "fleet"))
     fleet.publish(f"{DEVICE}.toml", "[audio]\nvolume = 10\n")
     fleet.start()
-    config = (ROOT / "board/sim/parley.toml").read_text().replace("/tmp/parley-sim/control.sock", str(work / "c.sock"))
+    config = (ROOT / "board/sim/50-board.toml").read_text() + f'\n[control]\nsocket = "{work / "c.sock"}"\n'
     config += (f'\n[device]\nid = "{DEVICE}"\n[provisioning]\nurl = "{fleet.url}"\npublic_key = "{fleet.key.public}"\n'
                f'ca_file = "{fleet.ca}"\ninterval_s = 5\n')
     (work / "parley.toml").write_text(config)

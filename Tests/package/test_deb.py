@@ -85,10 +85,16 @@ def refuse_writable_executable_memory():
 
 
 def test_the_installed_daemon_runs_a_turn_on_the_sim_board_without_writable_executable_memory(root):
-    shutil.copy(root / "usr/share/parley/board/sim/parley.toml", root / "etc/parley/conf.d/50-board.toml")
-    (root / "tmp/parley-sim").mkdir(exist_ok=True)
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ALSA_CONFIG_PATH": "/usr/share/alsa/alsa.conf:/usr/share/parley/board/sim/asound.conf",
-           "PARLEY_CONTROL_SOCKET": "/tmp/parley-sim/control.sock"}
+    # The sim profile as board/README.md installs it for the service: its drop-in in conf.d,
+    # the environment from its systemd drop-in, the socket where RuntimeDirectory puts it.
+    shutil.copy(root / "usr/share/parley/board/sim/50-board.toml", root / "etc/parley/conf.d/50-board.toml")
+    dropin = (root / "usr/share/parley/board/sim/service.conf").read_text()
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    env.update(line.removeprefix("Environment=").split("=", 1) for line in dropin.splitlines()
+               if line.startswith("Environment="))
+    assert set(env) == {"PATH", "ALSA_CONFIG_PATH", "PARLEY_SIM_MIC", "PARLEY_SIM_SPEAKER"}, env
+    for directory in ["run/parley", "var/lib/parley"]:
+        (root / directory).mkdir(parents=True, exist_ok=True)
     daemon = subprocess.Popen(["chroot", str(root), "parleyd"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, preexec_fn=refuse_writable_executable_memory)
     try:
@@ -101,6 +107,8 @@ def test_the_installed_daemon_runs_a_turn_on_the_sim_board_without_writable_exec
         run("chroot", root, "parleyctl", "say", "hello from the package", env=env)
         time.sleep(1.5)  # the echo backend says it back
         assert "hello from the package" in run("chroot", root, "parleyctl", "status", env=env).stdout
+        assert (root / "run/parley/control.sock").is_socket()
+        assert (root / "var/lib/parley/speaker.wav").stat().st_size > 44
     finally:
         daemon.send_signal(signal.SIGTERM)
         output = daemon.communicate(timeout=20)[0]
@@ -124,6 +132,9 @@ def test_the_installed_unit_verifies_and_its_exposure_is_at_most_2(root, tmp_pat
     # verify needs the executable on this machine's paths: the installed one, by its root path.
     copy = tmp_path / "parleyd.service"
     copy.write_text(unit.read_text().replace("ExecStart=/usr/bin/parleyd", f"ExecStart={root}/usr/bin/parleyd"))
+    # With the sim profile's drop-in beside it, as board/README.md installs it.
+    (tmp_path / "parleyd.service.d").mkdir()
+    shutil.copy(root / "usr/share/parley/board/sim/service.conf", tmp_path / "parleyd.service.d/50-sim.conf")
     verify = run("systemd-analyze", "verify", copy, check=False)
     assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
     security = run("systemd-analyze", "security", "--offline=true", "--no-pager", unit, check=False)
