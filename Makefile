@@ -100,7 +100,7 @@ fuzz-seeds: deps
 # default configuration — never over an edited one.
 install: build
 	install -D -m 0755 $(BUILD_DIR)/parleyd $(DESTDIR)$(PREFIX)/bin/parleyd
-	install -D -m 0755 $(BUILD_DIR)/parleyctl $(DESTDIR)$(PREFIX)/bin/parleyctl
+	ln -sf parleyd $(DESTDIR)$(PREFIX)/bin/parleyctl  # one binary: it runs parleyctl when called so
 	install -d $(DESTDIR)/lib/systemd/system $(DESTDIR)/lib/udev/rules.d
 	sed 's|/usr/bin/parleyd|$(PREFIX)/bin/parleyd|' systemd/parleyd.service > $(DESTDIR)/lib/systemd/system/parleyd.service
 	chmod 0644 $(DESTDIR)/lib/systemd/system/parleyd.service

@@ -146,12 +146,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "parleyd", dependencies: ["ParleyDaemon"], swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "parleyctl",
+        // parleyctl's commands, over the control socket; both executables run them.
+        .target(
+            name: "ParleyControlClient",
             dependencies: ["ParleyControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "parleyd", dependencies: ["ParleyDaemon", "ParleyControlClient"], swiftSettings: swiftSettings),
+        .executableTarget(name: "parleyctl", dependencies: ["ParleyControlClient"], swiftSettings: swiftSettings),
 
         .testTarget(name: "ParleyConfigTests", dependencies: ["ParleyConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyProvisioningTests", dependencies: ["ParleyProvisioning"], swiftSettings: swiftSettings),

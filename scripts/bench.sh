@@ -27,9 +27,12 @@
 #                                 (Tests/integration/test_webrtc.py): offer_to_datachannel_open_ms
 #                                 spans building the offer to the data channel open; fd/thread/RSS
 #   fuzz.* come from `make fuzz` (scripts/fuzz.sh), not from here
+#   package.binaries_mb, package.deb_mb, package.installed_size_mb  `make deb`: what the package
+#                                 installs in /usr/bin (stripped; parleyctl is a link), the .deb,
+#                                 and its Installed-Size
 #   provisioning.apply_ms         a new signed version on the fake fleet server to the device's report
 #                                 that it applied it (Tests/integration/bench_provisioning.py), 20 versions
-# BENCH_SECTIONS picks sections (default all: audio latency idle provisioning hil faults soak webrtc); the keys
+# BENCH_SECTIONS picks sections (default all: audio latency idle provisioning hil faults soak webrtc package); the keys
 # of the sections not run stay as they are in bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +40,7 @@ export PATH=/opt/swift/usr/bin:$PATH
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-sections=" ${BENCH_SECTIONS:-audio latency idle provisioning hil faults soak webrtc} "
+sections=" ${BENCH_SECTIONS:-audio latency idle provisioning hil faults soak webrtc package} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 
 if want audio; then
@@ -102,6 +105,21 @@ if want webrtc; then
   echo "bench: WebRTC call setup (100 connect/teardown cycles, release parleyd)"
   env $release_env WEBRTC_CYCLES=100 WEBRTC_RESULTS="$out/webrtc.json" .venv/bin/python -m pytest -q -s \
     -p no:cacheprovider Tests/integration/test_webrtc.py -k cycles | grep -E "^webrtc:|passed|failed" || true
+fi
+
+if want package; then
+  echo "bench: package sizes (make deb)"
+  deb=$(./scripts/deb.sh | tail -1)
+  python3 - "$deb" > "$out/package.json" <<'PY'
+import json, os, re, sys
+deb, stage = sys.argv[1], "build/deb-root"
+bin_dir = os.path.join(stage, "usr/bin")
+binaries = sum(os.path.getsize(os.path.join(bin_dir, f)) for f in os.listdir(bin_dir)
+               if not os.path.islink(os.path.join(bin_dir, f)))
+installed = int(re.search(r"^Installed-Size: (\d+)", open(os.path.join(stage, "DEBIAN/control")).read(), re.M).group(1))
+print(json.dumps({"package": {"binaries_mb": round(binaries / 2**20, 1), "deb_mb": round(os.path.getsize(deb) / 2**20, 1),
+                              "installed_size_mb": round(installed / 1024, 1)}}))
+PY
 fi
 
 mkdir -p bench
@@ -174,7 +192,7 @@ if have("swift.jsonl"):  # the audio section
     if live_deviation:  # the live measure against the rig's offline ERLE over the same span, worst scenario
         results["aec"]["live_erle_deviation_db"] = round(max(c for c, _ in live_deviation), 2)
         results["aec"]["live_erle_deviation_after_double_talk_db"] = round(max(a for _, a in live_deviation), 2)
-for name in ("latency.json", "idle.json", "provisioning.json", "hil.json", "soak.json", "webrtc.json"):
+for name in ("latency.json", "idle.json", "provisioning.json", "hil.json", "soak.json", "webrtc.json", "package.json"):
     if have(name):
         for key, value in load(name).items():  # sections share top-level keys (latency.*)
             if isinstance(value, dict) and isinstance(results.get(key), dict):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds build/parley_<version>_<arch>.deb: `make install` (release, the Swift runtime
-# linked in statically — a device has no Swift toolchain) into a staging root, Depends from
+# linked in statically — a device has no Swift toolchain; one binary, parleyctl a link to it) into a staging root, Depends from
 # dpkg-shlibdeps (the Debian packages of the C libraries the binaries load), and the
 # control files and maintainer scripts of packaging/deb/.
 set -euo pipefail
@@ -16,7 +16,8 @@ mkdir -p "$stage/DEBIAN" "$out/shlibs/debian"
 
 make --no-print-directory install DESTDIR="$PWD/$stage" PREFIX=/usr CONFIG=release \
     SWIFT_BUILD_FLAGS="--static-swift-stdlib" >/dev/null
-strip --strip-unneeded "$stage"/usr/bin/*  # as dh_strip would; Swift's metadata sections stay
+strip --strip-unneeded "$stage/usr/bin/parleyd"  # as dh_strip would; Swift's metadata sections stay
+[ "$(readlink "$stage/usr/bin/parleyctl")" = parleyd ] || { echo "deb: parleyctl is not the link to parleyd" >&2; exit 1; }
 if ldd "$stage/usr/bin/parleyd" | grep -q libswiftCore; then
     echo "deb: parleyd still loads the Swift runtime dynamically" >&2
     exit 1
@@ -24,7 +25,7 @@ fi
 
 # dpkg-shlibdeps wants a source package around it; a minimal one in build/shlibs.
 printf 'Source: parley\n\nPackage: parley\nArchitecture: any\n' > "$out/shlibs/debian/control"
-depends=$(cd "$out/shlibs" && dpkg-shlibdeps -O -e"$PWD/../deb-root/usr/bin/parleyd" -e"$PWD/../deb-root/usr/bin/parleyctl" \
+depends=$(cd "$out/shlibs" && dpkg-shlibdeps -O -e"$PWD/../deb-root/usr/bin/parleyd" \
     2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
