@@ -6,6 +6,9 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // Only what a file imports is visible: Foundation's String extensions, made visible by
+    // a dependency that imports it, would otherwise link all of Foundation and ICU (34 MB).
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
@@ -71,7 +74,7 @@ let package = Package(
         // Buttons and LEDs: the board protocol, the simulated board, libgpiod lines.
         .target(
             name: "ParleyBoard",
-            dependencies: ["CGpiod", "ParleyConfig"],
+            dependencies: ["CGpiod", "CParleyShims", "ParleyConfig"],
             swiftSettings: swiftSettings
         ),
         // On-device speech for text backends: libespeak-ng synthesis, sentence splitting (pure).

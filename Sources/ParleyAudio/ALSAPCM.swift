@@ -2,6 +2,7 @@ import CALSA
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// One opened ALSA PCM in interleaved S16_LE. Configured at open; the read/write calls
 /// are what the audio threads use and they do not allocate.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import CALSA
 
 /// What an audio thread tells the control plane, by counting only (the hot path never
 /// logs). A supervisor reads these: a heartbeat that stops advancing means a hung thread.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CParleyShims
+import CALSA
 
 /// Wakes an audio thread on the period grid of the monotonic clock, for devices that do not
 /// pace (ALSA file/null plugins), as the device's own clock would: a wait returns how many

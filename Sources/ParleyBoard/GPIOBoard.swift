@@ -1,5 +1,9 @@
 import CGpiod
-import Foundation
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import ParleyConfig
 import Synchronization
 
@@ -70,7 +74,7 @@ public final class GPIOBoard: Board {
     public static func check(_ settings: BoardSettings) -> [GPIOError] {
         let chip: GPIOChip
         do { chip = try GPIOChip(lookup: settings.chip) } catch { return [error] }
-        let lines = wantedButtons(settings).map { ($0.0.rawValue.replacingOccurrences(of: "_", with: " ") + " button", $0.1) }
+        let lines = wantedButtons(settings).map { ($0.0.rawValue.replacing("_", with: " ") + " button", $0.1) }
             + settings.leds.map { ("\($0.name) LED", $0.line) }
         var problems: [GPIOError] = []
         for (role, spec) in lines {
@@ -98,7 +102,7 @@ public final class GPIOBoard: Board {
         var ledProfile: [(name: String, states: [String: String])] = []
         let bias = GPIOChip.Bias(rawValue: settings.bias) ?? .asIs
         for (button, spec) in wantedButtons(settings) {
-            let role = button.rawValue.replacingOccurrences(of: "_", with: " ") + " button"
+            let role = button.rawValue.replacing("_", with: " ") + " button"
             do {
                 let line = try chip.requestButton(spec, role: role, activeLow: settings.activeLow, bias: bias)
                 buttons.append(ClaimedLine(line: line, button: button))
@@ -128,9 +132,7 @@ public final class GPIOBoard: Board {
         ledDriver = LEDDriver(profile: profile, outputs: GPIOLEDOutputs(lines: ledLines))
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         (events, continuation) = AsyncStream.makeStream(of: BoardEvent.self)
-        let thread = Thread { [self] in watchButtons(claimed?.buttons ?? []) }
-        thread.name = "parley-buttons"
-        thread.start()
+        BoardThread.start(name: "parley-buttons") { [self] in watchButtons(claimed?.buttons ?? []) }
     }
 
     /// What was claimed, for the start-up log.

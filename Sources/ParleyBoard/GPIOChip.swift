@@ -1,5 +1,8 @@
 import CGpiod
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What went wrong finding or claiming GPIO, worded for the journal: what was looked
 /// for, and what exists instead.

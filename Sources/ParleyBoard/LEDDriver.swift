@@ -1,5 +1,10 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
+import CGpiod
 
 /// Where LED levels go: GPIO lines, or nowhere (the simulated board only reports them).
 public protocol LEDOutputs: Sendable {
@@ -33,9 +38,7 @@ public final class LEDDriver: Sendable {
         shared = Mutex(Shared(lit: Array(repeating: false, count: profile.leds.count)))
         guard !profile.leds.isEmpty else { stopped.signal(); return }
         for index in profile.leds.indices { outputs.set(index, lit: false) }
-        let thread = Thread { [self] in run() }
-        thread.name = "parley-leds"
-        thread.start()
+        BoardThread.start(name: "parley-leds") { [self] in run() }
     }
 
     public func show(_ indicator: Indicator) {

@@ -321,7 +321,7 @@ extension ConfigSchema {
     static let cueKeys: [ConfigKey] = cueNames.map {
         ConfigKey("board.cues.\($0)", .string, default: .string("builtin"), reload: .live,
                   example: "\"/etc/parley/sounds/\($0).wav\"",
-                  "The \($0.replacingOccurrences(of: "_", with: " ")) cue: \"builtin\", \"off\", or a WAV file (16-bit PCM).")
+                  "The \($0.replacing("_", with: " ")) cue: \"builtin\", \"off\", or a WAV file (16-bit PCM).")
     }
 
     /// Keys `transcripts.enabled = true` needs (one of each group).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks layered entries against the schema and the rules between keys, and builds the
 /// effective configuration. Every problem is collected; none stops the others.
@@ -102,8 +102,7 @@ public struct ConfigValidator: Sendable {
                                                "\"\(s)\" is not an octal file mode",
                                                hint: "e.g. \(key.split(separator: ".").last!) = \(spec.example)")
         case (.jsonObject, .string(let s)):
-            let parsed = try? JSONSerialization.jsonObject(with: Data(s.utf8))
-            return parsed is [String: Any] ? nil
+            return (try? JSONDecoder().decode([String: AnyJSON].self, from: Data(s.utf8))) != nil ? nil
                 : ConfigProblem(.outOfRange, source: source, key: key, "is not a JSON object",
                                 hint: "e.g. \(key.split(separator: ".").last!) = \(spec.example)")
         case (.url(let schemes), .string(let s)):
@@ -237,5 +236,28 @@ public struct ConfigValidator: Sendable {
             }
         }
         return problems
+    }
+}
+
+/// Any JSON value, read only to check that text is JSON (a tool's `parameters` object).
+private struct AnyJSON: Decodable {
+    init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            while !array.isAtEnd { _ = try array.decode(AnyJSON.self) }
+        } else if let object = try? decoder.container(keyedBy: AnyKey.self) {
+            for key in object.allKeys { _ = try object.decode(AnyJSON.self, forKey: key) }
+        } else {
+            let value = try decoder.singleValueContainer()
+            guard value.decodeNil() || (try? value.decode(Bool.self)) != nil || (try? value.decode(Double.self)) != nil
+                || (try? value.decode(String.self)) != nil
+            else { throw DecodingError.dataCorruptedError(in: value, debugDescription: "not a JSON value") }
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ParleyControlProtocol
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import ParleyControlProtocol
 #if canImport(Glibc)
 import Glibc
@@ -49,7 +49,7 @@ struct Connection: ParsableArguments {
         do {
             reply = try ControlClient(path: socket).send(request)
         } catch {
-            FileHandle.standardError.write(Data("parleyctl: \(error)\n".utf8))
+            standardError("parleyctl: \(error)\n")
             throw ExitCode(69)  // EX_UNAVAILABLE
         }
         if json {
@@ -58,7 +58,7 @@ struct Connection: ParsableArguments {
             print(human(reply))
         }
         if !reply.ok {
-            if !json { FileHandle.standardError.write(Data("parleyctl: \(reply.error ?? "failed")\n".utf8)) }
+            if !json { standardError("parleyctl: \(reply.error ?? "failed")\n") }
             throw ExitCode(1)
         }
     }
@@ -127,6 +127,11 @@ extension ParleyCtl {
             }
         }
     }
+}
+
+private func standardError(_ text: String) {
+    var text = text
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
 enum OnOff: String, ExpressibleByArgument, CaseIterable { case on, off }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The reply to one request: one JSON object per line.
 public struct ControlReply: Codable, Sendable, Equatable {

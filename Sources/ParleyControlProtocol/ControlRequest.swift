@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A request on the control socket: one JSON object per line, `{"command": "...", ...}`.
 public enum ControlRequest: Sendable, Equatable {
@@ -82,7 +82,7 @@ public enum ControlRequest: Sendable, Equatable {
             }
             return .button(button, action)
         case "say":
-            guard let text = wire.text?.trimmingCharacters(in: CharacterSet.whitespacesAndNewlines), !text.isEmpty else {
+            guard let text = wire.text?.trimmingWhitespace, !text.isEmpty else {
                 throw ControlProtocolError("say needs a non-empty \"text\"")
             }
             return .say(text)
@@ -122,4 +122,13 @@ private enum Scalar: Decodable {
 public struct ControlProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension String {
+    /// Without leading and trailing whitespace and newlines.
+    var trimmingWhitespace: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
+        return String(self[first...last])
+    }
 }

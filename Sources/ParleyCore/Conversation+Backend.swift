@@ -1,4 +1,5 @@
 import ParleyTransport
+import ParleyConfig
 
 /// The conversation's answers to what the backend reports: link and session changes,
 /// the assistant's audio and its function calls.

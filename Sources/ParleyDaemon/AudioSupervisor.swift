@@ -1,6 +1,7 @@
 import Logging
 import ParleyAudio
 import ServiceLifecycle
+import Synchronization
 
 /// Watches the audio threads from the control plane: pings the systemd watchdog only
 /// while every thread's heartbeat advances (so a hung audio thread gets the daemon

@@ -7,6 +7,9 @@ import ParleyRealtime
 import ParleySpeech
 import ParleyTransport
 import ParleyWebSocket
+#if WebRTC
+import ParleyWebRTC
+#endif
 
 /// Builds the configured backend. Kinds without a transport yet are refused (EX_CONFIG).
 struct BackendFactory {

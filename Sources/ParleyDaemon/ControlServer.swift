@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix
@@ -115,13 +115,13 @@ public struct ControlServer: Service {
     }
 
     private func prepareDirectory() throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
         guard !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) else { return }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o755])
         } catch {
-            throw ControlSocketError("cannot create the directory for control.socket \(path): \(error.localizedDescription)")
+            throw ControlSocketError("cannot create the directory for control.socket \(path): \(error)")
         }
     }
 

@@ -9,6 +9,7 @@ import ParleyHTTP
 import ParleyTranscripts
 import ParleyTransport
 import ServiceLifecycle
+import UnixSignals
 
 /// The daemon wired: every part built, the audio running, the control socket listening —
 /// ready for the service group to run.

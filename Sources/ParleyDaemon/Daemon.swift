@@ -10,6 +10,7 @@ import ParleyTransport
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
+import NIOCore
 #endif
 
 /// parleyd's lifetime: bring up audio and board, say READY, run the services until

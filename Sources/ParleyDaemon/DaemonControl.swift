@@ -6,6 +6,8 @@ import ParleyCore
 import ParleyDSP
 import ParleyTranscripts
 import ParleyTransport
+import Synchronization
+import ParleyProvisioning
 
 /// What the control socket's requests do to the running daemon, and what `status` and
 /// `metrics` report. Glue only: every decision stays in the conversation and the engine.

@@ -34,7 +34,7 @@ enum PrometheusText {
     /// Buckets in ascending `le` (+Inf last), then _sum and _count, as scrapers expect.
     private static func order(_ series: String) -> (String, Double, String) {
         let name = name(series)
-        guard name.hasSuffix("_bucket"), let start = series.range(of: "le=\"") else { return (name, 0, series) }
+        guard name.hasSuffix("_bucket"), let start = series.firstRange(of: "le=\"") else { return (name, 0, series) }
         let bound = series[start.upperBound...].prefix { $0 != "\"" }
         return (name, bound == "+Inf" ? .infinity : Double(bound) ?? 0, series)
     }

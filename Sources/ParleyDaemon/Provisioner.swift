@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ParleyConfig
 import ParleyHTTP
@@ -321,13 +324,12 @@ actor Provisioner: Service {
         // What the technician said and heard stays on the device: the fleet sees state, not speech.
         status.lastUserTranscript = nil
         status.lastAssistantTranscript = nil
-        guard let statusJSON = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(status)) else { return }
-        let body: [String: Any] = [
-            "device_id": deviceID, "version": ParleyVersion.string, "status": statusJSON, "metrics": metrics,
-            "provisioning": ["applied": record.etags, "result": record.result, "reason": record.reason,
-                             "pending": record.pendingSince != nil] as [String: Any],
-        ]
-        guard let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) else { return }
+        let body = Report(device_id: deviceID, version: ParleyVersion.string, status: status, metrics: metrics,
+                          provisioning: .init(applied: record.etags, result: record.result, reason: record.reason,
+                                              pending: record.pendingSince != nil))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        guard let data = try? encoder.encode(body) else { return }
         _ = try? await http.perform(HTTPRequest(
             method: "POST", url: url + "/" + Self.pathSegment(deviceID) + "/report",
             headers: [("Content-Type", "application/json")], body: Array(data), timeoutMilliseconds: 15_000))
@@ -360,4 +362,20 @@ final class ProvisioningShown: Sendable {
     private let record = Mutex<ProvisioningRecord?>(nil)
     func set(_ value: ProvisioningRecord) { record.withLock { $0 = value } }
     var current: ProvisioningRecord? { record.withLock { $0 } }
+}
+
+/// What a device reports to the fleet server (`POST …/<device>/report`).
+private struct Report: Encodable {
+    struct Provisioning: Encodable {
+        let applied: [String: String]
+        let result: String
+        let reason: String
+        let pending: Bool
+    }
+
+    let device_id: String
+    let version: String
+    let status: StatusReport
+    let metrics: [String: Double]
+    let provisioning: Provisioning
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A JSON value, for building events field by field (exactly what the GA API names, with
 /// explicit nulls where the API means "off") and for reading events without a model of

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// 24 kHz mono PCM16 little-endian as base64, the Realtime API's audio encoding.
 public enum PCM16 {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One finished transcript as seed 003's `TranscriptCreate`: the JSON body of
 /// `POST /realtime/transcripts`. The seed's server checks `user_id` against the JWT's user.

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Logging
 import ParleyHTTP
 import Synchronization
@@ -64,7 +65,7 @@ public final class TranscriptOutbox: Sendable {
     public init(settings: Settings, http: HTTPClient, logger: Logger) throws(OpenError) {
         do {
             // Outside systemd's StateDirectory= the directory may not exist yet.
-            let directory = (settings.queuePath as NSString).deletingLastPathComponent
+            let directory = settings.queuePath.lastIndex(of: "/").map { String(settings.queuePath[..<$0]) } ?? ""
             if !directory.isEmpty {
                 try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                          attributes: [.posixPermissions: 0o750])

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The durable queue: SQLite in WAL mode with synchronous=FULL, so a transcript that was
 /// accepted survives a crash or power loss. Oldest first; a transcript leaves the queue only

@@ -129,7 +129,7 @@ public actor AgentCBackend: VoiceBackend, SupervisedLink {
     }
 
     /// The JWT rides the URL: it never reaches a log line.
-    private func redacted(_ text: String) -> String { text.replacingOccurrences(of: settings.token, with: "<token>") }
+    private func redacted(_ text: String) -> String { text.replacing(settings.token, with: "<token>") }
 
     public func reconnect() async {
         if cutBackoff() { return }

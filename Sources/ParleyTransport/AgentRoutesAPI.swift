@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ParleyHTTP
 import ParleyRealtime
 
@@ -113,9 +113,7 @@ struct AgentRoutesAPI: Sendable {
     }
 
     static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions.insert(.withFractionalSeconds)
-        return formatter.date(from: text)
+        (try? Date.ISO8601FormatStyle().parse(text))
+            ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
     }
 }

@@ -1,4 +1,5 @@
 /// media = webrtc: the turns ride one WebRTC call (the OpenAI backend on a WebRTC link whose
+import Logging
 /// offer the relay forwards), started once a relay session is joined and kept up by its own
 /// reconnects. The call's link and session are what the technician sees, but for the relay's
 /// failures (AgentRoutesStatus).

@@ -1,5 +1,6 @@
 import ParleyRealtime
 import ParleySpeech
+import Logging
 
 /// Turns on the agent routes relay: over the call (media = webrtc), or the turn's text (typed,
 /// or transcribed) to `POST /api/agent/chat/completions` with the recent exchanges as context,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import ParleyHTTP
 import ParleyRealtime
@@ -171,7 +171,9 @@ public actor RTRelayBackend: VoiceBackend, SupervisedLink {
     func url(_ route: String) -> String { "\(settings.baseURL)/api/rt/\(route)" }
 
     static func json(_ fields: [String: String]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: fields, options: .sortedKeys)) ?? Data())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Array((try? encoder.encode(fields)) ?? Data())
     }
 
     func post(_ route: String, _ fields: [String: String], timeoutMilliseconds: Int = 10_000) async throws(RelayFailure)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ParleyRealtime
 
 /// What the rt session relay's SSE messages (seed 001) mean, read leniently: the seed names
@@ -40,16 +40,16 @@ package enum RTRelayPayload: Equatable {
     /// One SSE event of `stream`. Audio: base64 PCM16 24 kHz, bare or in `audio`/`delta`/`data`/`chunk`.
     /// Text: `delta` (a piece), `text`/`transcript` (whole), a done type (the end).
     package static func parse(_ event: SSEParser.Event, stream: Stream) throws(Malformed) -> RTRelayPayload {
-        let trimmed = event.data.trimmingCharacters(in: .whitespacesAndNewlines)
-        let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any]
-        let type = (object?["type"] as? String ?? (event.type == "message" ? "" : event.type)).lowercased()
+        let trimmed = event.data.trimmingWhitespace
+        let object: [String: JSONValue]? = if case .object(let o)? = JSONValue.parse(trimmed) { o } else { nil }
+        let type = (object?["type"]?.string ?? (event.type == "message" ? "" : event.type)).lowercased()
         if let error = object?["error"] {
-            return .error((error as? String) ?? ((error as? [String: Any])?["message"] as? String) ?? "\(error)")
+            return .error(error.string ?? error["message"]?.string ?? error.text())
         }
         if helloTypes.contains(type) || trimmed.isEmpty { return .hello }
         switch stream {
         case .audio:
-            let field = object.flatMap { o in ["audio", "delta", "data", "chunk"].lazy.compactMap { o[$0] as? String }.first }
+            let field = object.flatMap { o in ["audio", "delta", "data", "chunk"].lazy.compactMap { o[$0]?.string }.first }
             if object != nil && field == nil {
                 if isDone(type) { return .audioDone }
                 throw Malformed(description: "audio message without audio: \(trimmed.prefix(80))")
@@ -62,14 +62,14 @@ package enum RTRelayPayload: Equatable {
         case .transcripts:
             guard let object else { return .assistantDelta(event.data) }  // plain text deltas
             if isDone(type) {
-                return .assistantDone((object["text"] ?? object["transcript"]) as? String)
+                return .assistantDone((object["text"] ?? object["transcript"])?.string)
             }
-            if let delta = object["delta"] as? String { return .assistantDelta(delta) }
-            if let text = (object["text"] ?? object["transcript"]) as? String { return .assistantDone(text) }
+            if let delta = object["delta"]?.string { return .assistantDelta(delta) }
+            if let text = (object["text"] ?? object["transcript"])?.string { return .assistantDone(text) }
             throw Malformed(description: "transcript message without text: \(trimmed.prefix(80))")
         case .userTranscripts:
             guard let object else { return .userTranscript(event.data) }
-            if let text = (object["transcript"] ?? object["text"] ?? object["delta"]) as? String {
+            if let text = (object["transcript"] ?? object["text"] ?? object["delta"])?.string {
                 return .userTranscript(text)
             }
             throw Malformed(description: "user transcript message without text: \(trimmed.prefix(80))")

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import ParleyHTTP
 import ParleyRealtime
+import Logging
 
 /// When an rt relay answer is over, and which audio belongs to it, from what its streams
 /// show (pure; times passed in). The relay has no cancel route and no response ids: after a

@@ -29,7 +29,7 @@ package struct RelayFailure: Error {
         case 429: .rateLimit
         default: .server
         }
-        let path = url.range(of: "/api/").map { String(url[$0.lowerBound...]) } ?? url
+        let path = url.firstRange(of: "/api/").map { String(url[$0.lowerBound...]) } ?? url
         message = "\(method) \(path.split(separator: "?").first ?? ""): HTTP \(status) \(words)"
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Link to the backend (seed 000's webrtc_status vocabulary, plus offline).
 public enum LinkState: String, Sendable, Equatable, CaseIterable {
@@ -107,8 +107,25 @@ extension String {
     /// Percent-encoded for a URL path segment or query value: only RFC 3986's unreserved
     /// characters stay as they are.
     var urlComponentEncoded: String {
-        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        return addingPercentEncoding(withAllowedCharacters: unreserved) ?? self
+        var encoded = ""
+        for byte in utf8 {
+            let unreserved = (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
+            if unreserved {
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = Array("0123456789ABCDEF")
+                encoded += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 15)])
+            }
+        }
+        return encoded
+    }
+
+    /// Without leading and trailing whitespace and newlines.
+    var trimmingWhitespace: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
+        return String(self[first...last])
     }
 
     /// A base URL without its trailing "/", so relay routes can be appended.

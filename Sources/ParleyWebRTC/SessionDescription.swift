@@ -15,15 +15,15 @@ public enum SessionDescription {
         for line in lines(sdp) where line.hasPrefix("a=fingerprint:") {
             let parts = line.dropFirst("a=fingerprint:".count).split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "sha-256" else { continue }
-            found.insert(parts[1].trimmingCharacters(in: .whitespaces).uppercased())
+            found.insert(parts[1].filter { !$0.isWhitespace }.uppercased())
         }
         return found.isEmpty ? nil : found
     }
 
     private static func lines(_ sdp: String) -> [String] {
         sdp.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-            .map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\r")) }
+            .map { String($0.filter { $0 != "\r" }) }
     }
 }
 
-import Foundation
+import FoundationEssentials

@@ -1,6 +1,6 @@
 import CGStreamer
 import CParleyWebRTC
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// One WebRTC call on GStreamer's webrtcbin, offering side: our microphone as Opus out, the

@@ -1,6 +1,7 @@
 import Glibc
 import ParleyConfig
 import Testing
+import Synchronization
 @testable import ParleyAudio
 
 /// The real ALSA code path through libasound's file and null plugins (no sound card):

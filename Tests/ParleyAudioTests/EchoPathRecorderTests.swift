@@ -1,5 +1,7 @@
 import ParleyTestSupport
 import Testing
+import Synchronization
+import ParleyDSP
 @testable import ParleyAudio
 
 /// The recorder the probe and the alignment on speech share: armed to wait for the far end.

@@ -2,6 +2,7 @@ import Glibc
 @testable import ParleyConfig
 import ParleyDSP
 import ParleyTestSupport
+import Synchronization
 @testable import ParleyAudio
 
 /// A van in a test: the real `CaptureProcessor` (reference alignment, drift resampling,

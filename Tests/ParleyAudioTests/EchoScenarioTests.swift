@@ -1,4 +1,5 @@
 import Testing
+import ParleyDSP
 @testable import ParleyAudio
 
 /// The echo canceller in the conditions a field device meets (EchoRig): one clock, two

@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import ParleyAudio
 import Testing
+import Synchronization
 @testable import ParleyDaemon
 
 /// A datagram socket standing in for systemd's notify socket.

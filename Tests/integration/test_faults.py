@@ -53,8 +53,12 @@ class Rig:
     def fails_with(self, text: str, count: int = 1):
         """The fault shows: the line logged (`count` times, however many retries), the error LED."""
         self.d.wait_log(text)
-        wait_for(lambda: self.control.status()["state"]["indicator"] == "error", what="the error indicator")
-        assert self.leds() == {"ready": "off", "error": "on"}
+        # One status read for both: the daemon may be back to ready by the next (it reconnects).
+        def error_shown():
+            status = self.control.status()
+            return status["state"]["indicator"] == "error" and \
+                {led["name"]: led["pattern"] for led in status["leds"]} == {"ready": "off", "error": "on"}
+        wait_for(error_shown, what="the error indicator on the LEDs")
         assert self.lines(text) == count, self.d.log
 
     def lines(self, text: str) -> int:
