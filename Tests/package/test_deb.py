@@ -84,7 +84,7 @@ def test_one_binary_serves_both_commands(root):
     assert chroot(root, "parleyctl", "--version").stdout == chroot(root, "parleyd", "--version").stdout
     assert "cannot reach parleyd at /nowhere" in chroot(root, "parleyctl", "--socket", "/nowhere", "status", check=False).stderr
     # A guard against growing back: both were 133 MB, full Foundation and ICU in each; one
-    # binary on FoundationEssentials is 30.5 MB (docs/ARCHITECTURE.md, Known costs).
+    # binary on FoundationEssentials is 29.1 MiB (docs/ARCHITECTURE.md, Known costs).
     assert (binaries / "parleyd").stat().st_size < 36 * 2**20
 
 
