@@ -1,14 +1,15 @@
 """audio.lock_memory: pages are locked as they are touched (MCL_ONFAULT), so the daemon stays
 its usual size; when the kernel refuses, one warning names the limit and the fix."""
+from bench_latency import resident
 from parleyd_process import BASE_CONFIG
 
 LOCKED = BASE_CONFIG.replace("[audio]\n", "[audio]\nlock_memory = true\n")
 
 
 def resident_mb(pid):
-    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
-    locked = next(line.split(":", 1)[1] for line in open(f"/proc/{pid}/smaps_rollup") if line.startswith("Locked:"))
-    return int(fields["VmRSS"].split()[0]) / 1024, int(locked.split()[0]) / 1024
+    """The resident set and how much of it is locked, in MB (bench's own reading)."""
+    mb = resident(pid)
+    return mb["VmRSS"], mb["Locked"]
 
 
 def test_locked_memory_is_what_the_daemon_touched_not_every_stack_and_arena(daemon, tmp_path):
