@@ -51,7 +51,10 @@ public struct WebRTCRealtimeLink: RealtimeLink {
             if let server { await hangUp(server) }
             return try end.get()
         } onCancel: {
-            call.close()
+            // Not here: this runs holding the task's cancellation lock, and the teardown waits
+            // for webrtcbin's thread, which may be resuming this task (an offer completing)
+            // and so waiting for that lock — a stop that never ends.
+            Task.detached { call.close() }
         }
     }
 

@@ -231,6 +231,16 @@ def test_a_peer_that_never_connects_is_given_up(daemon, tmp_path, peer):
     assert d.wait() == 0
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.02, 0.04, 0.08])
+def test_a_stop_while_the_call_is_dialled_ends_within_a_second(daemon, tmp_path, peer, delay):
+    # The first offer is being made right after READY: a stop then once waited forever on
+    # webrtcbin's thread (the cancellation handler held the lock its callback needed).
+    d, _ = start(daemon, tmp_path, peer)
+    time.sleep(delay)
+    d.signal(signal.SIGTERM)
+    assert d.wait(timeout=1.0) == 0
+
+
 def test_a_peer_that_hangs_up_is_called_again(daemon, tmp_path, peer):
     d, control = start(daemon, tmp_path, peer)
     ready(control)
