@@ -63,11 +63,13 @@ check-docs:
 	@./scripts/config-reference.sh --check
 	@./scripts/check-readme-status.sh
 
-# A parleyd without the WebRTC trait builds (no GStreamer needed) and refuses the WebRTC
-# backends with a clear error (its own build directory: the trait changes every module).
+# A parleyd without the WebRTC trait (the package's) builds (no GStreamer needed), refuses the WebRTC
+# backends with a clear error, and hands them over to parleyd-webrtc when it is installed beside
+# it (its own build directory: the trait changes every module).
 check-no-webrtc:
 	$(SWIFT) build --disable-default-traits --scratch-path .build-nowebrtc --product parleyd
-	@./scripts/check-no-webrtc.sh .build-nowebrtc/debug/parleyd
+	$(SWIFT) build --product parleyd
+	@./scripts/check-no-webrtc.sh .build-nowebrtc/debug/parleyd .build/debug/parleyd
 
 docs:
 	$(SWIFT) build --product parleyd

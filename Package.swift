@@ -155,7 +155,11 @@ let package = Package(
             dependencies: ["ParleyControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "parleyd", dependencies: ["ParleyDaemon", "ParleyControlClient"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "parleyd", dependencies: ["ParleyDaemon", "ParleyControlClient"], swiftSettings: swiftSettings,
+            // Nothing loads symbols from the daemon: exporting them all (swiftc's default for
+            // executables) costs 2.7 MB of dynamic symbol tables and relocations.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]),
         .executableTarget(name: "parleyctl", dependencies: ["ParleyControlClient"], swiftSettings: swiftSettings),
 
         .testTarget(name: "ParleyConfigTests", dependencies: ["ParleyConfig"], swiftSettings: swiftSettings),

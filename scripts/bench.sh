@@ -11,13 +11,15 @@
 #                                 defines each measure)
 #   hil.*                         the same turns on a real kernel path: the HIL VM's snd-aloop card
 #                                 and gpio-sim chip, 60 turns (Tests/hil/guest/test_latency.py)
-#   latency.*, memory.*           parleyd (release) against the fake Realtime server, 60 turns,
+#   latency.*, memory.*           parleyd (release, as the package ships it) against the fake Realtime server, 60 turns,
 #                                 and 60 bursts into a FIFO microphone for mic_to_wire_ms
 #                                 (Tests/integration/bench_latency.py says what each figure spans)
 #   cpu.idle_percent_of_core, latency.ptt_press_to_led_ms  the whole parleyd (release) on the
 #                                 `make run` default, connected and idle for 60 s, then 60 presses
 #                                 (Tests/integration/bench_idle.py); cpu.idle_ratio_vs_c divides the
 #                                 idle figure by audio.dsp_cpu_c_percent_of_core
+#   startup.ready_ms              exec → READY=1, 20 starts on the sim profile (Tests/integration/bench_startup.py;
+#                                 run with the idle section)
 #   soak.*                        1,000 turns with random faults (Tests/integration/test_soak.py):
 #                                 fd/thread/RSS growth after the warm-up, secrets found in the log
 #   faults.scenarios, faults.survived  the fault-injection scenarios (test_faults.py and the
@@ -25,11 +27,14 @@
 #   webrtc.*                      a WebRTC call (release parleyd, GStreamer webrtcbin) against the
 #                                 aiortc peer, 100 connect/teardown cycles after 20 warm-up ones
 #                                 (Tests/integration/test_webrtc.py): offer_to_datachannel_open_ms
-#                                 spans building the offer to the data channel open; fd/thread/RSS
+#                                 spans building the offer to the data channel open; first_call_ms is the
+#                                 same span for the call dialled at start; fd/thread/RSS
 #   fuzz.* come from `make fuzz` (scripts/fuzz.sh), not from here
-#   package.binaries_mb, package.deb_mb, package.installed_size_mb  `make deb`: what the package
-#                                 installs in /usr/bin (stripped; parleyctl is a link), the .deb,
-#                                 and its Installed-Size
+#   package.binaries_mb, package.deb_mb, package.installed_size_mb  `make deb`: what the parley
+#                                 package installs in /usr/bin (stripped; parleyctl is a link), the
+#                                 .deb, and its Installed-Size; package.webrtc_* the same of parley-webrtc
+#   package.recommends_closure    packages apt adds to a minbase bookworm to install parley with its
+#                                 Recommends (scripts/recommends-closure.sh); *_webrtc with parley-webrtc too
 #   provisioning.apply_ms         a new signed version on the fake fleet server to the device's report
 #                                 that it applied it (Tests/integration/bench_provisioning.py), 20 versions
 # BENCH_SECTIONS picks sections (default all: audio latency idle provisioning hil faults soak webrtc package); the keys
@@ -45,7 +50,7 @@ want() { [[ "$sections" == *" $1 "* ]]; }
 
 if want audio; then
   echo "bench: building"
-  (cd Benchmarks && swift build -c release --product CaptureChainCPU >/dev/null)
+  (cd Benchmarks && swift build -c release -Xswiftc -Osize --product CaptureChainCPU >/dev/null)  # as shipped
   gcc -O2 -o "$out/chain" Benchmarks/c/chain.c $(pkg-config --cflags --libs speexdsp) -lm
 
   echo "bench: CPU, Swift vs C (5 runs each of 100 s of audio)"
@@ -65,28 +70,36 @@ if want audio; then
   swift test --skip-build --no-parallel --filter EchoScenarioTests 2>&1 | grep -E "^AEC (scenario|live deviation)" > "$out/aec.txt"
 fi
 
-swift build -c release --product parleyd >/dev/null
+# The daemons as the packages ship them (scripts/shipped.sh): parleyd for everything but the
+# WebRTC calls, which run parleyd-webrtc's build.
+. scripts/shipped.sh
+shipped=$(shipped_build plain)
+shipped_webrtc=$(shipped_build webrtc)
 swift build --product parleyctl >/dev/null
-release_env="PARLEYD=$PWD/.build/release/parleyd PARLEYCTL=$PWD/.build/debug/parleyctl SIM_ALSA=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf"
+common_env="PARLEYCTL=$PWD/.build/debug/parleyctl SIM_ALSA=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf"
+release_env="PARLEYD=$PWD/$shipped $common_env"
+webrtc_env="PARLEYD=$PWD/$shipped_webrtc $common_env"
 
 if want latency; then
   echo "bench: conversation latency (60 push-to-talk turns with barge-in, release parleyd)"
-  .venv/bin/python Tests/integration/bench_latency.py --parleyd .build/release/parleyd --turns 60 > "$out/latency.json"
+  .venv/bin/python Tests/integration/bench_latency.py --parleyd $shipped --turns 60 > "$out/latency.json"
 fi
 
 if want idle; then
   echo "bench: the idle daemon's CPU (60 s) and press to LED (60 presses), release parleyd"
-  .venv/bin/python Tests/integration/bench_idle.py --parleyd .build/release/parleyd --seconds 60 --presses 60 > "$out/idle.json"
+  .venv/bin/python Tests/integration/bench_idle.py --parleyd $shipped --seconds 60 --presses 60 > "$out/idle.json"
+  echo "bench: exec to READY (20 starts on the sim profile, release parleyd)"
+  .venv/bin/python Tests/integration/bench_startup.py --parleyd $shipped --starts 20 > "$out/startup.json"
 fi
 
 if want provisioning; then
   echo "bench: provisioning, a new version to its applied report (20 versions, release parleyd)"
-  .venv/bin/python Tests/integration/bench_provisioning.py --parleyd .build/release/parleyd --versions 20 > "$out/provisioning.json"
+  .venv/bin/python Tests/integration/bench_provisioning.py --parleyd $shipped --versions 20 > "$out/provisioning.json"
 fi
 
 if want hil; then
   echo "bench: hardware-in-the-loop latency (60 turns in the VM)"
-  .venv/bin/python Tests/hil/host.py --turns 60 --parleyd .build/release/parleyd --results "$out/hil.json"
+  .venv/bin/python Tests/hil/host.py --turns 60 --parleyd $shipped --results "$out/hil.json"
 fi
 
 if want faults; then
@@ -103,22 +116,28 @@ fi
 
 if want webrtc; then
   echo "bench: WebRTC call setup (100 connect/teardown cycles, release parleyd)"
-  env $release_env WEBRTC_CYCLES=100 WEBRTC_RESULTS="$out/webrtc.json" .venv/bin/python -m pytest -q -s \
+  env $webrtc_env WEBRTC_CYCLES=100 WEBRTC_RESULTS="$out/webrtc.json" .venv/bin/python -m pytest -q -s \
     -p no:cacheprovider Tests/integration/test_webrtc.py -k cycles | grep -E "^webrtc:|passed|failed" || true
 fi
 
 if want package; then
-  echo "bench: package sizes (make deb)"
-  deb=$(./scripts/deb.sh | tail -1)
-  python3 - "$deb" > "$out/package.json" <<'PY'
+  echo "bench: package sizes (make deb) and what apt pulls with them"
+  debs=$(./scripts/deb.sh)
+  closure=$(./scripts/recommends-closure.sh $debs)
+  python3 - $debs "$closure" > "$out/package.json" <<'PY'
 import json, os, re, sys
-deb, stage = sys.argv[1], "build/deb-root"
-bin_dir = os.path.join(stage, "usr/bin")
+deb, webrtc_deb, closure = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+def installed(stage):
+    control = open(os.path.join(stage, "DEBIAN/control")).read()
+    return round(int(re.search(r"^Installed-Size: (\d+)", control, re.M).group(1)) / 1024, 1)
+bin_dir = "build/deb-root/usr/bin"
 binaries = sum(os.path.getsize(os.path.join(bin_dir, f)) for f in os.listdir(bin_dir)
                if not os.path.islink(os.path.join(bin_dir, f)))
-installed = int(re.search(r"^Installed-Size: (\d+)", open(os.path.join(stage, "DEBIAN/control")).read(), re.M).group(1))
-print(json.dumps({"package": {"binaries_mb": round(binaries / 2**20, 1), "deb_mb": round(os.path.getsize(deb) / 2**20, 1),
-                              "installed_size_mb": round(installed / 1024, 1)}}))
+mb = lambda path: round(os.path.getsize(path) / 2**20, 1)
+print(json.dumps({"package": {"binaries_mb": round(binaries / 2**20, 1), "deb_mb": mb(deb),
+                              "installed_size_mb": installed("build/deb-root"),
+                              "webrtc_deb_mb": mb(webrtc_deb), "webrtc_installed_size_mb": installed("build/deb-root-webrtc"),
+                              **closure}}))
 PY
 fi
 
@@ -192,7 +211,7 @@ if have("swift.jsonl"):  # the audio section
     if live_deviation:  # the live measure against the rig's offline ERLE over the same span, worst scenario
         results["aec"]["live_erle_deviation_db"] = round(max(c for c, _ in live_deviation), 2)
         results["aec"]["live_erle_deviation_after_double_talk_db"] = round(max(a for _, a in live_deviation), 2)
-for name in ("latency.json", "idle.json", "provisioning.json", "hil.json", "soak.json", "webrtc.json", "package.json"):
+for name in ("latency.json", "idle.json", "startup.json", "provisioning.json", "hil.json", "soak.json", "webrtc.json", "package.json"):
     if have(name):
         for key, value in load(name).items():  # sections share top-level keys (latency.*)
             if isinstance(value, dict) and isinstance(results.get(key), dict):

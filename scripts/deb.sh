@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds build/parley_<version>_<arch>.deb: `make install` (release, the Swift runtime
-# linked in statically — a device has no Swift toolchain; one binary, parleyctl a link to it) into a staging root, Depends from
-# dpkg-shlibdeps (the Debian packages of the C libraries the binaries load), and the
-# control files and maintainer scripts of packaging/deb/.
+# Builds two packages in build/ (the daemons as scripts/shipped.sh builds them):
+#   parley_<version>_<arch>.deb         `make install` of parleyd built without the WebRTC
+#                                       trait (no GStreamer), parleyctl a link to it;
+#   parley-webrtc_<version>_<arch>.deb  /usr/lib/parley/parleyd-webrtc, the daemon built with
+#                                       it, which parleyd hands over to (WebRTCHandoff.swift).
+# Depends come from dpkg-shlibdeps (the Debian packages of the C libraries each binary
+# loads); control files and maintainer scripts from packaging/deb/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -11,30 +14,44 @@ version=$(sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/ParleyControlPr
 arch=$(dpkg --print-architecture)
 out=build
 stage=$out/deb-root
-rm -rf "$stage" "$out/shlibs"
-mkdir -p "$stage/DEBIAN" "$out/shlibs/debian"
+stage_webrtc=$out/deb-root-webrtc
+rm -rf "$stage" "$stage_webrtc" "$out/shlibs"
+mkdir -p "$stage/DEBIAN" "$stage_webrtc/DEBIAN" "$out/shlibs/debian"
 
-make --no-print-directory install DESTDIR="$PWD/$stage" PREFIX=/usr CONFIG=release \
-    SWIFT_BUILD_FLAGS="--static-swift-stdlib" >/dev/null
-strip --strip-unneeded "$stage/usr/bin/parleyd"  # as dh_strip would; Swift's metadata sections stay
-[ "$(readlink "$stage/usr/bin/parleyctl")" = parleyd ] || { echo "deb: parleyctl is not the link to parleyd" >&2; exit 1; }
-if ldd "$stage/usr/bin/parleyd" | grep -q libswiftCore; then
-    echo "deb: parleyd still loads the Swift runtime dynamically" >&2
-    exit 1
-fi
+fail() { echo "deb: $*" >&2; exit 1; }
+
+. scripts/shipped.sh
+plain=$(shipped_build plain)
+make --no-print-directory install DESTDIR="$PWD/$stage" PREFIX=/usr BUILD_DIR="$(dirname "$plain")" \
+    CONFIG=release SWIFT_BUILD_FLAGS="$(shipped_flags plain | sed 's/-c release //')" >/dev/null
+install -D -m 0755 "$(shipped_build webrtc)" "$stage_webrtc/usr/lib/parley/parleyd-webrtc"
+
+for binary in "$stage/usr/bin/parleyd" "$stage_webrtc/usr/lib/parley/parleyd-webrtc"; do
+    strip --strip-unneeded "$binary"  # as dh_strip would; Swift's metadata sections stay
+    if ldd "$binary" | grep -q libswiftCore; then fail "$binary still loads the Swift runtime dynamically"; fi
+done
+[ "$(readlink "$stage/usr/bin/parleyctl")" = parleyd ] || fail "parleyctl is not the link to parleyd"
+if ldd "$stage/usr/bin/parleyd" | grep -q gstreamer; then fail "parleyd links GStreamer"; fi
 
 # dpkg-shlibdeps wants a source package around it; a minimal one in build/shlibs.
 printf 'Source: parley\n\nPackage: parley\nArchitecture: any\n' > "$out/shlibs/debian/control"
-depends=$(cd "$out/shlibs" && dpkg-shlibdeps -O -e"$PWD/../deb-root/usr/bin/parleyd" \
-    2>/dev/null | sed -n 's/^shlibs:Depends=//p')
-[ -n "$depends" ] || { echo "deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+shlibdeps() {
+    local depends
+    depends=$(cd "$out/shlibs" && dpkg-shlibdeps -O -e"$PWD/../../$1" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+    [ -n "$depends" ] || fail "dpkg-shlibdeps found no dependencies of $1"
+    echo "$depends"
+}
 
-sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$depends/" packaging/deb/control.in \
-    > "$stage/DEBIAN/control"
-echo "Installed-Size: $(du -sk --exclude=DEBIAN "$stage" | cut -f1)" >> "$stage/DEBIAN/control"
+# package STAGE CONTROL_TEMPLATE DEPENDS NAME
+package() {
+    sed -e "s/@VERSION@/$version/g" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$3/" "$2" > "$1/DEBIAN/control"
+    echo "Installed-Size: $(du -sk --exclude=DEBIAN "$1" | cut -f1)" >> "$1/DEBIAN/control"
+    local deb="$out/${4}_${version}_${arch}.deb"
+    dpkg-deb --root-owner-group -Zxz --build "$1" "$deb" >/dev/null
+    echo "$deb"
+}
+
 install -m 0644 packaging/deb/conffiles "$stage/DEBIAN/conffiles"
 install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$stage/DEBIAN/"
-
-deb="$out/parley_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
-echo "$deb"
+package "$stage" packaging/deb/control.in "$(shlibdeps "$stage/usr/bin/parleyd")" parley
+package "$stage_webrtc" packaging/deb/control-webrtc.in "$(shlibdeps "$stage_webrtc/usr/lib/parley/parleyd-webrtc")" parley-webrtc

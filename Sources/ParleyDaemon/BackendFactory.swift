@@ -11,18 +11,9 @@ import ParleyWebSocket
 import ParleyWebRTC
 #endif
 
-/// Builds the configured backend. Kinds without a transport yet are refused (EX_CONFIG).
+/// Builds the configured backend. A build without WebRTC never gets a WebRTC configuration
+/// here unless its helper is missing (`WebRTCHandoff`); then it is refused (EX_CONFIG).
 struct BackendFactory {
-    /// Backend kinds this build can run; the others are documented and validated, and
-    /// refused at start with EX_CONFIG until their transport lands.
-    static var available: Set<BackendSettings.Kind> {
-        #if WebRTC
-        [.echo, .openai, .rtRelay, .agentC, .agentRoutes, .openaiWebRTC, .office, .training]
-        #else
-        [.echo, .openai, .rtRelay, .agentC, .agentRoutes]
-        #endif
-    }
-
     /// Why the configured backend cannot start; the daemon exits 78 with it.
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -35,14 +26,17 @@ struct BackendFactory {
     /// max-message-size; `WebRTCPeer.maxMessageBytes`).
     static let dataChannelMaximumBytes = 65536
 
-    /// Whether turns travel over a WebRTC call, whose data channel carries `session.update`.
-    var usesDataChannel: Bool {
-        switch settings.backend.kind {
-        case .openaiWebRTC, .office, .training: true
-        case .agentRoutes: settings.backend.relay.media == "webrtc"
-        default: false
-        }
+    /// Whether this build has the WebRTC backends (the WebRTC trait).
+    static var hasWebRTC: Bool {
+        #if WebRTC
+        true
+        #else
+        false
+        #endif
     }
+
+    /// Whether turns travel over a WebRTC call, whose data channel carries `session.update`.
+    var usesDataChannel: Bool { WebRTCHandoff.needed(settings) }
 
     /// What check-config and the start both refuse: a session.update (the instructions, the
     /// device context and the functions) too large for the data channel — sent, it would fail
@@ -106,7 +100,7 @@ struct BackendFactory {
                 call: try agentRoutesCall(), logger: logger)
         #if !WebRTC
         default:
-            throw Failure(description: "backend.kind = \"\(backend.kind.rawValue)\" is not available in this build of parleyd (available: \(Self.available.map(\.rawValue).sorted().joined(separator: ", ")))")
+            throw Failure(description: WebRTCHandoff.unavailable(settings))
         #endif
         }
     }
@@ -123,6 +117,22 @@ struct BackendFactory {
     }
 
     #if WebRTC
+    private var peerSettings: WebRTCPeer.Settings {
+        .init(localAddresses: settings.backend.webRTC.localAddresses, latencyMilliseconds: settings.backend.webRTC.jitterMilliseconds)
+    }
+    #endif
+
+    /// Before READY, with a WebRTC backend: GStreamer and everything a call loads, warmed by
+    /// an offer made and dropped, so the first call (dialled at start) takes what later ones
+    /// do (0.25 s → 0.13 s on the aiortc peer). A failure is left for that call to report.
+    func prepare() async {
+        #if WebRTC
+        guard usesDataChannel else { return }
+        try? await WebRTCPeer.prepare(settings: peerSettings)
+        #endif
+    }
+
+    #if WebRTC
     /// A Realtime session on a WebRTC call, its offer sent by `route`.
     private func webRTCBackend(_ route: WebRTCSignaling.Route, caFile: String? = nil) -> OpenAIRealtimeBackend {
         let backend = settings.backend
@@ -130,7 +140,7 @@ struct BackendFactory {
         let logger = logger
         let link = WebRTCRealtimeLink(
             signaling: WebRTCSignaling(route: route, timeoutMilliseconds: backend.stallTimeoutMilliseconds),
-            peer: .init(localAddresses: backend.webRTC.localAddresses, latencyMilliseconds: backend.webRTC.jitterMilliseconds),
+            peer: peerSettings,
             connectTimeout: .milliseconds(backend.stallTimeoutMilliseconds), http: http(caFile: caFile),
             onCall: { callID, milliseconds in logger.info("\(name): call \(callID ?? "open") connected in \(milliseconds) ms") })
         return OpenAIRealtimeBackend(settings: realtimeSettings(), link: link, logger: logger)
@@ -144,7 +154,7 @@ struct BackendFactory {
         #if WebRTC
         return webRTCBackend(.agentRoutes(baseURL: relay.baseURL, userID: relay.userID, model: relay.model))
         #else
-        throw Failure(description: "backend.agent_routes.media = \"webrtc\": this build of parleyd has no WebRTC (built without the WebRTC trait); set media = \"chat\"")
+        throw Failure(description: WebRTCHandoff.unavailable(settings))
         #endif
     }
 

@@ -91,6 +91,10 @@ struct Run: AsyncParsableCommand {
             printError("parleyd: \(error)")
             throw ExitCode(ConfigError.exitCode)
         }
+        if let problem = WebRTCHandoff.execIfNeeded(config.settings, arguments: CommandLine.arguments) {
+            printError("parleyd: \(problem)")
+            throw ExitCode(ConfigError.exitCode)
+        }
         let format: ParleyLogHandler.Format
         switch config.settings.logging.format {
         case .auto: format = ParleyLogHandler.detectFormat(environment: environment)
@@ -116,6 +120,10 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         do {
             let config = try LoadedConfig.load(paths: options.paths, environment: processEnvironment())
+            // A WebRTC configuration is checked by the daemon that would run it.
+            if let problem = WebRTCHandoff.execIfNeeded(config.settings, arguments: CommandLine.arguments) {
+                throw CheckFailure(description: problem)
+            }
             _ = try CueSounds(config.settings.board)  // the cue files, as the daemon will read them
             let (problems, notes) = offlineChecks(config.settings)
             for note in notes { printError("note: \(note)") }
@@ -132,7 +140,8 @@ struct CheckConfig: AsyncParsableCommand {
 /// checks a pulled file with: the GPIO chip and lines looked up as the daemon will claim them
 /// (a missing line is a problem where the daemon would stop on it, `board.required`, else a
 /// note; a chip not on this machine is a note, its lines unchecked: the config may be for
-/// another device), and a session.update that fits the WebRTC data channel.
+/// another device), WebRTC where the configuration needs it, and a session.update that fits
+/// the WebRTC data channel.
 func offlineChecks(_ settings: ParleySettings) -> (problems: [String], notes: [String]) {
     var problems: [String] = []
     var notes: [String] = []
@@ -149,6 +158,9 @@ func offlineChecks(_ settings: ParleySettings) -> (problems: [String], notes: [S
                 notes.append("the daemon runs without these (board.required = false):\n\(text)")
             }
         }
+    }
+    if !BackendFactory.hasWebRTC, WebRTCHandoff.needed(settings), WebRTCHandoff.helper() == nil {
+        problems.append(WebRTCHandoff.unavailable(settings))
     }
     if let problem = BackendFactory(settings: settings, logger: Logger(label: "check-config")).sessionProblem() {
         problems.append(problem)

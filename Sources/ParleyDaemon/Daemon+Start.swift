@@ -46,9 +46,11 @@ extension Daemon {
                       teardown: Teardown) async throws -> Started {
         let settings = config.settings
         let backend: any VoiceBackend
-        do { backend = try BackendFactory(settings: settings, logger: logger("parley.backend")).make() } catch {
+        let factory = BackendFactory(settings: settings, logger: logger("parley.backend"))
+        do { backend = try factory.make() } catch {
             throw StartFailure.config("\(error)")
         }
+        await factory.prepare()
         if let problem = provisioningKeyProblem(settings) { throw StartFailure.config(problem) }
         for secret in config.secrets.values { logShared.redactor.register(secret.reveal()) }
         log.info("parleyd \(ParleyVersion.string) starting: device \(settings.device.id), backend \(settings.backend.kind.rawValue), board \(settings.board.kind.rawValue), ptt \(settings.ptt.mode.rawValue)")

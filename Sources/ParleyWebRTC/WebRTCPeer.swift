@@ -125,6 +125,16 @@ public final class WebRTCPeer: @unchecked Sendable {
 
     deinit { close() }
 
+    /// GStreamer, its registry and every plugin a call uses (webrtcbin, libnice, DTLS, SCTP,
+    /// Opus) loaded, and libnice's first gathering done, by an offer made on a call that is
+    /// then closed unsent: the first call costs what the later ones do. Throws what that
+    /// first call would.
+    public static func prepare(settings: Settings) async throws(WebRTCError) {
+        let peer = try WebRTCPeer(settings: settings)
+        defer { peer.close() }
+        _ = try await peer.makeOffer()
+    }
+
     static let opusCaps = "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
 
     /// Our offer, once ICE gathering is over (no trickle: the relays take one SDP body).

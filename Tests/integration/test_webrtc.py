@@ -288,7 +288,8 @@ def test_messages_over_64_kib_both_ways(daemon, tmp_path, peer):
 
 def test_connect_teardown_cycles_leak_nothing(daemon, tmp_path, peer):
     """Calls set up and torn down (operator reconnects): fds, threads and memory stay flat;
-    the setup times are bench/results.json's webrtc.offer_to_datachannel_open_ms."""
+    the setup times are bench/results.json's webrtc.offer_to_datachannel_open_ms, the first
+    call's (dialled at start) webrtc.first_call_ms."""
     cycles = int(os.environ.get("WEBRTC_CYCLES", "100"))
     d, control = start(daemon, tmp_path, peer)
     ready(control)
@@ -310,6 +311,7 @@ def test_connect_teardown_cycles_leak_nothing(daemon, tmp_path, peer):
     after = footprint(d.proc.pid)
     setup = [int(m) for m in re.findall(r"call rtc_\d+ connected in (\d+) ms", d.log)][WARM_UP + 1:]
     results = {
+        "first_call_ms": int(re.search(r"call rtc_\d+ connected in (\d+) ms", d.log).group(1)),
         "cycles": cycles, "fd_start": before["fds"], "fd_end": after["fds"],
         "threads_start": before["threads"], "threads_end": after["threads"],
         "rss_start_mb": round(before["rss_mb"], 1), "rss_end_mb": round(after["rss_mb"], 1),

@@ -1,0 +1,19 @@
+# Sourced by deb.sh and bench.sh: how the package's daemons are built, so both measure what
+# ships. The Swift runtime linked in (a device has no toolchain); code optimised for size
+# (the capture chain's cost is speexdsp's C: its CPU figure is the same as with -O);
+# identical functions folded where that is safe; each in its own build directory.
+#   shipped_flags plain|webrtc   the `swift build` flags (plain: without the WebRTC trait)
+#   shipped_build plain|webrtc   builds it and prints the binary's path
+shipped_flags() {
+    local common="-c release --static-swift-stdlib -Xswiftc -Osize -Xlinker --icf=safe"
+    case $1 in
+        plain) echo "$common --disable-default-traits --scratch-path .build-ship-plain" ;;
+        webrtc) echo "$common --scratch-path .build-ship-webrtc" ;;
+    esac
+}
+shipped_build() {
+    local log
+    # shellcheck disable=SC2046
+    log=$(swift build $(shipped_flags "$1") --product parleyd 2>&1) || { echo "$log" >&2; return 1; }
+    echo ".build-ship-$1/release/parleyd"
+}
