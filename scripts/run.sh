@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make run`: parleyd on the offline default (echo backend, simulated board, ALSA file
 # devices), with one push-to-talk turn on a spoken fixture so it visibly does its job:
-#   run/mic.raw      the microphone (raw S16_LE mono 48 kHz): generated with espeak-ng
-#                    unless you put your own there
-#   run/speaker.wav  the speaker: the cues and the echo of what was said (complete once
-#                    the daemon stops; run/turn.wav is the demo turn, playable at once)
+#   run/mic.raw      what the microphone hears at each press (raw S16_LE mono 48 kHz):
+#                    generated with espeak-ng unless you put your own there; between
+#                    presses it hears silence (scripts/demo-mic.py feeds it through run/mic.fifo)
+#   run/speaker.wav  the speaker: the cues and the echo of what was said, playable while
+#                    the daemon runs (demo-audio.py writes it from run/speaker.fifo)
 # The daemon then keeps running; press with `parleyctl ptt press|release` (socket below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,14 +25,20 @@ fi
 HOLD=$(python3 -c "import os; print(os.path.getsize('$RUN_DIR/mic.raw') / 96000 - 1.5)")
 
 export ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:$PWD/board/sim/asound.conf
-export PARLEY_SIM_MIC=$RUN_DIR/mic.raw
-export PARLEY_SIM_SPEAKER=$RUN_DIR/speaker.wav
+rm -f "$RUN_DIR/mic.fifo" "$RUN_DIR/speaker.fifo" && mkfifo "$RUN_DIR/mic.fifo" "$RUN_DIR/speaker.fifo"
+python3 scripts/demo-audio.py mic "$RUN_DIR/mic.fifo" "$RUN_DIR/mic.raw" "$SOCKET" &
+MIC=$!
+python3 scripts/demo-audio.py speaker "$RUN_DIR/speaker.fifo" "$RUN_DIR/speaker.wav" &
+SPEAKER=$!
+trap 'kill $MIC $SPEAKER 2>/dev/null' EXIT
+export PARLEY_SIM_MIC=$RUN_DIR/mic.fifo
+export PARLEY_SIM_SPEAKER=$RUN_DIR/speaker.fifo PARLEY_SIM_SPEAKER_FORMAT=raw
 export PARLEY_CONTROL_SOCKET=$SOCKET      # parleyctl's
 export PARLEY_CONTROL__SOCKET=$SOCKET     # the daemon's control.socket (docs/CONFIG.md, environment)
 mkdir -p "$(dirname "$SOCKET")"
 "$BUILD_DIR/parleyd" --config board/sim/50-board.toml --config-dir "$RUN_DIR/conf.d" &
 DAEMON=$!
-trap 'kill -INT $DAEMON 2>/dev/null; wait $DAEMON' INT TERM
+trap 'kill -INT $DAEMON 2>/dev/null; wait $DAEMON; kill $MIC $SPEAKER 2>/dev/null' INT TERM EXIT
 
 # The demo turn: press as soon as the daemon answers, release after the speech.
 for _ in $(seq 100); do
@@ -47,17 +54,8 @@ for _ in $(seq 300); do  # until the echo has played out
     "$BUILD_DIR/parleyctl" status | grep -q '^turn *idle' && break
 done
 "$BUILD_DIR/parleyctl" status
-# The file plugin writes speaker.wav's sizes into its header only when the daemon closes it:
-# until then players read it as empty. The turn so far, with a header that says so:
-[ -f "$RUN_DIR/speaker.wav" ] && python3 - "$RUN_DIR/speaker.wav" "$RUN_DIR/turn.wav" <<'PY'
-import sys, wave
-data = open(sys.argv[1], "rb").read()[44:]  # the plugin's header is the canonical 44 bytes
-with wave.open(sys.argv[2], "wb") as w:
-    w.setnchannels(1); w.setsampwidth(2); w.setframerate(48000); w.writeframes(data[:len(data) // 2 * 2])
-PY
-[ -f "$RUN_DIR/turn.wav" ] || echo "make run: the speaker wrote nothing (see the log above)"
 echo
-echo "make run: one turn done. Listen to $RUN_DIR/turn.wav (cues, then the echo of $RUN_DIR/mic.raw);"
-echo "$RUN_DIR/speaker.wav holds everything the speaker played once the daemon stops."
-echo "More turns: PARLEY_CONTROL_SOCKET=$SOCKET $BUILD_DIR/parleyctl ptt press / ptt release. Ctrl-C stops."
+echo "make run: one turn done. Listen to $RUN_DIR/speaker.wav (cues, then the echo of $RUN_DIR/mic.raw);"
+echo "More turns: PARLEY_CONTROL_SOCKET=$SOCKET $BUILD_DIR/parleyctl ptt press, then ptt release"
+echo "(each press hears $RUN_DIR/mic.raw from its start). Ctrl-C stops."
 wait $DAEMON
