@@ -11,7 +11,9 @@ use (board/sim/asound.conf). Standard library only: make run needs no PyPI.
       kept true as it grows (rewritten every second), so it can be played while the daemon
       runs
 """
+import ctypes
 import fcntl
+import signal
 import struct
 import json
 import os
@@ -81,7 +83,17 @@ def record(fifo, wav):
             out.flush()
 
 
+def end_with_parent():
+    """Ends when make run's script does, however that ends (the interpreter may be started
+    through a wrapper, such as pyenv's shims, whose PID the script holds)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() == 1:
+        sys.exit(0)
+
+
 def main():
+    end_with_parent()
     if sys.argv[1] == "speaker":
         record(sys.argv[2], sys.argv[3])
     fifo, fixture, control = sys.argv[2], open(sys.argv[3], "rb").read(), sys.argv[4]
