@@ -104,9 +104,14 @@ def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_p
             # third), so a device may warn meanwhile. Before the echo path was held across
             # answers, every answer read 9–12.5 dB.
             settled, tries = [], 8
+            streak = longest_streak = 0  # answers in a row the host did not starve
             for _ in range(tries):
                 aligned = ALIGNED.findall(d.log)
+                voided_now = len(voided)
                 health = answer(gpio, d.control, path, voided)
+                starved = any(why != "no measure" for why in voided[voided_now:])  # xruns, alsaloop underruns
+                streak = 0 if starved else streak + 1
+                longest_streak = max(longest_streak, streak)
                 settled = settled + [health] if health and aligned and ALIGNED.findall(d.log) == aligned else []
                 if len(settled) == 3:
                     # Where the echo sits behind the reference ALSA's delays place: the sum of
@@ -119,9 +124,11 @@ def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_p
             path.close()
             d.stop()
         measured["echo_answers_voided"] = len(voided)
-        if delay not in lags and len(voided) - voided_before >= tries - 1:
+        # Judged only with four undisturbed answers in a row somewhere (the one that aligns,
+        # then three held): fewer, and it was the host's starvation that kept them apart.
+        if delay not in lags and longest_streak < 4:
             pytest.skip(f"the host starved the VM: {len(voided) - voided_before} of {tries} answers lost audio "
-                        f"({', '.join(sorted(set(voided)))}); nothing left to judge")
+                        f"({', '.join(sorted(set(voided)))}), at most {longest_streak} in a row held; nothing left to judge")
         assert delay in lags, f"no three measured answers after the alignment with the echo {delay} ms late " \
                               f"(voided: {voided})\n{d.log}"
     measured["echo_lag_ms"] = {str(k): v for k, v in lags.items()}
