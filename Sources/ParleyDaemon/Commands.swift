@@ -159,9 +159,7 @@ func offlineChecks(_ settings: ParleySettings) -> (problems: [String], notes: [S
             }
         }
     }
-    if !BackendFactory.hasWebRTC, WebRTCHandoff.needed(settings), WebRTCHandoff.helper() == nil {
-        problems.append(WebRTCHandoff.unavailable(settings))
-    }
+    if let problem = WebRTCHandoff.missing(settings) { problems.append(problem) }
     if let problem = BackendFactory(settings: settings, logger: Logger(label: "check-config")).sessionProblem() {
         problems.append(problem)
     }

@@ -33,6 +33,12 @@ enum WebRTCHandoff {
         return access(path, X_OK) == 0 ? path : nil
     }
 
+    /// Why `settings` cannot run here: this build has no WebRTC, they need it, and no helper
+    /// is installed (check-config's and provisioning's offline check).
+    static func missing(_ settings: ParleySettings) -> String? {
+        !BackendFactory.hasWebRTC && needed(settings) && helper() == nil ? unavailable(settings) : nil
+    }
+
     /// Execs the helper when this build has no WebRTC and `settings` need it; returns (with
     /// the reason) only when it cannot.
     static func execIfNeeded(_ settings: ParleySettings, arguments: [String]) -> String? {
@@ -42,14 +48,18 @@ enum WebRTCHandoff {
         argv.append(nil)
         execv(path, argv)
         let reason = String(cString: strerror(errno))
-        return "backend.kind = \"\(settings.backend.kind.rawValue)\": \(path) could not be started (\(reason)); reinstall parley-webrtc"
+        return "\(key(settings)): \(path) could not be started (\(reason)); reinstall parley-webrtc"
     }
 
     /// What a configuration needing WebRTC is told when this build cannot hand it over.
     static func unavailable(_ settings: ParleySettings) -> String {
-        let key = settings.backend.kind == .agentRoutes
-            ? "backend.agent_routes.media = \"webrtc\"" : "backend.kind = \"\(settings.backend.kind.rawValue)\""
-        return "\(key) needs WebRTC, which this parleyd does not have and whose helper (parleyd-webrtc) is not installed\n"
+        "\(key(settings)) needs WebRTC, which this parleyd does not have and whose helper (parleyd-webrtc) is not installed\n"
             + "    hint: apt install parley-webrtc (or build with the WebRTC trait), or choose a backend without WebRTC"
+    }
+
+    /// The key that asks for WebRTC.
+    private static func key(_ settings: ParleySettings) -> String {
+        settings.backend.kind == .agentRoutes
+            ? "backend.agent_routes.media = \"webrtc\"" : "backend.kind = \"\(settings.backend.kind.rawValue)\""
     }
 }
