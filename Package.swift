@@ -11,7 +11,7 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+func systemLibrary(_ name: String, pkgConfig: String? = nil, apt: String) -> Target {
     .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
 }
 
@@ -48,11 +48,13 @@ let package = Package(
         systemLibrary("CALSA", pkgConfig: "alsa", apt: "libasound2-dev"),
         systemLibrary("CSpeexDSP", pkgConfig: "speexdsp", apt: "libspeexdsp-dev"),
         systemLibrary("COpus", pkgConfig: "opus", apt: "libopus-dev"),
-        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        // Headers only: CParleyLazy opens these three at their first call.
+        systemLibrary("CCurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CGpiod", pkgConfig: "libgpiod", apt: "libgpiod-dev"),
         systemLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
-        systemLibrary("CEspeak", pkgConfig: "espeak-ng", apt: "libespeak-ng-dev"),
-        systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
+        systemLibrary("CEspeak", apt: "libespeak-ng-dev"),
+        systemLibrary("COpenSSL", apt: "libssl-dev"),
+        .target(name: "CParleyLazy", dependencies: ["CCurl", "CEspeak", "COpenSSL"]),
         .target(name: "CParleyShims", dependencies: ["CCurl", "COpus", "CALSA"]),
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-app-1.0", apt: "libgstreamer-plugins-base1.0-dev"),
         .target(name: "CParleyWebRTC", dependencies: ["CGStreamer"]),
@@ -78,11 +80,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // On-device speech for text backends: libespeak-ng synthesis, sentence splitting (pure).
-        .target(name: "ParleySpeech", dependencies: ["CEspeak", "ParleyDSP"], swiftSettings: swiftSettings),
+        .target(name: "ParleySpeech", dependencies: ["CEspeak", "CParleyLazy", "ParleyDSP"], swiftSettings: swiftSettings),
         // OpenAI Realtime GA events: building client events, parsing server events (pure).
         .target(name: "ParleyRealtime", swiftSettings: swiftSettings),
         // HTTP(S) requests through libcurl: tool calls, relay REST routes.
-        .target(name: "ParleyHTTP", dependencies: ["CCurl", "CParleyShims"], swiftSettings: swiftSettings),
+        .target(name: "ParleyHTTP", dependencies: ["CCurl", "CParleyLazy", "CParleyShims"], swiftSettings: swiftSettings),
         // A small WebSocket client protocol and its SwiftNIO implementation (hummingbird's WSClient, NIOSSL).
         .target(
             name: "ParleyWebSocket",
@@ -124,7 +126,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Remote provisioning's pure parts: the fleet's Ed25519 signatures (libcrypto), what a pull means.
-        .target(name: "ParleyProvisioning", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .target(name: "ParleyProvisioning", dependencies: ["COpenSSL", "CParleyLazy"], swiftSettings: swiftSettings),
         // The control socket's requests and replies (line-delimited JSON), shared by parleyd and parleyctl.
         .target(name: "ParleyControlProtocol", swiftSettings: swiftSettings),
         // The parsers fed by the network or the operator, as fuzz targets (Fuzz/, make fuzz).
@@ -185,6 +187,6 @@ let package = Package(
         .testTarget(name: "ParleyAudioTests", dependencies: ["ParleyAudio", "ParleyConfig", "ParleyTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyWebRTCTests", dependencies: [.target(name: "ParleyWebRTC", condition: .when(traits: ["WebRTC"]))],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims"]),
+        .testTarget(name: "ParleyCLibsTests", dependencies: ["CALSA", "CSpeexDSP", "COpus", "CCurl", "CGpiod", "CParleyShims", "CParleyLazy"]),
     ]
 )

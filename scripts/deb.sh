@@ -5,7 +5,8 @@
 #   parley-webrtc_<version>_<arch>.deb  /usr/lib/parley/parleyd-webrtc, the daemon built with
 #                                       it, which parleyd hands over to (WebRTCHandoff.swift).
 # Depends come from dpkg-shlibdeps (the Debian packages of the C libraries each binary
-# loads); control files and maintainer scripts from packaging/deb/.
+# links), and control.in names the three it opens at their first call instead (libcurl4,
+# libespeak-ng1, libssl3: CParleyLazy); control files and maintainer scripts from packaging/deb/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH

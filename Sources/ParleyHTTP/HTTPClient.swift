@@ -1,4 +1,5 @@
 import CCurl
+import CParleyLazy
 import CParleyShims
 import Dispatch
 import Synchronization
@@ -73,10 +74,10 @@ public struct HTTPClient: Sendable {
         self.verifyTLS = verifyTLS
         self.onInsecureConnection = onInsecureConnection
         self.onPlainConnection = onPlainConnection
-        HTTPClient.globalInit
     }
 
     private func transfer(_ request: HTTPRequest, sink: (@Sendable (HTTPStreamPart) -> Void)? = nil) -> Transfer {
+        HTTPClient.globalInit  // and so libcurl is opened at the first request, not before (CParleyLazy)
         let origin = { String(request.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
             .prefix(3).joined(separator: "/")) }
         if !verifyTLS, request.url.hasPrefix("https:") { onInsecureConnection?(origin()) }
@@ -148,8 +149,11 @@ private final class Transfer: @unchecked Sendable {
 
     func cancel() { cancelled.store(true, ordering: .relaxed) }
 
+    /// ": why" when libcurl could not be opened (CParleyLazy opens it at the first request).
+    static var unavailable: String { CParley_lazy_failure().map { ": " + String(cString: $0) } ?? "" }
+
     func run() -> Result<HTTPResponse, HTTPError> {
-        guard let handle = curl_easy_init() else { return .failure(HTTPError(kind: .other, description: "curl_easy_init failed")) }
+        guard let handle = curl_easy_init() else { return .failure(HTTPError(kind: .other, description: "curl_easy_init failed\(Self.unavailable)")) }
         defer { curl_easy_cleanup(handle) }
         self.handle = handle
         var list: UnsafeMutablePointer<curl_slist>?
