@@ -19,7 +19,10 @@ build) against the validating fake Realtime server, over many turns:
 
 "Written to ALSA" is observed outside the daemon: the playback PCM is alsa-lib's file plugin
 writing raw samples into a FIFO this script reads, timestamping each period as it arrives.
-Cues are off so only the assistant's voice is sound. Prints JSON: p50/p99 per figure.
+Cues are off so only the assistant's voice is sound. ALSA reads the system's alsa.conf
+without the host's conf.d directories: this host has PulseAudio (the tests' audio server), whose
+hook there loads libpulse and its X11 client libraries into every ALSA client, which a
+headless device without PulseAudio does not (`device_alsa_conf`). Prints JSON: p50/p99 per figure.
 """
 import argparse
 import json
@@ -107,6 +110,16 @@ def percentiles(values):
     return {"p50": round(rank(0.50) * 1000, 2), "p99": round(rank(0.99) * 1000, 2)}
 
 
+def device_alsa_conf(work: Path) -> str:
+    """alsa.conf as a headless device reads it: the system's file without the host's conf.d
+    directories (PulseAudio's `pulse_load_if_running` hook lives in /etc/alsa/conf.d)."""
+    text = Path("/usr/share/alsa/alsa.conf").read_text()
+    for directory in ["/var/lib/alsa/conf.d", "/usr/etc/alsa/conf.d", "/etc/alsa/conf.d"]:
+        text = text.replace(f'"{directory}"\n', "")
+    (work / "alsa.conf").write_text(text)
+    return str(work / "alsa.conf")
+
+
 def launch_on_fake(parleyd: str, work: Path, fake: FakeRealtime, playback: str, extra: str = "",
                    alsa_extra: str = "", env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
     """The release parleyd on the fake (cues off, sim microphone), its log in work/; returns it
@@ -134,7 +147,7 @@ api_key_file = "{key}"
 [control]
 socket = "{sock}"
 """)
-    env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{ROOT}/board/sim/asound.conf{alsa_extra}",
+    env = dict(os.environ, ALSA_CONFIG_PATH=f"{device_alsa_conf(work)}:{ROOT}/board/sim/asound.conf{alsa_extra}",
                PARLEY_SIM_MIC="/dev/zero")
     env.update(env_extra or {})
     env.pop("NOTIFY_SOCKET", None)
