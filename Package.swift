@@ -55,7 +55,7 @@ let package = Package(
         systemLibrary("CEspeak", apt: "libespeak-ng-dev"),
         systemLibrary("COpenSSL", apt: "libssl-dev"),
         .target(name: "CParleyLazy", dependencies: ["CCurl", "CEspeak", "COpenSSL"]),
-        .target(name: "CParleyShims", dependencies: ["CCurl", "COpus", "CALSA"]),
+        .target(name: "CParleyShims", dependencies: ["CCurl", "CParleyLazy", "COpus", "CALSA"]),
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-app-1.0", apt: "libgstreamer-plugins-base1.0-dev"),
         .target(name: "CParleyWebRTC", dependencies: ["CGStreamer"]),
 

@@ -1,6 +1,6 @@
 # Sourced by deb.sh and bench.sh: how the package's daemons are built, so both measure what
 # ships. The Swift runtime linked in (a device has no toolchain); code optimised for size
-# (1.3 MB less; the capture chain's CPU rises, audio.dsp_cpu_ratio_vs_c 1.07 → 1.16);
+# (1.3 MB less; the capture chain's CPU is speexdsp's: -O and -Osize builds of CaptureChainCPU measure the same);
 # identical functions folded where that is safe; each in its own build directory.
 #   shipped_flags plain|webrtc   the `swift build` flags (plain: without the WebRTC trait)
 #   shipped_build plain|webrtc   builds it and prints the binary's path
