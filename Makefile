@@ -11,7 +11,7 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: check-no-webrtc all deps deps-build build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
+.PHONY: check-no-webrtc code-order all deps deps-build build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
 
 all: build
 
@@ -77,6 +77,11 @@ docs:
 
 bench: deps
 	@./scripts/bench.sh
+
+# packaging/parleyd.order: the functions parleyd runs on its common paths, which the shipped
+# builds lay out together (scripts/code-order.sh; needs valgrind).
+code-order: deps
+	@./scripts/code-order.sh
 
 # The soak (Tests/integration/test_soak.py) at full length; make test runs 100 turns.
 SOAK_TURNS ?= 1000
