@@ -33,13 +33,16 @@ public struct ControlServer: Service {
         badRequests = ThrottledWarning(logger: logger, level: .notice)
     }
 
-    /// Binds the socket and sets its mode and group; errors name the path and a fix.
+    /// Binds the socket under a staging name, sets its mode and group, then renames it into
+    /// place: a client never finds the path before it listens, nor with another mode (a
+    /// connect in between was refused). Errors name the path and a fix.
     public mutating func listen(eventLoopGroup: any EventLoopGroup) async throws {
         try prepareDirectory()
+        let staging = path + ".new"
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             server = try await ServerBootstrap(group: eventLoopGroup)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                .bind(unixDomainSocketPath: staging, cleanupExistingSocketFile: true) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LineDecoder(maximumBytes: ControlRequest.maximumLineBytes)))
@@ -50,9 +53,12 @@ public struct ControlServer: Service {
             throw ControlSocketError("cannot listen on control.socket \(path): \(error) (choose another path, or fix the directory's permissions)")
         }
         do {
-            try applyPermissions()
+            try applyPermissions(staging)
+            guard rename(staging, path) == 0 else {
+                throw ControlSocketError("cannot move \(staging) to \(path): \(String(cString: strerror(errno)))")
+            }
         } catch {
-            unlink(path)
+            unlink(staging)
             throw error
         }
         self.server = server
@@ -125,15 +131,15 @@ public struct ControlServer: Service {
         }
     }
 
-    private func applyPermissions() throws {
-        guard chmod(path, mode) == 0 else {
+    private func applyPermissions(_ file: String) throws {
+        guard chmod(file, mode) == 0 else {
             throw ControlSocketError("cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
         }
         guard let group, !group.isEmpty else { return }
         guard let entry = getgrnam(group) else {
             throw ControlSocketError("control.group \"\(group)\" does not exist (create it, or leave control.group empty)")
         }
-        guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
+        guard chown(file, uid_t.max, entry.pointee.gr_gid) == 0 else {
             throw ControlSocketError("cannot give \(path) to group \(group): \(String(cString: strerror(errno)))")
         }
     }

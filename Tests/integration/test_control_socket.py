@@ -158,6 +158,30 @@ def test_parleyctl_takes_its_options_before_the_subcommand_and_says_its_version(
     assert d.wait() == 0
 
 
+def test_the_socket_appears_listening_and_with_its_mode(daemon, tmp_path):
+    """A client that connects the moment the path appears (parleyctl right after start) is
+    let in, and the file never shows another mode: the daemon binds a staging name and
+    renames it into place (before, a connect there could be refused)."""
+    for start_number in range(5):
+        sock = tmp_path / f"ctl{start_number}" / "control.sock"
+        d = daemon(env={"PARLEY_CONTROL__SOCKET": str(sock), "PARLEY_SIM_MIC": "/dev/zero"}).start()
+        deadline = time.monotonic() + 20
+        while True:  # as tight as Python goes: the first moment the path is there
+            try:
+                mode = stat.S_IMODE(os.stat(sock).st_mode)
+                break
+            except FileNotFoundError:
+                assert time.monotonic() < deadline, d.log
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(str(sock))  # ECONNREFUSED would fail the test here
+        client.close()
+        assert mode == 0o660, oct(mode)
+        d.notify.wait_for("READY=1")
+        d.signal(signal.SIGTERM)
+        assert d.wait() == 0
+        assert not sock.exists() and not Path(f"{sock}.new").exists()
+
+
 def test_a_socket_that_cannot_be_created_is_a_config_exit_before_ready(daemon):
     d = daemon(env={"PARLEY_CONTROL__SOCKET": "/proc/parley-nope/control.sock"}).start()
     assert d.wait(timeout=10) == 78
