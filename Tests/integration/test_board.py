@@ -107,7 +107,10 @@ def test_long_press_in_toggle_mode_cancels_with_a_cue_and_sends_nothing(daemon, 
     out, _ = samples_of_wav(tmp_path / "speaker.wav")
     listening, cancelled = tone_at(out, 880), tone_at(out, 330)
     assert listening is not None and cancelled is not None, (listening, cancelled)
-    assert 0.5 * 48000 < cancelled - listening < 1.2 * 48000  # the cancel cue at the long press
+    # The cancel cue at the long press (600 ms), not at once: the file's timeline is short by
+    # whatever a playback thread stalled past five periods did not write (the Pacer starts
+    # afresh rather than rush), so a busy host reads less (CI read exactly 500 ms once).
+    assert 0.3 * 48000 < cancelled - listening < 1.2 * 48000
 
 
 def test_cancel_button_stops_the_answer_and_volume_buttons_step(daemon, tmp_path):
