@@ -98,15 +98,14 @@ def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_p
         voided_before = len(voided)
         try:
             # The first answers after start find the delay (up to three tries); the canceller
-            # starts over with each move. Three to five answers measured after the last move
-            # are judged by the best: through this path the canceller takes one to three
-            # answers of 5 s to learn it, and how long varies from run to run (13.9–47 dB on
-            # the third; two runs of the same build read 13.97 and 36.28), so a device may warn
-            # meanwhile, and one still under the warning level after three gets two more.
-            # Before the echo path was held across answers, every answer read 9–12.5 dB.
+            # starts over with each move. Three answers measured after the last move are
+            # judged by the best: through this path the canceller takes one to three answers
+            # of 5 s to learn it, and how long varies from run to run (13.9–47 dB on the
+            # third), so a device may warn meanwhile. Before the echo path was held across
+            # answers, every answer read 9–12.5 dB.
             settled, tries = [], 8
             streak = longest_streak = 0  # answers in a row the host did not starve
-            for attempt in range(tries):
+            for _ in range(tries):
                 aligned = ALIGNED.findall(d.log)
                 voided_now = len(voided)
                 health = answer(gpio, d.control, path, voided)
@@ -114,13 +113,12 @@ def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_p
                 streak = 0 if starved else streak + 1
                 longest_streak = max(longest_streak, streak)
                 settled = settled + [health] if health and aligned and ALIGNED.findall(d.log) == aligned else []
-                best = max((h["erleDecibels"] for h in settled), default=None)
-                if len(settled) == 5 or (len(settled) >= 3 and (best >= WARNING_DB or attempt == tries - 1)):
+                if len(settled) == 3:
                     # Where the echo sits behind the reference ALSA's delays place: the sum of
                     # the alignment's moves, plus the margin it leaves.
                     moved = d.control.status()["audio"]["echoReference"]["probeCorrectionMilliseconds"]
                     lags[delay] = round(moved + MARGIN_MS, 1)
-                    erles.append(best)
+                    erles.append(max(h["erleDecibels"] for h in settled))
                     break
         finally:
             path.close()
