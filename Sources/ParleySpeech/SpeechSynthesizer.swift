@@ -1,4 +1,5 @@
 import CEspeak
+import CParleyLazy
 import Dispatch
 import ParleyDSP
 import Synchronization
@@ -33,6 +34,8 @@ public final class SpeechSynthesizer: Sendable {
             return espeak_ng_GetSampleRate()
         }
         guard rate > 0 else {
+            // CParleyLazy opens libespeak-ng here: when it could not, say why rather than guess.
+            if let why = CParley_lazy_failure() { throw Failure(description: "libespeak-ng could not be opened: \(String(cString: why))") }
             throw Failure(description: "libespeak-ng did not initialize (is espeak-ng-data installed?)")
         }
         sourceRate = Int(rate)
