@@ -23,6 +23,14 @@ run=$(mktemp -d /tmp/parley-hil.XXXXXX)
 trap 'rm -rf "$run"' EXIT
 pwd > "$run/cwd"
 cp "$here/guest.sh" "$run/guest.sh"
+cp "$here/board.sh" "$run/board.sh"
+cp "$here/systemd-run.sh" "$run/run.sh"
+# HIL_ROOT (systemd-root.sh mount): boot that Debian root with systemd as PID 1 instead.
+root_args=() append=""
+if [ -n "${HIL_ROOT:-}" ]; then
+  root_args=(-virtfs "local,path=$HIL_ROOT,mount_tag=sysroot,security_model=none,readonly=on,multidevs=remap")
+  append=" hil.systemd net.ifnames=0 systemd.unit=hil.target systemd.show_status=0"
+fi
 for v in ${!HIL_@}; do printf 'export %s=%q\n' "$v" "${!v}"; done > "$run/env"
 if [ $# -eq 1 ]; then
   printf '%s\n' "$1" > "$run/cmd"
@@ -35,9 +43,9 @@ timeout --kill-after=10 "$HIL_TIMEOUT" qemu-system-x86_64 \
   -accel "$HIL_ACCEL" -cpu max -smp "$HIL_SMP" -m "$HIL_MEM" \
   -nodefaults -no-user-config -display none -no-reboot \
   -kernel "$HIL_CACHE_DIR/vmlinux" -initrd "$HIL_CACHE_DIR/initrd.cpio.gz" \
-  -append "console=ttyS0 quiet loglevel=1 panic=-1 8250.nr_uarts=1 tsc=reliable" \
+  -append "console=ttyS0 quiet loglevel=1 panic=-1 8250.nr_uarts=1 tsc=reliable$append" \
   -chardev stdio,id=con,signal=off -serial chardev:con \
-  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap "${root_args[@]}" \
   -virtfs "local,path=$run,mount_tag=hilrun,security_model=none" \
   -virtfs "local,path=$PWD,mount_tag=hilcwd,security_model=none,multidevs=remap" \
   -netdev user,id=net0 -device virtio-net-pci,netdev=net0 \
