@@ -11,7 +11,7 @@ SIM_ALSA   := /usr/share/alsa/alsa.conf:$(CURDIR)/board/sim/asound.conf
 
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: check-no-webrtc code-order all deps deps-build build run test test-swift test-integration test-package test-hil hil soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
+.PHONY: check-no-webrtc code-order all deps deps-build build run test test-swift test-integration test-package test-hil hil hil-run soak sanitize fuzz fuzz-seeds bench install deb clean docs check-docs
 
 all: build
 
@@ -49,12 +49,16 @@ test-integration:
 # The hardware-in-the-loop suite (docs/HIL.md): the release parleyd in a qemu VM on a real
 # kernel's snd-aloop card and gpio-sim chip, against the fake Realtime server on the host.
 HIL_TURNS ?= 60
-hil: deps
+# Then the .deb installed by apt in a Debian root booted with systemd as PID 1, the service's
+# scenarios (Tests/hil/systemd).
+hil: deps deb hil-run
+
+hil-run:
 	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS) --product parleyd
 	$(VENV)/bin/python Tests/hil/host.py --turns $(HIL_TURNS)
 
-test-hil:
-	@if ./scripts/hil/available.sh; then $(MAKE) --no-print-directory hil; else echo "test-hil: skipped (this machine cannot run the VM)"; fi
+test-hil: deb
+	@if ./scripts/hil/available.sh; then $(MAKE) --no-print-directory hil-run; else echo "test-hil: skipped (this machine cannot run the VM)"; fi
 
 # docs/CONFIG.md's key reference is generated from the schema; fail when it is stale, or
 # when README's Status does not name every backend the daemon accepts.

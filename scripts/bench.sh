@@ -11,6 +11,8 @@
 #                                 defines each measure)
 #   hil.*                         the same turns on a real kernel path: the HIL VM's snd-aloop card
 #                                 and gpio-sim chip, 60 turns (Tests/hil/guest/test_latency.py)
+#   hil.systemd.*                 the .deb under systemd in the VM (Tests/hil/systemd): READY after
+#                                 boot, restart after kill -9, watchdog restart, stop (p50 of 5 each)
 #   latency.*, memory.*           parleyd (release, as the package ships it) against the fake Realtime server, 60 turns,
 #                                 and 60 bursts into a FIFO microphone for mic_to_wire_ms
 #                                 (Tests/integration/bench_latency.py says what each figure spans)
@@ -98,8 +100,9 @@ if want provisioning; then
 fi
 
 if want hil; then
-  echo "bench: hardware-in-the-loop latency (60 turns in the VM)"
-  .venv/bin/python Tests/hil/host.py --turns 60 --parleyd $shipped --results "$out/hil.json"
+  echo "bench: hardware-in-the-loop latency (60 turns in the VM), then the package under systemd in it (5 boots)"
+  hil_deb=$(./scripts/deb.sh | head -1)
+  .venv/bin/python Tests/hil/host.py --turns 60 --parleyd $shipped --deb "$hil_deb" --boots 5 --results "$out/hil.json"
 fi
 
 if want faults; then

@@ -16,8 +16,8 @@ repo=$(cd "$here/../.." && pwd)
 HIL_CACHE=${HIL_CACHE:-$repo/.build/hil}
 MIRROR=${HIL_MIRROR:-http://deb.debian.org/debian}
 # What the scenarios run in the guest besides the package: python3 for the host's venv
-# (the same bookworm 3.11), systemd-analyze's security check, aplay/arecord, gpio tools.
-PACKAGES=(systemd systemd-sysv udev kmod iproute2 procps python3 alsa-utils gpiod)
+# (the same bookworm 3.11), aplay/arecord, gpio tools, espeak-ng and sox for the spoken fixture.
+PACKAGES=(systemd systemd-sysv udev kmod iproute2 procps python3 alsa-utils gpiod espeak-ng sox)
 env_apt=(env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin)
 
 depends() {  # the package's Depends, names only (apt resolves the versions)

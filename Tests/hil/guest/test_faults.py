@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import Speaker, hil_config
+from conftest import SPEAKER, Speaker, hil_config
 from parleyd_process import Control, Daemon
 
 ALOOP = Path("/sys/bus/platform/drivers/snd_aloop")
@@ -34,7 +34,7 @@ def test_the_card_unbound_and_bound_again_is_recovered_without_a_restart(parleyd
     assert d.proc.poll() is None and d.proc.pid == pid
 
     # And it works: a turn, answered out of the (new) card.
-    after = Speaker()
+    after = Speaker(SPEAKER)
     try:
         gpio.press()
         gpio.wait_lit({"listen"})

@@ -5,7 +5,7 @@ import array
 import time
 
 from audio import best_correlation, envelope, spoken_fixture
-from conftest import RATE, play_into_mic
+from conftest import MIC, RATE, play_into_mic
 
 
 def speech_envelope(samples, rate):
@@ -24,7 +24,7 @@ def test_a_spoken_turn_reaches_the_backend_intact_and_its_answer_the_speaker(par
     t_press = gpio.press()
     gpio.wait_lit({"listen"})
     assert host.event_after("input_audio_buffer.append", t_press) - t_press < 1.0
-    play_into_mic(tmp_path / "said.raw").wait(timeout=30)
+    play_into_mic(tmp_path / "said.raw", MIC).wait(timeout=30)
     speaker.recording = True
     t_release = gpio.release()
     host.event_after("input_audio_buffer.commit", t_release)

@@ -1,0 +1,227 @@
+"""What both HIL guests share (docs/HIL.md): the link to the host (its clock and what the
+fake Realtime server heard), the gpio-sim chip's lines by name, and the loopback card's
+sides — what parleyd plays, recorded with its edges, and what it hears, played in."""
+import base64
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+with warnings.catch_warnings():  # bookworm's Python is 3.11: audioop is there, and C-fast
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "Tests/integration"))
+from audio import SoundEdges  # noqa: E402
+
+HOST = "10.0.2.2"       # qemu's user network: the host's loopback
+RATE = 48000
+LOUD = 300              # a sample above this (16-bit) is sound; parleyd's silence is 0
+
+
+class HostLink:
+    """The host's side of the story: its monotonic clock (offset estimated from the fastest
+    of many round trips, NTP-style) and what the fake Realtime server saw."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection((HOST, port), timeout=10)
+        self.file = self.sock.makefile("rwb")
+        self.offset = 0.0   # host monotonic − guest monotonic
+        self.rtt = 0.0
+        self.synced: list[tuple[float, float]] = []  # (guest time, offset) of each sync
+        self.sync()
+
+    def ask(self, op: str, **fields) -> dict:
+        self.file.write(json.dumps({"op": op, **fields}).encode() + b"\n")
+        self.file.flush()
+        reply = json.loads(self.file.readline())
+        if "error" in reply:
+            raise RuntimeError(f"host link {op}: {reply['error']}")
+        return reply
+
+    def sync(self, rounds: int = 40):
+        samples = []
+        for _ in range(rounds):
+            g0 = time.monotonic()
+            t = self.ask("time")["t"]
+            g1 = time.monotonic()
+            samples.append((g1 - g0, t - (g0 + g1) / 2))
+        self.rtt, self.offset = min(samples)
+        self.synced.append((time.monotonic(), self.offset))
+
+    def wander_ms(self) -> float:
+        """The largest change of the offset between two syncs (each turn gets a fresh one)."""
+        offsets = [o for _, o in self.synced]
+        return max((abs(b - a) for a, b in zip(offsets, offsets[1:])), default=0.0) * 1000
+
+    def to_guest(self, host_time: float) -> float:
+        return host_time - self.offset
+
+    def event_after(self, kind: str, guest_time: float, timeout: float = 10.0) -> float:
+        """Guest time of the first `kind` client event the server received after `guest_time`."""
+        since = guest_time + self.offset - self.rtt  # clock uncertainty: look a round trip early
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, t in self.ask("events", since=since)["events"]:
+                if name == kind:
+                    return self.to_guest(t)
+            time.sleep(0.005)
+        seen = [f"{name} ×{len(list(run))}" for name, run in itertools.groupby(
+            name for name, _ in self.ask("events", since=since)["events"])]
+        raise AssertionError(f"the server received no {kind} within {timeout} s; it received {seen}")
+
+    def events_since(self, guest_time: float) -> list[str]:
+        return [name for name, _ in self.ask("events", since=guest_time + self.offset - self.rtt)["events"]]
+
+    def first_delta_after(self, guest_time: float, timeout: float = 10.0) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            later = [self.to_guest(t) for t in self.ask("first_deltas")["times"] if self.to_guest(t) >= guest_time]
+            if later:
+                return later[0]
+            time.sleep(0.005)
+        raise AssertionError("the server sent no answer")
+
+    def committed(self, index: int = -1) -> tuple[int, bytes]:
+        reply = self.ask("committed", index=index)
+        return reply["count"], base64.b64decode(reply["audio"])
+
+    def configure(self, **settings):
+        self.ask("configure", set=settings)
+
+
+class GpioSim:
+    """The gpio-sim chip's lines by name: buttons pulled (active low: pressed = pulled down),
+    LEDs read back from what parleyd drives."""
+
+    CONFIG = Path("/sys/kernel/config/gpio-sim/hil")  # made by scripts/hil/guest.sh
+
+    def __init__(self):
+        self.names = os.environ["HIL_GPIO_LINES"].split()
+
+    @property
+    def sysfs(self) -> Path:
+        """Read each time: taking the chip down and up again gives it a new name."""
+        return Path("/sys/devices/platform") / (self.CONFIG / "dev_name").read_text().strip() / (
+            self.CONFIG / "bank0" / "chip_name").read_text().strip()
+
+    def set_live(self, live: bool):
+        """The chip there or gone, as an unplugged HAT would be (lines held or not). gpio-sim
+        refuses (EPERM) a write that does not change it: only a change is written."""
+        if (self.CONFIG / "live").read_text().strip() == ("1" if live else "0"):
+            return
+        (self.CONFIG / "live").write_text("1" if live else "0")
+        if live:  # a new chip's simulated inputs start pulled down: the buttons "pressed"
+            for name in ("ptt", "cancel"):
+                self.release(name)
+
+    def _line(self, name: str) -> Path:
+        return self.sysfs / f"sim_gpio{self.names.index(name)}"
+
+    def press(self, name: str = "ptt") -> float:
+        return self._pull(name, "pull-down")
+
+    def release(self, name: str = "ptt") -> float:
+        return self._pull(name, "pull-up")
+
+    def _pull(self, name: str, pull: str) -> float:
+        """The time just before the edge. Not after the write: the edge wakes parleyd's
+        SCHED_FIFO threads, which under TCG can run — and send the commit — before this
+        process is scheduled again to read the clock."""
+        path = self._line(name) / "pull"
+        with open(path, "w") as f:
+            t = time.monotonic()
+            f.write(pull)
+        return t
+
+    def value(self, name: str) -> int:
+        return int((self._line(name) / "value").read_text())
+
+    def lit(self) -> set[str]:
+        return {n[4:] for n in self.names if n.startswith("led_") and self.value(n)}
+
+    def wait_lit(self, expected: set[str], timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.lit() == expected:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"LEDs lit {self.lit()}, expected {expected}")
+
+
+class Speaker(SoundEdges):
+    """What parleyd plays, recorded from the loopback's other side in 5 ms blocks, with the
+    guest time each sound started and stopped.
+
+    The buffer holds 2 s: under TCG on a busy host the guest's arecord can go unscheduled for
+    tens of milliseconds, and with a short buffer it overran and dropped what it recorded (an
+    answer then "came out changed"). Blocks read late are stamped late, as before. If it
+    still overruns and fails its read with EIO (snd-aloop's capture side, seen around
+    parleyd's own playback xrun recoveries), it is started again at once and the time noted
+    in `restarts`, so a measurement across that gap can be set aside instead of waiting for
+    an edge that was never seen."""
+
+    BLOCK = 240
+
+    def __init__(self, device: str):
+        super().__init__()
+        self.device = device
+        self.audio = bytearray()
+        self.recording = False
+        self.restarts: list[float] = []
+        self._closing = False
+        self._spawn()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _spawn(self):
+        self.proc = subprocess.Popen(
+            ["arecord", "-q", "-D", self.device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw",
+             f"--period-size={self.BLOCK}", f"--buffer-size={self.BLOCK * 400}"], stdout=subprocess.PIPE)
+
+    def _read(self):
+        while not self._closing:
+            self._record(self.proc)
+            if not self._closing:
+                self.proc.wait()
+                self.restarts.append(time.monotonic())
+                self._spawn()
+
+    def _record(self, proc):
+        fd, size, pending, sounding = proc.stdout.fileno(), self.BLOCK * 2, b"", False
+        while True:
+            data = os.read(fd, size - len(pending))
+            if not data:
+                return
+            pending += data
+            if len(pending) < size:
+                continue
+            block, pending, now = pending, b"", time.monotonic()
+            if self.recording:
+                self.audio += block
+            loud = audioop.max(block, 2) > LOUD
+            if loud and not sounding:
+                first = next(i for i in range(self.BLOCK) if abs(audioop.getsample(block, 2, i)) > LOUD)
+                self.starts.append(now - (self.BLOCK - first) / RATE)
+            elif not loud and sounding:
+                self.stops.append(now - self.BLOCK / RATE)  # the whole block was silent
+            sounding = loud
+
+    def restarted_since(self, t: float) -> bool:
+        return any(r >= t for r in self.restarts)
+
+    def close(self):
+        self._closing = True
+        self.proc.kill()
+        self.proc.wait()
+
+
+def play_into_mic(raw: Path, device: str) -> subprocess.Popen:
+    """Plays raw S16_LE mono 48 kHz into `device`, the loopback side parleyd captures from."""
+    return subprocess.Popen(["aplay", "-q", "-D", device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw", str(raw)])
