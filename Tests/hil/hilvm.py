@@ -225,3 +225,61 @@ class Speaker(SoundEdges):
 def play_into_mic(raw: Path, device: str) -> subprocess.Popen:
     """Plays raw S16_LE mono 48 kHz into `device`, the loopback side parleyd captures from."""
     return subprocess.Popen(["aplay", "-q", "-D", device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw", str(raw)])
+
+
+# A probe above everything else in the guest (SCHED_FIFO 99, above parleyd's 70): it asks to
+# wake every 2 ms and prints each wake-up that came more than MIN_MS late. Only the guest's
+# CPU not running at all delays it that much — TCG's vCPU threads starved by the host — so
+# its gaps are the emulator's, never the product's.
+PROBE = r"""
+import os, sys, time
+os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(99))
+period, last = 0.002, time.monotonic()
+while True:
+    time.sleep(period)
+    now = time.monotonic()
+    if now - last - period > float(sys.argv[1]) / 1000:
+        print(f"{last:.6f} {(now - last - period) * 1000:.1f}", flush=True)
+    last = now
+"""
+
+
+class Starvation:
+    """When the VM's CPUs did not run (guest monotonic times), from the probe above. A turn
+    or measure overlapping a stall of STALL_MS or more is the emulator's doing: the scenarios
+    void it with the reason counted (`hil.turns_voided_by_starvation`) instead of failing."""
+
+    STALL_MS = 40   # four audio periods: past this, parleyd's own buffers (and the harness's) run dry
+    MIN_MS = 10     # smaller gaps are noted in the summary only
+
+    def __init__(self):
+        self.stalls: list[tuple[float, float]] = []  # (guest time it began, ms)
+        self.voided: dict[str, int] = {}             # scenario → turns or measures voided
+        self.proc = subprocess.Popen([sys.executable, "-c", PROBE, str(self.MIN_MS)], stdout=subprocess.PIPE, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            start, ms = line.split()
+            self.stalls.append((float(start), float(ms)))
+
+    def during(self, t0: float, t1: float | None = None) -> float:
+        """The longest stall of STALL_MS or more overlapping [t0, t1] (t1: now), or 0."""
+        time.sleep(0.01)  # the probe reports a stall once it wakes
+        t1 = time.monotonic() if t1 is None else t1
+        return max((ms for start, ms in self.stalls
+                    if ms >= self.STALL_MS and start < t1 and start + ms / 1000 > t0), default=0.0)
+
+    def void(self, scenario: str) -> int:
+        self.voided[scenario] = self.voided.get(scenario, 0) + 1
+        return self.voided[scenario]
+
+    def figures(self) -> dict:
+        long = [ms for _, ms in self.stalls if ms >= self.STALL_MS]
+        return {"turns_voided_by_starvation": sum(self.voided.values()),
+                "turns_voided_by_starvation_per_scenario": dict(self.voided),
+                "guest_stalls": len(long), "guest_stall_max_ms": max((ms for _, ms in self.stalls), default=0.0)}
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()

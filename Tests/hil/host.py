@@ -88,9 +88,9 @@ def summary(results: Path) -> str:
     rows = [f"  {name:32s} p50 {v['p50']:8.2f} ms   p99 {v['p99']:8.2f} ms"
             for name, v in sorted(figures.items()) if isinstance(v, dict) and "p99" in v]
     rows += [f"  systemd.{name:24s} p50 {v['p50']:8.1f} ms   max {v['max']:8.1f} ms  (n={v['n']})"
-             for name, v in sorted(systemd.items()) if isinstance(v, dict)]
-    rows += [f"  systemd.{name:24s} {v}" for name, v in sorted(systemd.items()) if not isinstance(v, dict)]
-    extra = [f"  {name:32s} {v}" for name, v in sorted(figures.items()) if not isinstance(v, dict)]
+             for name, v in sorted(systemd.items()) if isinstance(v, dict) and "p50" in v]
+    rows += [f"  systemd.{name:24s} {v}" for name, v in sorted(systemd.items()) if not (isinstance(v, dict) and "p50" in v)]
+    extra = [f"  {name:32s} {v}" for name, v in sorted(figures.items()) if not (isinstance(v, dict) and "p99" in v)]
     return "hil latency on the VM's kernel (snd-aloop, gpio-sim):\n" + "\n".join(rows + extra)
 
 

@@ -5,6 +5,7 @@ import faulthandler
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,14 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
 os.environ.setdefault("PARLEYD", os.environ.get("HIL_PARLEYD", str(ROOT / ".build/release/parleyd")))
-from hilvm import HOST, RATE, GpioSim, HostLink, Speaker, play_into_mic  # noqa: E402,F401
+from hilvm import HOST, RATE, GpioSim, HostLink, Speaker, Starvation, play_into_mic  # noqa: E402,F401
 from parleyd_process import Control, Daemon  # noqa: E402
 
 MIC = "hw:CARD=Loopback,DEV=0,SUBDEV=0"       # we play here; parleyd captures DEV=1,SUBDEV=0
 SPEAKER = "hw:CARD=Loopback,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1; we record here
 
 
+STARVATION: list[Starvation] = []  # the session's probe, for the figures at the end
 MEASURED: dict = {}      # figures the scenarios measured; written to $HIL_RESULTS under "hil"
 
 
@@ -30,6 +32,8 @@ def pytest_configure(config):
 
 def pytest_sessionfinish(session):
     MEASURED.update(scenarios=session.testscollected, scenarios_failed=session.testsfailed)
+    if STARVATION:
+        MEASURED.update(STARVATION[0].figures())
     with open(os.environ["HIL_RESULTS"], "w") as f:
         json.dump({"hil": MEASURED}, f, indent=2, sort_keys=True)
 
@@ -98,6 +102,36 @@ def hang_guard():
 @pytest.fixture
 def measured():
     return MEASURED
+
+
+@pytest.fixture(scope="session")
+def starvation():
+    probe = Starvation()
+    STARVATION.append(probe)
+    yield probe
+    probe.close()
+
+
+@pytest.fixture
+def judged(starvation):
+    """judged(scenario, attempt, tries): runs attempt() until it passes, up to `tries` times.
+    An attempt that failed while the guest's CPUs were stalled (Starvation) is voided and
+    counted, and another made; one that failed without a stall fails the test. All voided:
+    skipped with the reason — the host, not the product."""
+    def run(scenario: str, attempt, tries: int = 3):
+        why = ""
+        for _ in range(tries):
+            began = time.monotonic()
+            try:
+                return attempt()
+            except AssertionError as e:
+                stall = starvation.during(began)
+                if not stall:
+                    raise
+                starvation.void(scenario)
+                why = f"{str(e).splitlines()[0]} (the guest's CPUs stalled {stall:.0f} ms)"
+        pytest.skip(f"{scenario}: all {tries} tries fell in guest stalls; last: {why}")
+    return run
 
 
 @pytest.fixture(scope="session")

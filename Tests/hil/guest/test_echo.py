@@ -4,9 +4,10 @@
 the same spoken sentence; parleyd must find the delay from that speech, cancel the echo
 and say how well in status and metrics.
 
-The figures judge the product, not the emulator: an answer during which parleyd or alsaloop
-lost audio (an xrun when TCG starves the guest) breaks the echo path itself, so it is voided
-with the reason counted (`hil.echo_answers_voided`), never failed on."""
+The figures judge the product, not the emulator: an answer during which the guest's CPUs
+stalled (Starvation), or parleyd or alsaloop lost audio (an xrun when TCG starves the guest),
+breaks the echo path itself, so it is voided with the reason counted
+(`hil.echo_answers_voided`), never failed on."""
 import base64
 import os
 import re
@@ -58,11 +59,12 @@ def xruns(control) -> float:
     return sum(v for k, v in metrics.items() if k.startswith("parley_audio_xruns_total"))
 
 
-def answer(gpio, control, path, voided: list[str]) -> dict | None:
+def answer(gpio, control, path, voided: list[str], starvation) -> dict | None:
     """A press and release with nothing said; the fake's answer is the sentence, heard back
     through the echo path. Returns the echo health once this answer ended a measure, or None
     when the answer was voided."""
     before, lost, broke = control.status()["audio"]["echoHealth"]["measures"], xruns(control), len(path.errors)
+    began = time.monotonic()
     gpio.press()
     time.sleep(0.3)
     gpio.release()
@@ -70,7 +72,14 @@ def answer(gpio, control, path, voided: list[str]) -> dict | None:
     control.wait_turn("idle", timeout=30)
     time.sleep(2.5)  # a measure ends 1 s after the answer; the monitor looks once a second
     health = control.status()["audio"]["echoHealth"]
-    if xruns(control) > lost:
+    stall = starvation.during(began)
+    print(f"echo answer: {health.get('erleDecibels')} dB, measures {health['measures']}, longest guest stall "
+          f"{max((ms for t, ms in starvation.stalls if t >= began), default=0):.0f} ms, "
+          f"reference {control.status()['audio']['echoReference']}")
+    if stall:
+        voided.append(f"guest stalled {stall:.0f} ms")
+        starvation.void("echo")
+    elif xruns(control) > lost:
         voided.append("parleyd xrun")
     elif len(path.errors) > broke:
         voided.append("alsaloop: " + path.errors[-1])
@@ -89,7 +98,7 @@ def sentence(tmp_path, host):
 
 
 def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_parleyd, gpio, host, tmp_path,
-                                                                          sentence, measured):
+                                                                          sentence, measured, starvation):
     lags, erles, voided = {}, [], []
     for delay in (50, 100):
         d = start_parleyd(f"[dsp]\naec_probe_margin_ms = {MARGIN_MS}\n")
@@ -108,7 +117,7 @@ def test_the_device_finds_its_echo_delay_cancels_the_echo_and_reports_it(start_p
             for _ in range(tries):
                 aligned = ALIGNED.findall(d.log)
                 voided_now = len(voided)
-                health = answer(gpio, d.control, path, voided)
+                health = answer(gpio, d.control, path, voided, starvation)
                 starved = any(why != "no measure" for why in voided[voided_now:])  # xruns, alsaloop underruns
                 streak = 0 if starved else streak + 1
                 longest_streak = max(longest_streak, streak)

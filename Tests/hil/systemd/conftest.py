@@ -16,13 +16,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
-from hilvm import GpioSim, HostLink, Speaker  # noqa: E402
+from hilvm import GpioSim, HostLink, Speaker, Starvation  # noqa: E402
 from parleyd_process import Control  # noqa: E402
 
 MIC = "hw:CARD=parley,DEV=0,SUBDEV=0"       # parleyd captures DEV=1,SUBDEV=0 (50-board.toml)
 SPEAKER = "hw:CARD=parley,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1
 SOCKET = "/run/parley/control.sock"
 MEASURED: dict = {}  # written to $HIL_RESULTS under "hil" → "systemd"
+STARVATION: list[Starvation] = []
 
 
 def pytest_configure(config):
@@ -32,6 +33,8 @@ def pytest_configure(config):
 
 def pytest_sessionfinish(session):
     MEASURED.update(scenarios=session.testscollected, scenarios_failed=session.testsfailed)
+    if STARVATION:
+        MEASURED.update(STARVATION[0].figures())
     with open(os.environ["HIL_RESULTS"], "w") as f:
         json.dump({"systemd": MEASURED}, f, indent=2, sort_keys=True)
 
@@ -168,3 +171,11 @@ def speaker():
 @pytest.fixture
 def measured():
     return MEASURED
+
+
+@pytest.fixture(scope="session")
+def starvation():
+    probe = Starvation()
+    STARVATION.append(probe)
+    yield probe
+    probe.close()

@@ -139,7 +139,7 @@ def test_a_config_error_exits_78_with_the_reason_at_err_and_is_not_restarted(uni
         bad.unlink()
 
 
-def test_sigterm_while_speaking_stops_within_a_second(unit, control, fake, gpio):
+def test_sigterm_while_speaking_stops_within_a_second(unit, control, fake, gpio, starvation):
     fake.configure(response_audio_seconds=8.0)
     for _ in range(REPEATS):
         unit.ensure_running()
@@ -154,8 +154,11 @@ def test_sigterm_while_speaking_stops_within_a_second(unit, control, fake, gpio)
         run("systemctl", "stop", unit.NAME)
         props = unit.show("InactiveEnterTimestampMonotonic", "Result", "ExecMainStatus")
         stop_ms = (int(props["InactiveEnterTimestampMonotonic"]) - t0) / 1000
-        sample("stop_ms", stop_ms)
         assert props["Result"] == "success" and props["ExecMainStatus"] == "0", props
+        if starvation.during(t0 / 1e6, t0 / 1e6 + stop_ms / 1000):
+            starvation.void("stop")  # the emulator's time, not the daemon's
+            continue
+        sample("stop_ms", stop_ms)
         assert stop_ms < 1000, f"stopped {stop_ms:.0f} ms after SIGTERM"
         assert gpio.lit() == set(), "the LEDs stay lit after stop"
 
