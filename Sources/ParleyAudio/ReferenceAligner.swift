@@ -42,6 +42,8 @@ final class ReferenceAligner {
     private var realignOnReference = true
     /// The speaker woke from a doze: its first audio jumps only beyond `wakeLimit`.
     private var checkAfterWake = false
+    /// Smoothed frames still to go after a jump on one frame's error before the settling jump.
+    private var settleFrames = 0
 
     /// Beyond this the lead is wrong, not drifting: jump (40 ms).
     let hardLimit = 960
@@ -55,6 +57,12 @@ final class ReferenceAligner {
     /// Proportional steering: ppm per sample of smoothed error (1 ms off → 20 ppm).
     let steering = 20.0 / 24.0
     let maximumSteeringPPM = 100.0
+    /// A jump on one frame's error (start, xruns, a wake) leaves the readings' own offset
+    /// from that frame — up to a period, or a dozing speaker's batch, since the fill
+    /// saw-tooths against the target — as smoothed error: once it has settled (3 s), it is
+    /// jumped to once rather than steered to at up to 100 ppm for minutes, which moved the
+    /// echo path under the canceller all along (12 dB ERLE in the HIL VM where 30+ was due).
+    let settleAfter = 300
 
     init(reference: SampleRing, controls: AudioControls, extraLeadMilliseconds: Int) {
         self.reference = reference
@@ -94,11 +102,19 @@ final class ReferenceAligner {
         let parted = checkAfterWake && !dozing && abs(error) > wakeLimit
         if !dozing { checkAfterWake = false }
         let moved = holdBack == 0 && correction != appliedCorrection
-        if holdBack == 0 && (abs(error) > hardLimit || moved || realign || parted) {
+        if holdBack == 0 && (abs(error) > hardLimit || realign || parted) {
             appliedCorrection = correction
-            if error > 0 { drop(error) } else { holdBack = -error }
+            jump(error)
             smoothedError = 0
-            controls.referenceRealignments.add(1, ordering: .relaxed)
+            settleFrames = settleAfter
+        } else if moved {
+            // A new correction moves the lead by its change and takes the smoothed error with
+            // it (the echo path moves anyway); this frame's error would leave the offset
+            // `settleAfter` is about.
+            let shift = correction - appliedCorrection, settled = Int(smoothedError.rounded())
+            appliedCorrection = correction
+            jump(settled - shift)
+            smoothedError -= Double(settled)
         }
         var start = 0
         if holdBack > 0 {  // hold the reference back: these samples are compared with silence
@@ -107,10 +123,25 @@ final class ReferenceAligner {
             holdBack -= start
         } else if !dozing && !realignOnReference {
             smoothedError += (Double(error) - smoothedError) * 0.01  // ~1 s at 100 frames/s
+            if settleFrames > 0 {
+                settleFrames -= 1
+                if settleFrames == 0 && abs(smoothedError) > deadband {
+                    let settled = Int(smoothedError.rounded())
+                    jump(settled)
+                    smoothedError -= Double(settled)
+                }
+            }
         }
         steer()
         resample(into: UnsafeMutableBufferPointer(rebasing: frame[start...]))
         return moved
+    }
+
+    /// Puts the lead `error` samples nearer its target: excess reference dropped, a shortfall
+    /// held back (compared with silence).
+    @inline(__always) private func jump(_ error: Int) {
+        if error > 0 { drop(error) } else { holdBack = -error }
+        controls.referenceRealignments.add(1, ordering: .relaxed)
     }
 
     /// Drops `count` samples of reference: those held back as silence first, then the
@@ -139,7 +170,7 @@ final class ReferenceAligner {
         guard framesSinceRatio >= 50 else { return }
         framesSinceRatio = 0
         var steeringPPM = 0.0
-        if abs(smoothedError) > deadband {
+        if settleFrames == 0 && abs(smoothedError) > deadband {
             let beyond = smoothedError > 0 ? smoothedError - deadband : smoothedError + deadband
             steeringPPM = max(-maximumSteeringPPM, min(maximumSteeringPPM, beyond * steering))
         }

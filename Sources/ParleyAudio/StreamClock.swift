@@ -100,11 +100,27 @@ public struct ClockDriftEstimator: Sendable {
         Double(r.frames - anchor.frames)
     }
 
-    /// Nil until the window is long enough.
+    /// Nil until the window is long enough and the fit sure enough (`maximumUncertaintyPPM`).
     public var driftPPM: Double? {
         guard capture.span >= minimumWindowSeconds, playback.span >= minimumWindowSeconds,
-              let c = capture.slope, let p = playback.slope, p > 0 else { return nil }
+              let c = capture.slope, let p = playback.slope, p > 0,
+              let u = uncertaintyPPM, u <= maximumUncertaintyPPM else { return nil }
         return (c / captureRate) / (p / playbackRate) * 1e6 - 1e6
+    }
+
+    /// Readings that jitter by more than a few frames (a driver, or snd-aloop under a VM,
+    /// that moves its position a timer tick at a time: ±2 ms) fit a line whose slope is
+    /// still tens of ppm off after 10 s — +85 and +40 ppm on the HIL VM's one-clock card —
+    /// and the reference, following it, moves the echo path under the canceller. So the
+    /// estimate waits until the slopes' standard error is under this; clean readings (a
+    /// few frames of jitter) get there within the minimum window.
+    public let maximumUncertaintyPPM = 10.0
+
+    /// The drift's standard error from the two fits' residuals (ppm); nil before a fit.
+    public var uncertaintyPPM: Double? {
+        guard let c = capture.slope, let p = playback.slope, let sc = capture.slopeError, let sp = playback.slopeError,
+              c > 0, p > 0 else { return nil }
+        return ((sc / c) * (sc / c) + (sp / p) * (sp / p)).squareRoot() * 1e6
     }
 }
 
@@ -115,19 +131,28 @@ struct LineFit: Sendable {
     private var meanY = 0.0
     private var comomentXY = 0.0
     private var momentXX = 0.0
+    private var momentYY = 0.0
     private(set) var span = 0.0
 
     mutating func add(x: Double, y: Double) {
         count += 1
-        let dx = x - meanX
+        let dx = x - meanX, dy = y - meanY
         meanX += dx / count
-        meanY += (y - meanY) / count
+        meanY += dy / count
         comomentXY += dx * (y - meanY)
         momentXX += dx * (x - meanX)
+        momentYY += dy * (y - meanY)
         span = max(span, x)
     }
 
     var slope: Double? { momentXX > 0 ? comomentXY / momentXX : nil }
+
+    /// The slope's standard error, from the residuals about the line (nil under 3 points).
+    var slopeError: Double? {
+        guard count >= 3, momentXX > 0 else { return nil }
+        let residual = max(0, momentYY - comomentXY * comomentXY / momentXX)
+        return (residual / (count - 2) / momentXX).squareRoot()
+    }
 
     /// Whether (x, y) lies further than `limit` from the line so far (false until there is
     /// a line through three points).

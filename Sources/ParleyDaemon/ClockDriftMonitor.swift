@@ -61,7 +61,8 @@ public final class ClockDriftMonitor: Service, Sendable {
                     logger.notice("capture and playback clocks agree again (\(text) ppm)")
                 } else if !reported {
                     reported = true
-                    logger.info("capture/playback clock drift \(text) ppm; the echo reference follows it")
+                    let sure = (estimator.uncertaintyPPM ?? 0).formatted(decimals: 1).dropFirst()
+                    logger.info("capture/playback clock drift \(text) ppm (±\(sure)); the echo reference follows it")
                 }
             }
         }

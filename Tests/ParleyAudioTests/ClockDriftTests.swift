@@ -32,10 +32,32 @@ import Testing
         #expect(abs(try #require(estimate(ppm: 100, seconds: 300, jitter: 480)) - 100) < 30)
     }
 
+    /// Positions a timer tick at a time (±2 ms: snd-aloop in the HIL VM), read four times a
+    /// second on one clock: 10 s of them fit a slope tens of ppm off, which the reference
+    /// would follow. The estimate waits until the fit is sure to 10 ppm, then reads near 0.
+    @Test func coarseReadingsWaitUntilTheFitIsSure() throws {
+        var estimator = ClockDriftEstimator(captureRate: 48000, playbackRate: 48000)
+        var generator = SplitMix(seed: 11)
+        var firstSure: Int?
+        for quarter in 0...(4 * 120) {
+            let nanos = quarter * 250_000_000
+            let frames = 12000 * quarter
+            estimator.add(capture: Reading(frames: frames + Int.random(in: -96...96, using: &generator), nanoseconds: nanos, epoch: 1),
+                          playback: Reading(frames: frames + Int.random(in: -96...96, using: &generator), nanoseconds: nanos, epoch: 1))
+            if quarter == 40 { #expect(estimator.driftPPM == nil, "\(estimator.uncertaintyPPM ?? -1) ppm sure at 10 s") }
+            if firstSure == nil, estimator.driftPPM != nil { firstSure = quarter / 4 }
+        }
+        #expect(try #require(firstSure) < 60)
+        #expect(abs(try #require(estimator.driftPPM)) < 30)  // three standard errors
+        #expect(try #require(estimator.uncertaintyPPM) < 5)
+    }
+
     @Test func aJumpInPositionStartsTheEstimateOver() {
         var estimator = ClockDriftEstimator(captureRate: 48000, playbackRate: 48000, minimumWindowSeconds: 1)
         estimator.add(capture: Reading(frames: 0, nanoseconds: 0, epoch: 1),
                       playback: Reading(frames: 0, nanoseconds: 0, epoch: 1))
+        estimator.add(capture: Reading(frames: 48000, nanoseconds: 1_000_000_000, epoch: 1),
+                      playback: Reading(frames: 48000, nanoseconds: 1_000_000_000, epoch: 1))
         estimator.add(capture: Reading(frames: 96000, nanoseconds: 2_000_000_000, epoch: 1),
                       playback: Reading(frames: 96000, nanoseconds: 2_000_000_000, epoch: 1))
         #expect(estimator.driftPPM == 0)
@@ -56,12 +78,12 @@ import Testing
             estimator.add(capture: Reading(frames: 48000 * t + jitter(), nanoseconds: t * 1_000_000_000, epoch: 1),
                           playback: Reading(frames: 48000 * t + jump + jitter(), nanoseconds: t * 1_000_000_000, epoch: 1))
         }
-        for t in 0...12 { add(t) }
-        #expect(abs(try #require(estimator.driftPPM)) < 100)
-        add(13, jump: -1920)
+        for t in 0...48 { add(t) }  // ±1 ms read once a second: sure to 10 ppm after ~45 s
+        #expect(abs(try #require(estimator.driftPPM)) < 30)  // three standard errors
+        add(49, jump: -1920)
         #expect(estimator.driftPPM == nil)  // a new window: too short to say
-        for t in 14...24 { add(t, jump: -1920) }
-        #expect(abs(try #require(estimator.driftPPM)) < 100)
+        for t in 50...98 { add(t, jump: -1920) }
+        #expect(abs(try #require(estimator.driftPPM)) < 30)  // three standard errors
     }
 
     @Test func readingsComeWholeFromTheSequenceLock() {
