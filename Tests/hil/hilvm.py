@@ -283,3 +283,31 @@ class Starvation:
     def close(self):
         self.proc.kill()
         self.proc.wait()
+
+
+# Stops one thread of a process dead, the way a wedged driver would: ptrace stops only the
+# thread it is given, the rest of the process runs on. A process of its own is the tracer,
+# so it can reap the thread when the process exits (a tracee's exit waits for its tracer).
+FREEZE = r"""
+import ctypes, os, sys
+from pathlib import Path
+pid, name = int(sys.argv[1]), sys.argv[2]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+tid = next(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if (t / "comm").read_text().strip() == name)
+for request in (0x4206, 0x4207):  # PTRACE_SEIZE, PTRACE_INTERRUPT
+    if libc.ptrace(request, tid, None, None) != 0:
+        sys.exit(f"ptrace {request:#x} on {name} ({tid}): {os.strerror(ctypes.get_errno())}")
+os.waitpid(tid, 0x40000000)  # __WALL: the stop
+print("stopped", flush=True)
+while True:
+    _, status = os.waitpid(tid, 0x40000000)  # __WALL
+    if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+        break
+"""
+
+
+def stop_thread(pid: int, name: str) -> subprocess.Popen:
+    tracer = subprocess.Popen([sys.executable, "-c", FREEZE, str(pid), name], stdout=subprocess.PIPE, text=True)
+    assert tracer.stdout.readline().strip() == "stopped", f"could not stop {name}"
+    return tracer

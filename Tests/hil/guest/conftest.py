@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
 os.environ.setdefault("PARLEYD", os.environ.get("HIL_PARLEYD", str(ROOT / ".build/release/parleyd")))
-from hilvm import HOST, RATE, GpioSim, HostLink, Speaker, Starvation, play_into_mic  # noqa: E402,F401
+from hilvm import HOST, RATE, GpioSim, HostLink, Speaker, Starvation  # noqa: E402
 from parleyd_process import Control, Daemon  # noqa: E402
 
 MIC = "hw:CARD=Loopback,DEV=0,SUBDEV=0"       # we play here; parleyd captures DEV=1,SUBDEV=0

@@ -3,12 +3,12 @@ unplugged and back), the GPIO chip gone and back, SIGTERM, and an audio thread t
 dead while the watchdog runs."""
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 from conftest import SPEAKER, Speaker, hil_config
+from hilvm import stop_thread
 from parleyd_process import Control, Daemon
 
 ALOOP = Path("/sys/bus/platform/drivers/snd_aloop")
@@ -86,34 +86,6 @@ def test_sigterm_stops_cleanly_and_lets_go_of_the_lines(parleyd, gpio):
     gpio.wait_lit(set())
     info = subprocess.run(["gpioinfo", "hil-sim"], capture_output=True, text=True, check=True).stdout
     assert all("unused" in line for line in info.splitlines()[1:]), info
-
-
-# Stops one thread of a process dead, the way a wedged driver would: ptrace stops only the
-# thread it is given, the rest of the process runs on. A process of its own is the tracer,
-# so it can reap the thread when the process exits (a tracee's exit waits for its tracer).
-FREEZE = r"""
-import ctypes, os, sys
-from pathlib import Path
-pid, name = int(sys.argv[1]), sys.argv[2]
-libc = ctypes.CDLL(None, use_errno=True)
-libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-tid = next(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if (t / "comm").read_text().strip() == name)
-for request in (0x4206, 0x4207):  # PTRACE_SEIZE, PTRACE_INTERRUPT
-    if libc.ptrace(request, tid, None, None) != 0:
-        sys.exit(f"ptrace {request:#x} on {name} ({tid}): {os.strerror(ctypes.get_errno())}")
-os.waitpid(tid, 0x40000000)  # __WALL: the stop
-print("stopped", flush=True)
-while True:
-    _, status = os.waitpid(tid, 0x40000000)  # __WALL
-    if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-        break
-"""
-
-
-def stop_thread(pid: int, name: str) -> subprocess.Popen:
-    tracer = subprocess.Popen([sys.executable, "-c", FREEZE, str(pid), name], stdout=subprocess.PIPE, text=True)
-    assert tracer.stdout.readline().strip() == "stopped", f"could not stop {name}"
-    return tracer
 
 
 def test_a_hung_capture_thread_stops_the_watchdog(parleyd, gpio):

@@ -5,7 +5,8 @@ import array
 import time
 
 from audio import best_correlation, envelope, spoken_fixture
-from conftest import MIC, RATE, play_into_mic
+from conftest import MIC, RATE
+from hilvm import play_into_mic
 
 
 def speech_envelope(samples, rate):

@@ -7,16 +7,13 @@ import array
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from audio import best_correlation, envelope, spoken_fixture
 from conftest import MIC, now_us, run, sample
-from hilvm import RATE, play_into_mic
+from hilvm import RATE, play_into_mic, stop_thread
 
 REPEATS = int(os.environ.get("HIL_SYSTEMD_REPEATS", "5"))  # samples per figure (p50 over them)
 KEY = os.environ["HIL_API_KEY"]
@@ -96,18 +93,10 @@ def test_a_killed_daemon_is_restarted_after_restart_sec(unit, control):
         assert elapsed >= restart_sec_ms, f"restarted after {elapsed:.0f} ms, before RestartSec"
 
 
-# One thread of the daemon stopped dead (a wedged driver), the rest running: the same tracer
-# as Tests/hil/guest/test_faults.py.
-FREEZE = (Path(__file__).resolve().parents[1] / "guest" / "test_faults.py").read_text().split('FREEZE = r"""')[1] \
-    .split('"""')[0]
-
-
 def test_a_hung_audio_thread_stops_the_watchdog_and_systemd_restarts_the_daemon(unit, control):
     for _ in range(REPEATS):
         pid, restarts = unit.pid(), unit.restarts()
-        tracer = subprocess.Popen([sys.executable, "-c", FREEZE, str(pid), "parley-capture"],
-                                  stdout=subprocess.PIPE, text=True)
-        assert tracer.stdout.readline().strip() == "stopped"
+        tracer = stop_thread(pid, "parley-capture")  # a wedged driver: the rest runs on
         t0 = now_us()
         try:
             props = unit.wait_ready(other_than=pid, timeout=60)
