@@ -137,7 +137,7 @@ def run_systemd(env: dict, deb: Path, boots: int, pytest_args: list[str]) -> tup
             only = pytest_args if boot == 0 else ["-k", "ready_after_boot"]
             rc = subprocess.call(
                 [str(ROOT / "scripts/hil/run-in-vm.sh"), str(ROOT / ".venv/bin/python"), "-m", "pytest",
-                 "-p", "no:cacheprovider", "-v", "-rfE", "--color=no", str(ROOT / "Tests/hil/systemd"), *only],
+                 "-p", "no:cacheprovider", "-v", "-rfEs", "--color=no", str(ROOT / "Tests/hil/systemd"), *only],
                 env=dict(env, HIL_CACHE_DIR=cache, HIL_ROOT=str(root), HIL_RESULTS=str(shared)), cwd=ROOT)
             status = status or rc
             if shared.exists():
@@ -184,7 +184,7 @@ def main():
         started = time.monotonic()
         status = subprocess.call(
             [str(ROOT / "scripts/hil/run-in-vm.sh"), str(ROOT / ".venv/bin/python"), "-m", "pytest", "-p", "no:cacheprovider",
-             "-v", "-rfE", "--color=no", str(ROOT / "Tests/hil/guest"), *args.pytest_args], env=env, cwd=ROOT)
+             "-v", "-rfEs", "--color=no", str(ROOT / "Tests/hil/guest"), *args.pytest_args], env=env, cwd=ROOT)
         print(f"hil: VM and suite took {time.monotonic() - started:.1f} s; exit status {status}")
     merged = json.loads(shared.read_text()) if shared.exists() else {"hil": {}}
     shared.unlink(missing_ok=True)

@@ -1,8 +1,6 @@
 """Fixtures inside the HIL VM: the gpio-sim chip, the two sides of the snd-aloop card, the
 link to the host (its clock and what the fake Realtime server heard), and parleyd on all of
 it. Runs only in the guest (scripts/hil/run-in-vm.sh sets HIL_*); `make hil` starts it."""
-import faulthandler
-import json
 import os
 import sys
 import time
@@ -14,15 +12,12 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
 os.environ.setdefault("PARLEYD", os.environ.get("HIL_PARLEYD", str(ROOT / ".build/release/parleyd")))
-from hilvm import HOST, RATE, GpioSim, HostLink, Speaker, Starvation  # noqa: E402
+from fixtures import gpio, hang_guard, host, measured, starvation, write_results  # noqa: E402,F401 (fixtures)
+from hilvm import HOST, RATE, Speaker  # noqa: E402
 from parleyd_process import Control, Daemon  # noqa: E402
 
 MIC = "hw:CARD=Loopback,DEV=0,SUBDEV=0"       # we play here; parleyd captures DEV=1,SUBDEV=0
 SPEAKER = "hw:CARD=Loopback,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1; we record here
-
-
-STARVATION: list[Starvation] = []  # the session's probe, for the figures at the end
-MEASURED: dict = {}      # figures the scenarios measured; written to $HIL_RESULTS under "hil"
 
 
 def pytest_configure(config):
@@ -31,11 +26,7 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session):
-    MEASURED.update(scenarios=session.testscollected, scenarios_failed=session.testsfailed)
-    if STARVATION:
-        MEASURED.update(STARVATION[0].figures())
-    with open(os.environ["HIL_RESULTS"], "w") as f:
-        json.dump({"hil": MEASURED}, f, indent=2, sort_keys=True)
+    write_results(session, "hil")
 
 
 def hil_config(tmp: Path, extra: str = "") -> str:
@@ -90,28 +81,6 @@ socket = "{tmp}/control.sock"
 {extra}"""
 
 
-@pytest.fixture(autouse=True)
-def hang_guard():
-    """A test stuck in the VM would hold the whole run until its timeout: after 180 s, print
-    every thread's stack and end the run."""
-    faulthandler.dump_traceback_later(180, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-@pytest.fixture
-def measured():
-    return MEASURED
-
-
-@pytest.fixture(scope="session")
-def starvation():
-    probe = Starvation()
-    STARVATION.append(probe)
-    yield probe
-    probe.close()
-
-
 @pytest.fixture
 def judged(starvation):
     """judged(scenario, attempt, tries): runs attempt() until it passes, up to `tries` times.
@@ -132,19 +101,6 @@ def judged(starvation):
                 why = f"{str(e).splitlines()[0]} (the guest's CPUs stalled {stall:.0f} ms)"
         pytest.skip(f"{scenario}: all {tries} tries fell in guest stalls; last: {why}")
     return run
-
-
-@pytest.fixture(scope="session")
-def host():
-    return HostLink(int(os.environ["HIL_LINK_PORT"]))
-
-
-@pytest.fixture
-def gpio():
-    chip = GpioSim()
-    for name in ("ptt", "cancel"):
-        chip.release(name)
-    return chip
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ root with the .deb installed by apt, systemd as PID 1, parleyd.service started a
 the snd-aloop card (named "parley" by udev) and the gpio-sim chip, the board profile and the
 backend as an operator's drop-ins, the key through LoadCredential. Everything is asserted
 from what an operator has: systemctl show, the journal, the control socket, the hardware."""
-import faulthandler
 import json
 import os
 import subprocess
@@ -16,14 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
-from hilvm import GpioSim, HostLink, Speaker, Starvation  # noqa: E402
+from fixtures import MEASURED, gpio, hang_guard, host, measured, starvation, write_results  # noqa: E402,F401 (fixtures)
+from hilvm import Speaker  # noqa: E402
 from parleyd_process import Control  # noqa: E402
 
 MIC = "hw:CARD=parley,DEV=0,SUBDEV=0"       # parleyd captures DEV=1,SUBDEV=0 (50-board.toml)
 SPEAKER = "hw:CARD=parley,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1
 SOCKET = "/run/parley/control.sock"
-MEASURED: dict = {}  # written to $HIL_RESULTS under "hil" → "systemd"
-STARVATION: list[Starvation] = []
 
 
 def pytest_configure(config):
@@ -32,11 +30,7 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session):
-    MEASURED.update(scenarios=session.testscollected, scenarios_failed=session.testsfailed)
-    if STARVATION:
-        MEASURED.update(STARVATION[0].figures())
-    with open(os.environ["HIL_RESULTS"], "w") as f:
-        json.dump({"systemd": MEASURED}, f, indent=2, sort_keys=True)
+    write_results(session, "systemd")
 
 
 def sample(name: str, value_ms: float):
@@ -109,13 +103,6 @@ class Unit:
         self.wait_ready()
 
 
-@pytest.fixture(autouse=True)
-def hang_guard():
-    faulthandler.dump_traceback_later(240, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
 @pytest.fixture(scope="session")
 def unit():
     u = Unit()
@@ -131,23 +118,10 @@ def running_after(unit):
     unit.ensure_running()
 
 
-@pytest.fixture(scope="session")
-def host():
-    return HostLink(int(os.environ["HIL_LINK_PORT"]))
-
-
 @pytest.fixture
 def fake(host):
     host.configure(response_audio_seconds=None, speak_pace=0.5, drop_after_deltas=None, answer_audio=None)
     return host
-
-
-@pytest.fixture
-def gpio():
-    chip = GpioSim()
-    for name in ("ptt", "cancel"):
-        chip.release(name)
-    return chip
 
 
 @pytest.fixture
@@ -168,14 +142,3 @@ def speaker():
     s.close()
 
 
-@pytest.fixture
-def measured():
-    return MEASURED
-
-
-@pytest.fixture(scope="session")
-def starvation():
-    probe = Starvation()
-    STARVATION.append(probe)
-    yield probe
-    probe.close()
