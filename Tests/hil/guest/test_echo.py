@@ -78,11 +78,13 @@ def answer(gpio, control, path, voided: list[str], starvation) -> dict | None:
           f"reference {control.status()['audio']['echoReference']}")
     if stall:
         voided.append(f"guest stalled {stall:.0f} ms")
-        starvation.void("echo")
-    elif xruns(control) > lost:
+        starvation.void("echo: guest stalled")
+    elif xruns(control) > lost:  # shorter stalls than the probe counts still run a buffer dry
         voided.append("parleyd xrun")
+        starvation.void("echo: parleyd xrun")
     elif len(path.errors) > broke:
         voided.append("alsaloop: " + path.errors[-1])
+        starvation.void("echo: alsaloop xrun")
     elif health["measures"] == before:
         voided.append("no measure")  # too little far-end-only speech counted
     else:
