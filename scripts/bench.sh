@@ -101,7 +101,8 @@ fi
 
 if want hil; then
   echo "bench: hardware-in-the-loop latency (60 turns in the VM), then the package under systemd in it (5 boots)"
-  hil_deb=$(./scripts/deb.sh | head -1)
+  debs=$(./scripts/deb.sh)
+  hil_deb=${debs%%$'\n'*}  # parley's, not parley-webrtc's
   .venv/bin/python Tests/hil/host.py --turns 60 --parleyd $shipped --deb "$hil_deb" --boots 5 --results "$out/hil.json"
 fi
 
