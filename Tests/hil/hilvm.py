@@ -227,6 +227,22 @@ def play_into_mic(raw: Path, device: str) -> subprocess.Popen:
     return subprocess.Popen(["aplay", "-q", "-D", device, "-f", "S16_LE", "-r", str(RATE), "-c", "1", "-t", "raw", str(raw)])
 
 
+def backend_toml(port: int, key: str) -> str:
+    """The backend both guests run against: the host's fake Realtime server, reached over
+    qemu's user network in plain ws://; `key` is the TOML line naming the API key (a file,
+    or a systemd credential)."""
+    return f"""[backend]
+kind = "openai"
+allow_insecure = true           # the fake server is the host, over qemu's user network, in plain ws://
+reconnect_initial_ms = 200
+reconnect_max_ms = 1000
+
+[backend.openai]
+url = "ws://{HOST}:{port}/v1/realtime"
+{key}
+"""
+
+
 # A probe above everything else in the guest (SCHED_FIFO 99, above parleyd's 70): it asks to
 # wake every 2 ms and prints each wake-up that came more than MIN_MS late. Only the guest's
 # CPU not running at all delays it that much — TCG's vCPU threads starved by the host — so

@@ -24,8 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "Tests/integration"))
+sys.path.insert(0, str(ROOT / "Tests/hil"))
 from fake_openai import FakeRealtime  # noqa: E402
 from server_thread import ServerThread  # noqa: E402
+from hilvm import backend_toml  # noqa: E402
 
 KEY = "sk-hil-fake-key-1234567890"
 GPIO_LINES = "ptt cancel led_ready led_listen led_think led_speak led_error"
@@ -94,25 +96,14 @@ def summary(results: Path) -> str:
     return "hil latency on the VM's kernel (snd-aloop, gpio-sim):\n" + "\n".join(rows + extra)
 
 
-BACKEND_DROPIN = """# An operator's drop-in: the backend, the key by credential (parleyd.service.d/50-key.conf).
-[backend]
-kind = "openai"
-allow_insecure = true           # the fake server is the host, over qemu's user network, in plain ws://
-reconnect_initial_ms = 200
-reconnect_max_ms = 1000
-
-[backend.openai]
-url = "ws://10.0.2.2:{port}/v1/realtime"
-api_key_credential = "openai-key"
-"""
-
-
 def installed_root(work: Path, deb: Path, kver: str, fake_port: int) -> Path:
     """The Debian root with the package installed by apt, and what an operator adds to a
     device: the backend drop-in, the key file and the unit drop-in that loads it."""
     root = Path(subprocess.check_output([str(ROOT / "scripts/hil/systemd-root.sh"), "mount", str(deb), str(work), kver],
                                         text=True).strip())
-    (root / "etc/parley/conf.d/60-backend.toml").write_text(BACKEND_DROPIN.format(port=fake_port))
+    (root / "etc/parley/conf.d/60-backend.toml").write_text(
+        "# An operator's drop-in: the backend, the key by credential (parleyd.service.d/50-key.conf).\n"
+        + backend_toml(fake_port, 'api_key_credential = "openai-key"'))
     key = root / "etc/parley/credentials/openai.key"
     key.parent.mkdir(mode=0o700, exist_ok=True)
     key.write_text(KEY)

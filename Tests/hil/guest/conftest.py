@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
 os.environ.setdefault("PARLEYD", os.environ.get("HIL_PARLEYD", str(ROOT / ".build/release/parleyd")))
 from fixtures import gpio, hang_guard, host, measured, starvation, write_results  # noqa: E402,F401 (fixtures)
-from hilvm import HOST, RATE, Speaker  # noqa: E402
+from hilvm import RATE, Speaker, backend_toml  # noqa: E402
 from parleyd_process import Control, Daemon  # noqa: E402
 
 MIC = "hw:CARD=Loopback,DEV=0,SUBDEV=0"       # we play here; parleyd captures DEV=1,SUBDEV=0
@@ -66,16 +66,7 @@ offline = "on"
 [board.cues]
 enabled = false
 
-[backend]
-kind = "openai"
-allow_insecure = true           # the fake server is the host, over qemu's user network, in plain ws://
-reconnect_initial_ms = 200
-reconnect_max_ms = 1000
-
-[backend.openai]
-url = "ws://{HOST}:{os.environ['HIL_FAKE_PORT']}/v1/realtime"
-api_key_file = "{key}"
-
+{backend_toml(int(os.environ['HIL_FAKE_PORT']), f'api_key_file = "{key}"')}
 [control]
 socket = "{tmp}/control.sock"
 {extra}"""
