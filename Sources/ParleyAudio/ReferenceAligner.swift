@@ -111,10 +111,8 @@ final class ReferenceAligner {
             // A new correction moves the lead by its change and takes the smoothed error with
             // it (the echo path moves anyway); this frame's error would leave the offset
             // `settleAfter` is about.
-            let shift = correction - appliedCorrection, settled = Int(smoothedError.rounded())
+            jumpOnAverage(less: correction - appliedCorrection)
             appliedCorrection = correction
-            jump(settled - shift)
-            smoothedError -= Double(settled)
         }
         var start = 0
         if holdBack > 0 {  // hold the reference back: these samples are compared with silence
@@ -125,11 +123,7 @@ final class ReferenceAligner {
             smoothedError += (Double(error) - smoothedError) * 0.01  // ~1 s at 100 frames/s
             if settleFrames > 0 {
                 settleFrames -= 1
-                if settleFrames == 0 && abs(smoothedError) > deadband {
-                    let settled = Int(smoothedError.rounded())
-                    jump(settled)
-                    smoothedError -= Double(settled)
-                }
+                if settleFrames == 0 && abs(smoothedError) > deadband { jumpOnAverage() }
             }
         }
         steer()
@@ -142,6 +136,14 @@ final class ReferenceAligner {
     @inline(__always) private func jump(_ error: Int) {
         if error > 0 { drop(error) } else { holdBack = -error }
         controls.referenceRealignments.add(1, ordering: .relaxed)
+    }
+
+    /// Jumps by the smoothed error (the readings' average offset, which goes with it) less
+    /// `shift` (a correction's change, which the target already carries).
+    @inline(__always) private func jumpOnAverage(less shift: Int = 0) {
+        let settled = Int(smoothedError.rounded())
+        jump(settled - shift)
+        smoothedError -= Double(settled)
     }
 
     /// Drops `count` samples of reference: those held back as silence first, then the
