@@ -96,12 +96,16 @@ class HostLink:
     def configure(self, **settings):
         self.ask("configure", set=settings)
 
+    def reset(self):
+        """The fake's defaults: answers as long as the turn, spoken at half speed, nothing dropped."""
+        self.configure(response_audio_seconds=None, speak_pace=0.5, drop_after_deltas=None, answer_audio=None)
+
 
 class GpioSim:
     """The gpio-sim chip's lines by name: buttons pulled (active low: pressed = pulled down),
     LEDs read back from what parleyd drives."""
 
-    CONFIG = Path("/sys/kernel/config/gpio-sim/hil")  # made by scripts/hil/guest.sh
+    CONFIG = Path("/sys/kernel/config/gpio-sim/hil")  # made by scripts/hil/board.sh
 
     def __init__(self):
         self.names = os.environ["HIL_GPIO_LINES"].split()

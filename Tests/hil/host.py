@@ -96,6 +96,14 @@ def summary(results: Path) -> str:
     return "hil latency on the VM's kernel (snd-aloop, gpio-sim):\n" + "\n".join(rows + extra)
 
 
+def run_suite(suite: str, pytest_args: list[str], env: dict) -> int:
+    """Tests/hil/<suite> under pytest in the VM (run-in-vm.sh; HIL_ROOT in `env` boots the
+    installed root); its exit status."""
+    return subprocess.call(
+        [str(ROOT / "scripts/hil/run-in-vm.sh"), str(ROOT / ".venv/bin/python"), "-m", "pytest", "-p", "no:cacheprovider",
+         "-v", "-rfEs", "--color=no", str(ROOT / "Tests/hil" / suite), *pytest_args], env=env, cwd=ROOT)
+
+
 def installed_root(work: Path, deb: Path, kver: str, fake_port: int) -> Path:
     """The Debian root with the package installed by apt, and what an operator adds to a
     device: the backend drop-in, the key file and the unit drop-in that loads it."""
@@ -126,10 +134,7 @@ def run_systemd(env: dict, deb: Path, boots: int, pytest_args: list[str]) -> tup
         for boot in range(boots):
             shared.unlink(missing_ok=True)
             only = pytest_args if boot == 0 else ["-k", "ready_after_boot"]
-            rc = subprocess.call(
-                [str(ROOT / "scripts/hil/run-in-vm.sh"), str(ROOT / ".venv/bin/python"), "-m", "pytest",
-                 "-p", "no:cacheprovider", "-v", "-rfEs", "--color=no", str(ROOT / "Tests/hil/systemd"), *only],
-                env=dict(env, HIL_CACHE_DIR=cache, HIL_ROOT=str(root), HIL_RESULTS=str(shared)), cwd=ROOT)
+            rc = run_suite("systemd", only, dict(env, HIL_CACHE_DIR=cache, HIL_ROOT=str(root), HIL_RESULTS=str(shared)))
             status = status or rc
             if shared.exists():
                 for name, value in json.loads(shared.read_text())["systemd"].items():
@@ -173,9 +178,7 @@ def main():
     status = 0
     if args.suite in ("all", "guest"):
         started = time.monotonic()
-        status = subprocess.call(
-            [str(ROOT / "scripts/hil/run-in-vm.sh"), str(ROOT / ".venv/bin/python"), "-m", "pytest", "-p", "no:cacheprovider",
-             "-v", "-rfEs", "--color=no", str(ROOT / "Tests/hil/guest"), *args.pytest_args], env=env, cwd=ROOT)
+        status = run_suite("guest", args.pytest_args, env)
         print(f"hil: VM and suite took {time.monotonic() - started:.1f} s; exit status {status}")
     merged = json.loads(shared.read_text()) if shared.exists() else {"hil": {}}
     shared.unlink(missing_ok=True)

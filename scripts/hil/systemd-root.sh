@@ -20,6 +20,15 @@ MIRROR=${HIL_MIRROR:-http://deb.debian.org/debian}
 PACKAGES=(systemd systemd-sysv udev kmod iproute2 procps python3 alsa-utils gpiod espeak-ng sox)
 env_apt=(env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin)
 
+apt_in() {  # apt-get ARGS in the root DIR, with /proc mounted for the maintainer scripts
+  local dir=$1 rc=0
+  shift
+  mount -t proc proc "$dir/proc"
+  "${env_apt[@]}" chroot "$dir" apt-get "$@" >&2 || rc=$?
+  umount "$dir/proc"
+  return $rc
+}
+
 depends() {  # the package's Depends, names only (apt resolves the versions)
   dpkg-deb --field "$1" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' | grep -v '^$'
 }
@@ -39,13 +48,10 @@ base() {
       debootstrap --variant=minbase bookworm "$dir" "$MIRROR" >&2
     fi
     cp /etc/resolv.conf "$dir/etc/resolv.conf"
-    mount -t proc proc "$dir/proc"
+    apt_in "$dir" update -qq
     # shellcheck disable=SC2046
-    ("${env_apt[@]}" chroot "$dir" apt-get update -qq &&
-     "${env_apt[@]}" chroot "$dir" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" $(depends "$deb")) >&2 \
-      || { umount "$dir/proc"; exit 1; }
-    umount "$dir/proc"
-    "${env_apt[@]}" chroot "$dir" apt-get clean
+    apt_in "$dir" install -y -qq --no-install-recommends "${PACKAGES[@]}" $(depends "$deb")
+    apt_in "$dir" clean
     echo "$stamp" > "$dir.stamp"
   fi
   echo "$dir"
@@ -58,12 +64,9 @@ mount_root() {
   mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
   local r=$dir/root
   cp "$deb" "$r/tmp/parley.deb"
-  mount -t proc proc "$r/proc"
   # Offline when the base holds the dependencies: apt installs it as on a device
   # (maintainer scripts, the user, the unit enabled).
-  "${env_apt[@]}" chroot "$r" apt-get install -y -qq --no-install-recommends /tmp/parley.deb >&2 \
-    || { umount "$r/proc"; exit 1; }
-  umount "$r/proc"
+  apt_in "$r" install -y -qq --no-install-recommends /tmp/parley.deb
   rm "$r/tmp/parley.deb"
   mkdir -p "$r/lib/modules/$kver"
   mount --bind -o ro "/lib/modules/$kver" "$r/lib/modules/$kver"

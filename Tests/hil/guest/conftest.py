@@ -108,7 +108,7 @@ def start_parleyd(tmp_path, gpio, host):
     started = []
 
     def start(extra: str = "", env: dict | None = None):
-        host.configure(response_audio_seconds=None, speak_pace=0.5, drop_after_deltas=None, answer_audio=None)
+        host.reset()
         d = Daemon(tmp_path, config=hil_config(tmp_path, extra), env=env).start()
         started.append(d)
         d.notify.wait_for("READY=1", timeout=30)

@@ -34,7 +34,6 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
     figures = {"press": [], "commit": [], "audio": [], "barge": []}
     uncertainty = []
     voided = 0  # turns whose speaker figures fell into a recorder restart (see Speaker)
-    starved = 0  # turns during which the guest's CPUs stalled (Starvation): the emulator's figures
     playing = False  # the previous answer is playing: this press is a barge-in
     t_start = time.monotonic()
     for turn in range(turns + 1):
@@ -55,12 +54,11 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
                 raise
             gpio.release()
             gpio.wait_lit({"ready"}, timeout=30)  # start the chain again from a quiet speaker
-            starved, playing = starved + 1, False
+            playing = False
             starvation.void("latency")
             continue
         t_start = t_delta
-        if starvation.during(began):
-            starved += 1
+        if starvation.during(began):  # the emulator's figures
             starvation.void("latency")
         elif (playing and barge is None) or audio is None:
             voided += 1
@@ -77,7 +75,7 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
     assert voided <= turns // 10, f"{voided} of {turns} turns lost to speaker recorder restarts"
     assert host.ask("server")["violations"] == []
     if len(figures["audio"]) < turns // 2:
-        pytest.skip(f"the host starved the VM: {starved} of {turns + 1} turns fell in guest stalls; "
+        pytest.skip(f"the host starved the VM: {starvation.voided.get('latency', 0)} of {turns + 1} turns fell in guest stalls; "
                     f"{len(figures['audio'])} left to measure")
     measured.update({
         "ptt_edge_to_first_audio_ms": percentiles(figures["press"]),

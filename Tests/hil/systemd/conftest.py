@@ -67,24 +67,23 @@ class Unit:
     def wait_ready(self, other_than: int = 0, timeout: float = 60) -> dict[str, str]:
         """Until the unit is active (READY=1 came: it is Type=notify) with a main process other
         than `other_than`; its properties then."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            props = self.show("ActiveState", "SubState", "MainPID", "ActiveEnterTimestampMonotonic", "NRestarts",
-                              "StatusText", "Result", "ExecMainStatus")
-            if props["ActiveState"] == "active" and props["MainPID"] not in ("0", str(other_than)):
-                return props
-            time.sleep(0.02)
-        raise AssertionError(f"{self.NAME} not ready again within {timeout} s: {props}\n{self.journal_text()}")
+        return self._wait(lambda p: p["ActiveState"] == "active" and p["MainPID"] not in ("0", str(other_than)),
+                          "ready again", timeout)
 
     def wait_state(self, state: str, timeout: float = 30) -> dict[str, str]:
+        return self._wait(lambda p: p["ActiveState"] == state, state, timeout)
+
+    WATCHED = ("ActiveState", "SubState", "MainPID", "ActiveEnterTimestampMonotonic", "InactiveEnterTimestampMonotonic",
+               "NRestarts", "StatusText", "Result", "ExecMainStatus", "ExecMainCode")
+
+    def _wait(self, done, what: str, timeout: float) -> dict[str, str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            props = self.show("ActiveState", "Result", "ExecMainStatus", "ExecMainCode", "NRestarts",
-                              "InactiveEnterTimestampMonotonic")
-            if props["ActiveState"] == state:
+            props = self.show(*self.WATCHED)
+            if done(props):
                 return props
             time.sleep(0.02)
-        raise AssertionError(f"{self.NAME} not {state} within {timeout} s: {props}\n{self.journal_text()}")
+        raise AssertionError(f"{self.NAME} not {what} within {timeout} s: {props}\n{self.journal_text()}")
 
     def journal(self, since_us: int = 0, unit_only: bool = False) -> list[dict]:
         """This boot's journal entries (JSON) from `since_us` on the monotonic clock."""
@@ -120,7 +119,7 @@ def running_after(unit):
 
 @pytest.fixture
 def fake(host):
-    host.configure(response_audio_seconds=None, speak_pace=0.5, drop_after_deltas=None, answer_audio=None)
+    host.reset()
     return host
 
 
@@ -128,11 +127,15 @@ def fake(host):
 def control(unit):
     """The control socket, once the backend's session is up (READY comes before it)."""
     c = Control(SOCKET)
-    deadline = time.monotonic() + 30
-    while c.status()["state"]["session"] != "created":
-        assert time.monotonic() < deadline, f"no session: {c.status()['state']}\n{unit.journal_text()}"
-        time.sleep(0.05)
+    wait_session(c, unit)
     return c
+
+
+def wait_session(control: Control, unit: Unit, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while control.status()["state"]["session"] != "created":
+        assert time.monotonic() < deadline, f"no session: {control.status()['state']}\n{unit.journal_text()}"
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from audio import best_correlation, envelope, spoken_fixture
-from conftest import MIC, now_us, run, sample
+from conftest import MIC, now_us, run, sample, wait_session
 from hilvm import RATE, play_into_mic, stop_thread
 
 REPEATS = int(os.environ.get("HIL_SYSTEMD_REPEATS", "5"))  # samples per figure (p50 over them)
@@ -72,13 +72,6 @@ def timespan_ms(text: str) -> float:
     return sum(float(n) * units[u] for n, u in re.findall(r"([\d.]+)(us|ms|min|s)", text))
 
 
-def wait_session(control, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while control.status()["state"]["session"] != "created":
-        assert time.monotonic() < deadline, control.status()["state"]
-        time.sleep(0.05)
-
-
 def test_a_killed_daemon_is_restarted_after_restart_sec(unit, control):
     restart_sec_ms = timespan_ms(unit.show("RestartUSec")["RestartUSec"])
     assert restart_sec_ms > 0
@@ -132,7 +125,7 @@ def test_sigterm_while_speaking_stops_within_a_second(unit, control, fake, gpio,
     fake.configure(response_audio_seconds=8.0)
     for _ in range(REPEATS):
         unit.ensure_running()
-        wait_session(control)
+        wait_session(control, unit)
         gpio.press()
         gpio.wait_lit({"listen"})
         time.sleep(0.3)
