@@ -21,5 +21,5 @@ for name in parleyd parleyctl; do
   chmod +x "$work/run-$name"
 done
 .venv/bin/python scripts/code-order.py run "$work/run-parleyd" "$work/run-parleyctl"
-.venv/bin/python scripts/code-order.py collect "$work"/callgrind.* > packaging/parleyd.order
+.venv/bin/python scripts/code-order.py collect "$work/parleyd" "$work"/callgrind.* > packaging/parleyd.order
 echo "code-order: $(wc -l < packaging/parleyd.order) functions in packaging/parleyd.order"

@@ -170,7 +170,8 @@ extension Daemon {
             services.append(MetricsServer(listen: settings.metrics.listen, eventLoopGroup: eventLoops,
                                           logger: logger("parley.metrics"), metrics: control.metrics))
         }
-        services.append(SystemdLifecycle(notifier: notifier, reloader: reloader, logger: log))
+        services.append(SystemdLifecycle(notifier: notifier, reloader: reloader, logger: log,
+                                         releasesStartupCode: !settings.audio.lockMemory))
         // The provisioner ends only to restart the daemon on files it applied: a clean exit,
         // which systemd's Restart=always follows with a start.
         let group = ServiceGroup(configuration: .init(

@@ -12,11 +12,16 @@ struct SystemdLifecycle: Service {
     let notifier: SystemdNotifier
     let reloader: ConfigReloader
     let logger: Logger
+    /// Drop the code only starting ran once READY (`StartupCode`; not with audio.lock_memory).
+    let releasesStartupCode: Bool
 
     func run() async {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         notifier.ready()
         logger.notice("ready")
+        if releasesStartupCode, let bytes = StartupCode.release() {
+            logger.debug("startup code released: \(bytes >> 10) KiB of code mapping advised")
+        }
         await cancelWhenGracefulShutdown {
             for await _ in hangups { await reloader.reload() }
         }
