@@ -37,8 +37,10 @@ struct ControlClient {
         }
         var line = request.encoded()
         line.append(0x0A)
-        let sent = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard sent == line.count else { throw Failure(description: "cannot send to parleyd: \(errnoText())") }
+        // A refused client may find the connection closed before its request went: the reason
+        // is waiting to be read (MSG_NOSIGNAL: EPIPE, not death by SIGPIPE).
+        let sent = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == line.count || errno == EPIPE else { throw Failure(description: "cannot send to parleyd: \(errnoText())") }
         var reply = Data()
         var chunk = [UInt8](repeating: 0, count: 4096)
         while !reply.contains(0x0A) {

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import start_on_backend
 from fake_openai import FakeRealtime
-from parleyd_process import BASE_CONFIG, Control
+from parleyd_process import BASE_CONFIG, PARLEYCTL, Control
 from test_openai_backend import ready, wait_for
 from tls_certs import make_ca_and_server
 
@@ -28,7 +28,10 @@ try:
     s.connect(sys.argv[1])
 except OSError as e:
     print(json.dumps({"connect": e.strerror})); sys.exit()
-s.sendall(b'{"command": "status"}\\n')
+try:
+    s.sendall(b'{"command": "status"}\\n')
+except BrokenPipeError:  # refused: the daemon wrote why and closed before this was sent
+    pass
 print(s.makefile().readline().strip() or "{}")
 """
 
@@ -61,6 +64,10 @@ def test_the_control_socket_refuses_other_users_even_when_its_mode_lets_them_in(
     assert reply["ok"] is False and reply["error"].startswith("refused: uid 65534"), reply
     assert "status" not in reply
     assert d.log.count("control socket: refused 1 client(s) since the last such line, the latest: uid 65534") == 1
+    # parleyctl, refused, says why, whether or not the daemon closed before its request went.
+    ctl = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                          PARLEYCTL, "status", "--socket", str(sock)], capture_output=True, text=True, timeout=10)
+    assert ctl.returncode != 0 and "refused: uid 65534" in ctl.stderr, (ctl.returncode, ctl.stderr)
     # Someone in the socket's group (here the daemon's, root's gid 0) is let in.
     assert as_user(NOBODY, 0, sock)["ok"] is True
     d.signal(signal.SIGTERM)
