@@ -147,7 +147,7 @@ fi
 
 mkdir -p bench
 python3 - "$out" <<'PY'
-import json, os, re, statistics, sys
+import json, math, os, re, statistics, sys
 import xml.etree.ElementTree as ET
 out = sys.argv[1]
 def have(name):
@@ -178,6 +178,7 @@ if have("swift.jsonl"):  # the audio section
         "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
     })
     scenarios, reconvergence, without_echo, live_deviation = {}, {}, {}, []
+    speaker_limit_error = None
     for line in open(os.path.join(out, "aec.txt")):
         m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s, "
                      r"resampler [-\d.]+ ppm, drift estimate ([-\d.na]+) ppm", line)
@@ -186,6 +187,9 @@ if have("swift.jsonl"):  # the audio section
         if m and r: reconvergence[m.group(1)] = float(r.group(1))
         q = re.search(r"double-talk SDR without echo ([-\d.]+) dB", line)
         if m and q: without_echo[m.group(1)] = float(q.group(1))
+        c = re.search(r"speaker limit (\d+)", line)
+        if m and c and m.group(1) == "van_speaker_clipping":  # the speaker's curve found, against the rig's (8000)
+            speaker_limit_error = round(abs(20 * math.log10(int(c.group(1)) / 8000)), 2)
         d = re.match(r"AEC live deviation \S+: clear ([\d.]+) dB, after double talk ([\d.]+) dB", line)
         if d: live_deviation.append((float(d.group(1)), float(d.group(2))))
     drifts = {name: float(name[6:-3].replace("minus_", "-")) for name in scenarios if name.startswith("drift_")}
@@ -208,6 +212,8 @@ if have("swift.jsonl"):  # the audio section
         results["aec"][f"near_end_sdr_{name}_db"] = round(figures[1], 2)
         if name.startswith(("van_", "extra_delay_", "device_", "misaligned_plus_50ms_unaligned")):
             results["aec"][f"erle_{name}_db"] = round(figures[0], 2)
+    if speaker_limit_error is not None:
+        results["aec"]["speaker_curve_limit_error_db"] = speaker_limit_error
     for name, seconds in reconvergence.items():  # an echo path that changed mid-answer
         results["aec"][f"reconvergence_20db_{name}_s"] = seconds
     for name, sdr in without_echo.items():  # the talker against the noise alone (shadow run)

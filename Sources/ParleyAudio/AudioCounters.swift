@@ -103,6 +103,11 @@ public final class AudioControls: Sendable {
     let echoDelayCorrection = Atomic<Int>(0)
     /// What the canceller saw, recorded on request for the echo-delay probe (1.2 s).
     let echoRecorder = EchoPathRecorder(samples: AudioFormat.wireRate * 6 / 5)
+    /// The same, for finding the speaker's curve (`SpeakerCurveFit`: 4 s).
+    let curveRecorder = EchoPathRecorder(samples: AudioFormat.wireRate * 4)
+    /// The speaker's limit the reference is bent by before the canceller (`SpeakerCurve`;
+    /// 16-bit scale, 0: straight; control plane).
+    let speakerLimit = Atomic<Int>(0)
     /// Reference samples playback pushed and then took back from the device before they
     /// played (snd_pcm_rewind), in all; the capture side drops as many (written by playback).
     let referenceRetracted = Atomic<Int>(0)

@@ -295,6 +295,44 @@ public final class AudioEngine: Sendable {
         return nil
     }
 
+    /// Records what the canceller sees for 4 s of the next answer (once the reference has
+    /// carried audio for a quarter second) and finds the speaker's curve in it
+    /// (`SpeakerCurveFit`, on a thread of its own at nice 10: about a second of CPU on a Pi,
+    /// kept off the control plane's threads); bends the reference by it from then on, or
+    /// straightens it. Nil when the recording held no far end; waits for an answer as long
+    /// as it takes (cancel the task to stop).
+    public func fitSpeakerCurve(tailMilliseconds: Int) async -> SpeakerCurveFit.Result? {
+        let recorder = controls.curveRecorder
+        recorder.arm(afterReferenceFrames: Self.alignAfterReferenceFrames)
+        var recording: (mic: [Int16], reference: [Int16])?
+        while !Task.isCancelled && recording == nil {
+            recording = recorder.take()
+            if recording == nil { try? await Task.sleep(for: .milliseconds(250)) }
+        }
+        guard let recording else {
+            recorder.disarm()
+            return nil
+        }
+        var fit = SpeakerCurveFit(mic: recording.mic, reference: recording.reference, frameSize: AudioFormat.frameSamples,
+                                  tailSamples: AudioFormat.wireRate * tailMilliseconds / 1000, rate: AudioFormat.wireRate)
+        let controls = controls
+        return await withCheckedContinuation { (done: CheckedContinuation<SpeakerCurveFit.Result?, Never>) in
+            let started = RealtimeThread.start(name: "parley-curve", priority: 0) {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // Linux: this thread only
+                let result = fit.run()
+                if let result { controls.speakerLimit.store(result.limit ?? 0, ordering: .relaxed) }
+                done.resume(returning: result)
+            }
+            if let started { pthread_detach(started.thread) } else { done.resume(returning: nil) }
+        }
+    }
+
+    /// The limit the echo reference is bent by (`SpeakerCurve`), nil: straight.
+    public var speakerLimit: Int? {
+        let limit = controls.speakerLimit.load(ordering: .relaxed)
+        return limit > 0 ? limit : nil
+    }
+
     /// The measured capture/playback clock drift (ppm, positive: the mic runs fast); the
     /// capture thread resamples the echo reference by it.
     public func setClockDrift(partsPerMillion ppm: Double) {

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Everything the capture thread does to a period after reading it: pick or mix the mic
 /// channel, apply gain, resample to 24 kHz, then per 10 ms frame cancel the echo against
-/// the aligned speaker reference, suppress noise, detect voice, push into the ring.
+/// the aligned speaker reference (bent by the speaker's curve, when it has one), suppress noise, detect voice, push into the ring.
 /// Separate from the ALSA read so benchmarks and tests drive the exact hot path.
 /// Owned by one thread; buffers are allocated in `init`, never in `process`.
 public final class CaptureProcessor: @unchecked Sendable {
@@ -95,6 +95,9 @@ public final class CaptureProcessor: @unchecked Sendable {
             if aligner.take(into: referenceFrame, captureDelay: oldestAge - offset, now: now) { chain.restartCanceller() }
             let samples = staging.baseAddress! + offset
             controls.echoRecorder.record(mic: samples, reference: referenceFrame.baseAddress!, count: frame)
+            controls.curveRecorder.record(mic: samples, reference: referenceFrame.baseAddress!, count: frame)
+            let limit = controls.speakerLimit.load(ordering: .relaxed)
+            if limit > 0 { SpeakerCurve.bend(referenceFrame.baseAddress!, count: frame, limit: Float(limit)) }
             let voiced = chain.process(samples, reference: UnsafePointer(referenceFrame.baseAddress!))
             if let measure = chain.takeEndedEchoMeasure() { controls.echoMeasures.publish(measure) }
             counters.voiceActive.store(voiced, ordering: .relaxed)

@@ -96,6 +96,8 @@ extension ConfigSchema {
                   "At start and after a device reopen, play a short sweep and measure the echo delay, for boards whose converter delays ALSA does not report."),
         ConfigKey("dsp.aec_align_on_speech", .bool, default: .bool(true), example: "false",
                   "Find the echo's delay from the far end's own speech (the first answer after start or a device reopen, and after an answer with nothing cancelled) and move the reference to lead it by dsp.aec_probe_margin_ms; silent. With dsp.aec_delay_probe the sweep does this instead."),
+        ConfigKey("dsp.aec_speaker_curve", .bool, default: .bool(true), example: "false",
+                  "Find whether the speaker squashes its peaks (a small speaker or its amplifier driven hard) from the far end's own speech, and bend the echo reference to match, so the canceller can take that echo out too; the first answer after start or a device reopen, and again after a poorly cancelled answer."),
         ConfigKey("dsp.aec_probe_margin_ms", .int(0...50), default: .int(5), example: "10",
                   "How far ahead of the measured echo the probe (or the alignment on speech) puts the reference."),
         ConfigKey("dsp.aec_erle_warning_db", .int(0...60), default: .int(20), example: "15",

@@ -103,7 +103,7 @@ extension ParleySettings {
             automaticGainMaximumDecibels: c.int("dsp.agc_max_gain_db"),
             echoDelayProbe: c.bool("dsp.aec_delay_probe"), echoProbeMarginMilliseconds: c.int("dsp.aec_probe_margin_ms"),
             voiceActivity: c.bool("dsp.vad"), echoHealthWarningDecibels: c.int("dsp.aec_erle_warning_db"),
-            alignOnSpeech: c.bool("dsp.aec_align_on_speech"))
+            alignOnSpeech: c.bool("dsp.aec_align_on_speech"), speakerCurve: c.bool("dsp.aec_speaker_curve"))
         let kind = c.choice("backend.kind", as: BackendSettings.Kind.self)
         let section = LoadedConfig.backendSection(kind.rawValue)
         func secret(_ names: String...) -> Secret? { names.lazy.compactMap { secrets[section + $0] }.first }

@@ -80,6 +80,8 @@ public struct DSPSettings: Sendable, Equatable {
     public var echoHealthWarningDecibels = 20
     /// `dsp.aec_align_on_speech`.
     public var alignOnSpeech = true
+    /// `dsp.aec_speaker_curve`.
+    public var speakerCurve = true
 }
 
 public struct BackendSettings: Sendable {

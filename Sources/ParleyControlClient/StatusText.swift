@@ -39,6 +39,7 @@ enum StatusText {
         guard let h else { return "off" }
         guard let erle = h.erleDecibels else { return "not measured yet (needs an answer heard over the speaker)" }
         return "\(number(erle)) dB ERLE over the last answer (\(number(h.farEndOnlySeconds ?? 0)) s of far end only; \(h.measures) measure(s))"
+            + (h.speakerLimitDBFS.map { "; the speaker squashes peaks above \(number($0)) dBFS: reference bent to match" } ?? "")
             + (h.warning.map { "  POOR: likely \($0), see the log" } ?? "")
     }
 

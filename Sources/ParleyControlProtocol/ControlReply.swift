@@ -112,11 +112,16 @@ public struct StatusReport: Codable, Sendable, Equatable {
         /// Set while ERLE stays below dsp.aec_erle_warning_db: the likely cause
         /// (misaligned, micClipping, speakerDistortion, echoPath).
         public var warning: String?
-        public init(measures: Int, erleDecibels: Double?, farEndOnlySeconds: Double?, warning: String?) {
+        /// Where the speaker squashes its peaks (dBFS), when it does: the echo reference is
+        /// bent to match (dsp.aec_speaker_curve).
+        public var speakerLimitDBFS: Double?
+        public init(measures: Int, erleDecibels: Double?, farEndOnlySeconds: Double?, warning: String?,
+                    speakerLimitDBFS: Double? = nil) {
             self.measures = measures
             self.erleDecibels = erleDecibels
             self.farEndOnlySeconds = farEndOnlySeconds
             self.warning = warning
+            self.speakerLimitDBFS = speakerLimitDBFS
         }
     }
 

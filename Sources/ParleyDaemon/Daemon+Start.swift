@@ -111,11 +111,18 @@ extension Daemon {
         }
         let drift = ClockDriftMonitor(engine: engine, rate: settings.audio.rate, warningPPM: settings.dsp.driftWarningPPM,
                                       logger: audioLog)
-        let aligner = settings.dsp.echoCancellation && settings.dsp.alignOnSpeech && !settings.dsp.echoDelayProbe
-            ? SpeechEchoAligner(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog)
+        let aligns = settings.dsp.alignOnSpeech || settings.dsp.echoDelayProbe
+        let curve = settings.dsp.echoCancellation && settings.dsp.speakerCurve
+            ? SpeakerCurveFinder(engine: engine, tailMilliseconds: settings.dsp.echoTailMilliseconds, waitsForAlignment: aligns,
+                                 logger: audioLog)
             : nil
-        let echoHealth = EchoHealthMonitor(engine: engine, warningDecibels: settings.dsp.echoHealthWarningDecibels,
-                                           logger: audioLog) { aligner?.request() }
+        let aligner = settings.dsp.echoCancellation && settings.dsp.alignOnSpeech && !settings.dsp.echoDelayProbe
+            ? SpeechEchoAligner(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog) {
+                curve?.request()
+            }
+            : nil
+        let echoHealth = EchoHealthMonitor(engine: engine, warningDecibels: settings.dsp.echoHealthWarningDecibels, logger: audioLog,
+                                           nothingCancelled: { aligner?.request() }, poorlyCancelled: { curve?.request(always: false) })
         let provisioningShown = settings.provisioning.url == nil ? nil : ProvisioningShown()
         let control = DaemonControl(settings: settings, engine: engine, board: board, controller: controller,
                                     backend: backend, drift: drift, echoHealth: echoHealth, transcripts: transcripts,
@@ -135,7 +142,8 @@ extension Daemon {
             throw StartFailure.config("\(error)")
         }
         let probe = settings.dsp.echoDelayProbe && settings.dsp.echoCancellation
-            ? EchoDelayProbe(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog) {
+            ? EchoDelayProbe(engine: engine, marginMilliseconds: settings.dsp.echoProbeMarginMilliseconds, logger: audioLog,
+                             done: { curve?.request() }) {
                 await controller.playSound($0)
             }
             : nil
@@ -155,13 +163,18 @@ extension Daemon {
                 notifier: notifier, logger: audioLog,
                 recovery: .init(engine: engine, maximumBackoff: .milliseconds(settings.audio.reopenMaxMilliseconds)) {
                     await controller.audioDevice(lost: $0)
-                    if !$0 { probe?.request(); aligner?.request() }
+                    if !$0 {
+                        probe?.request()
+                        aligner?.request()
+                        if probe == nil && aligner == nil { curve?.request() }  // else when they are done
+                    }
                 }),
             drift,
         ]
         if settings.dsp.echoCancellation { services.append(echoHealth) }
         if let probe { services.append(probe) }
         if let aligner { services.append(aligner) }
+        if let curve { services.append(curve) }
         if let transcripts {
             services.append(TaskService(description: "transcripts") { await transcripts.run() })
         }

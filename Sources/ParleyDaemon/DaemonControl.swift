@@ -157,6 +157,7 @@ struct DaemonControl: Sendable {
                 metrics["parley_aec_erle_db"] = last.erleDecibels
                 metrics["parley_aec_far_end_only_seconds"] = last.farEndOnlySeconds
             }
+            if let limit = health.speakerLimit { metrics["parley_aec_speaker_limit_dbfs"] = SpeakerCurveFinder.dBFS(limit) }
         }
         if settings.dsp.voiceActivity {
             metrics["parley_audio_voice_active"] = engine.captureCounters.voiceActive.load(ordering: .relaxed) ? 1 : 0
@@ -180,7 +181,8 @@ extension ControlRequest.PTTAction {
 extension StatusReport.EchoHealth {
     init(_ s: EchoHealthMonitor.Snapshot) {
         self.init(measures: s.measures, erleDecibels: s.last?.erleDecibels, farEndOnlySeconds: s.last?.farEndOnlySeconds,
-                  warning: s.warning?.rawValue)
+                  warning: s.warning?.rawValue,
+                  speakerLimitDBFS: s.speakerLimit.map { (SpeakerCurveFinder.dBFS($0) * 10).rounded() / 10 })
     }
 }
 

@@ -15,9 +15,13 @@ final class EchoDelayProbe: Service, Sendable {
     private let play: @Sendable ([Int16]) async -> Void
     private let requests: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
+    /// Called when a request is done with (the speaker's curve may be recorded then).
+    private let done: @Sendable () -> Void
 
-    init(engine: AudioEngine, marginMilliseconds: Int, logger: Logger, play: @escaping @Sendable ([Int16]) async -> Void) {
+    init(engine: AudioEngine, marginMilliseconds: Int, logger: Logger, done: @escaping @Sendable () -> Void = {},
+         play: @escaping @Sendable ([Int16]) async -> Void) {
         self.engine = engine
+        self.done = done
         self.play = play
         marginSamples = marginMilliseconds * AudioFormat.wireRate / 1000
         self.logger = logger
@@ -39,6 +43,7 @@ final class EchoDelayProbe: Service, Sendable {
                     if await probe(lastAttempt: attempt == 3) { break }
                     try? await Task.sleep(for: .seconds(1))
                 }
+                done()
             }
         }
     }

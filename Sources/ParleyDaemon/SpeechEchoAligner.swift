@@ -17,13 +17,16 @@ final class SpeechEchoAligner: Service, Sendable {
     private let logger: Logger
     private let requests: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
+    /// Called when a request is done with (the speaker's curve may be recorded then).
+    private let done: @Sendable () -> Void
     /// Answers tried per request before waiting for the next one.
     static let tries = 3
     /// Moves within the steering deadband (2 ms) are not worth a restarted canceller.
     static let tolerance = AudioFormat.wireRate / 500
 
-    init(engine: AudioEngine, marginMilliseconds: Int, logger: Logger) {
+    init(engine: AudioEngine, marginMilliseconds: Int, logger: Logger, done: @escaping @Sendable () -> Void = {}) {
         self.engine = engine
+        self.done = done
         marginSamples = marginMilliseconds * AudioFormat.wireRate / 1000
         self.logger = logger
         (requests, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -51,6 +54,7 @@ final class SpeechEchoAligner: Service, Sendable {
                     logger.notice("echo alignment on the answer's speech: the echo followed the reference by \(lag.formatted(decimals: 1)) ms (clarity \(Int(estimate.clarity))); \(outcome)")
                     break
                 }
+                done()
             }
         }
     }

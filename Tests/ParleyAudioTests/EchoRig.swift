@@ -28,6 +28,10 @@ struct EchoRig {
         /// A small speaker driven hard: what it plays soft-clips (L·tanh(x/L)) above this
         /// level, while the reference stays the linear signal.
         var speakerLimit: Float?
+        /// A speaker that clips hard instead (its amplifier's rail): min(max(x, −L), L).
+        var speakerClip: Float?
+        /// `dsp.aec_speaker_curve`: the speaker's curve found on the first answer (after the alignment).
+        var fitSpeakerCurve = true
         /// The echo path changes at this time (a door opens): another room from then on.
         var pathChangeSeconds: Double?
         /// The card's volume (after the reference: a hardware mixer) steps by this much at 15 s.
@@ -63,6 +67,9 @@ struct EchoRig {
         /// The echo's lag behind the reference the speech aligner found (before its move).
         var speechAlignmentLagMilliseconds: Double?
         var realignments: Int
+        /// The speaker's curve found (`SpeakerCurveFit`), and when it took effect (s).
+        var speakerCurve: SpeakerCurveFit.Result?
+        var speakerCurveSeconds: Double?
         /// When a probe or speech correction last moved the reference (s): the canceller
         /// and the live measure in progress started over there.
         var restartedSeconds: Double?
@@ -126,6 +133,7 @@ struct EchoRig {
         let room = { (taps: [(offset: Int, gain: Float)]) in taps.map { ($0.offset * card / rate, $0.gain) } }
         var played = resampled(EchoFixture.pcm(far), from: rate, to: card).map(Float.init)
         if let limit = s.speakerLimit { played = played.map { limit * tanhf($0 / limit) } }
+        if let clip = s.speakerClip { played = played.map { min(max($0, -clip), clip) } }
         var echo = EchoFixture.convolve(played, room(EchoFixture.room(delayMilliseconds: 40)))
         if let change = s.pathChangeSeconds {  // the door opens: longer and different reflections
             let after = EchoFixture.convolve(played, room(EchoFixture.room(delayMilliseconds: 40, rt60: 0.25, seed: 77)))
@@ -215,6 +223,9 @@ struct EchoRig {
         var probed = !s.probe
         var aligning = s.alignOnSpeech && !s.probe
         var speechAlignment: EchoDelayEstimator.Estimate?
+        var curveArmed = false
+        var speakerCurve: SpeakerCurveFit.Result?
+        var speakerCurveSeconds: Double?
         var driftEstimate = Double.nan
         var restartedSeconds: Double?
         var live: [(seconds: Double, measure: EchoHealthMeter.Measure)] = []
@@ -264,6 +275,19 @@ struct EchoRig {
                     speechAlignment = controls.correctEchoDelay(mic: recording.mic, reference: recording.reference,
                                                                 margin: 5 * rate / 1000, tolerance: rate / 500)
                 }
+                // The speaker's curve (SpeakerCurveFinder): on the first answer once aligned.
+                if s.fitSpeakerCurve && !aligning && probed && speakerCurve == nil {
+                    if !curveArmed {
+                        controls.curveRecorder.arm(afterReferenceFrames: AudioEngine.alignAfterReferenceFrames)
+                        curveArmed = true
+                    } else if let recording = controls.curveRecorder.take() {
+                        var fit = SpeakerCurveFit(mic: recording.mic, reference: recording.reference, frameSize: 240,
+                                                  tailSamples: rate / 5, rate: rate)
+                        speakerCurve = fit.run()
+                        speakerCurveSeconds = t
+                        controls.speakerLimit.store(speakerCurve?.limit ?? 0, ordering: .relaxed)
+                    }
+                }
                 nextControl += 0.25
             }
         }
@@ -293,6 +317,7 @@ struct EchoRig {
             probeCorrectionMilliseconds: Double(controls.echoDelayCorrection.load(ordering: .relaxed)) * 1000 / Double(rate),
             speechAlignmentLagMilliseconds: speechAlignment.map { Double($0.lagSamples) * 1000 / Double(rate) },
             realignments: controls.referenceRealignments.load(ordering: .relaxed),
+            speakerCurve: speakerCurve, speakerCurveSeconds: speakerCurveSeconds,
             restartedSeconds: restartedSeconds,
             nearEndOutputRMS: EchoMetrics.rms(out, micAt(3, 7)),
             reconvergenceSeconds: s.changeSeconds.map {
