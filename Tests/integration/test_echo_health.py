@@ -147,3 +147,4 @@ def test_the_first_answer_s_speech_finds_the_echo_delay_without_a_sweep(daemon, 
     else:
         assert abs(lag - 5) <= 2 and correction == 0
     assert "echo-delay probe" not in d.log  # no sweep was played
+
