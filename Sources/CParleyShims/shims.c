@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <poll.h>
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include "CParleyShims.h"
 #include <alsa/asoundlib.h>
@@ -28,6 +29,8 @@ __attribute__((noinline)) void CParley_touch_stack(unsigned long bytes) {
     volatile char below[bytes];
     for (unsigned long i = 0; i < bytes; i += 1024) below[i] = 0;
 }
+
+void CParley_malloc_trim(void) { malloc_trim(0); }
 
 int CParley_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
 

@@ -71,7 +71,10 @@ public final class AudioCounters: Sendable {
 
 /// Values the control plane sets and the audio threads read each period.
 public final class AudioControls: Sendable {
-    public init() {}
+    /// - Parameter recordsSpeakerCurve: allocate `curveRecorder` (dsp.aec_speaker_curve).
+    public init(recordsSpeakerCurve: Bool = false) {
+        curveRecorder = EchoPathRecorder(samples: recordsSpeakerCurve ? AudioFormat.wireRate * 4 : 0)
+    }
     let running = Atomic<Bool>(false)
     /// How the audio threads wake the control plane.
     let doorbell = AudioDoorbell()
@@ -103,8 +106,8 @@ public final class AudioControls: Sendable {
     let echoDelayCorrection = Atomic<Int>(0)
     /// What the canceller saw, recorded on request for the echo-delay probe (1.2 s).
     let echoRecorder = EchoPathRecorder(samples: AudioFormat.wireRate * 6 / 5)
-    /// The same, for finding the speaker's curve (`SpeakerCurveFit`: 4 s).
-    let curveRecorder = EchoPathRecorder(samples: AudioFormat.wireRate * 4)
+    /// The same, for finding the speaker's curve (`SpeakerCurveFit`: 4 s; empty without it).
+    let curveRecorder: EchoPathRecorder
     /// The speaker's limit the reference is bent by before the canceller (`SpeakerCurve`;
     /// 16-bit scale, 0: straight; control plane).
     let speakerLimit = Atomic<Int>(0)

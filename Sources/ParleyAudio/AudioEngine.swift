@@ -34,7 +34,7 @@ public final class AudioEngine: Sendable {
 
     private let settings: AudioSettings
     private let dsp: DSPSettings
-    private let controls = AudioControls()
+    private let controls: AudioControls
     // Control-plane state below: touched only by start()/stop(), which the daemon calls in turn.
     /// The running threads and what `status` reports: written by start and stop (the daemon,
     /// the audio supervisor's reopen), read by status — behind one lock.
@@ -56,6 +56,7 @@ public final class AudioEngine: Sendable {
     public init(settings: AudioSettings, dsp: DSPSettings) {
         self.settings = settings
         self.dsp = dsp
+        controls = AudioControls(recordsSpeakerCurve: dsp.echoCancellation && dsp.speakerCurve)
         CParley_alsa_silence_library_errors()
         // One second either way: the control plane drains every 10 ms, so this is slack.
         captured = SampleRing(minimumCapacity: AudioFormat.wireRate)
@@ -317,10 +318,11 @@ public final class AudioEngine: Sendable {
                                   tailSamples: AudioFormat.wireRate * tailMilliseconds / 1000, rate: AudioFormat.wireRate)
         let controls = controls
         return await withCheckedContinuation { (done: CheckedContinuation<SpeakerCurveFit.Result?, Never>) in
-            let started = RealtimeThread.start(name: "parley-curve", priority: 0) {
+            let started = RealtimeThread.start(name: "parley-curve", priority: 0, touchesStack: false) {
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // Linux: this thread only
                 let result = fit.run()
                 if let result { controls.speakerLimit.store(result.limit ?? 0, ordering: .relaxed) }
+                CParley_malloc_trim()  // the cancellers' states are gone: give their pages back
                 done.resume(returning: result)
             }
             if let started { pthread_detach(started.thread) } else { done.resume(returning: nil) }

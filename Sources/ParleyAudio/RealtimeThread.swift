@@ -20,15 +20,19 @@ enum RealtimeThread {
 
     private final class Box {
         let name: String
+        let touchesStack: Bool
         let body: () -> Void
-        init(_ name: String, _ body: @escaping () -> Void) {
+        init(_ name: String, _ touchesStack: Bool, _ body: @escaping () -> Void) {
             self.name = String(name.prefix(15))
+            self.touchesStack = touchesStack
             self.body = body
         }
     }
 
-    static func start(name: String, priority: Int, body: @escaping () -> Void) -> Started? {
-        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
+    /// - Parameter touchesStack: false for a worker that is no audio loop (its stack is only
+    ///   made resident as it is used, and stays cached by glibc after the thread ends).
+    static func start(name: String, priority: Int, touchesStack: Bool = true, body: @escaping () -> Void) -> Started? {
+        let box = Unmanaged.passRetained(Box(name, touchesStack, body)).toOpaque()
         var thread = pthread_t()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
@@ -37,7 +41,7 @@ enum RealtimeThread {
         let rc = pthread_create(&thread, &attributes, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             _ = CParley_set_thread_name(box.name)
-            CParley_touch_stack(RealtimeThread.touchedStackBytes)
+            if box.touchesStack { CParley_touch_stack(RealtimeThread.touchedStackBytes) }
             box.body()
             return nil
         }, box)

@@ -202,7 +202,7 @@ struct EchoRig {
         let mic = resampled(device, from: s.deviceRate, to: rate)  // what it heard, at 24 kHz for the measures
         let devicePeriod = s.deviceRate / 50  // 20 ms
 
-        let controls = AudioControls()
+        let controls = AudioControls(recordsSpeakerCurve: s.fitSpeakerCurve)
         let reference = SampleRing(minimumCapacity: rate)
         let output = SampleRing(minimumCapacity: rate)
         let processor = CaptureProcessor(rate: s.deviceRate, channels: 1, periodFrames: devicePeriod, ring: output, reference: reference,

@@ -38,6 +38,11 @@ int CParley_set_thread_name(const char *name);
 /// (and locked, under mlockall's MCL_ONFAULT) before the thread's real-time work begins.
 void CParley_touch_stack(unsigned long bytes);
 
+// malloc_trim (<malloc.h>, not in Swift's Glibc module)
+/// Gives the free pages of every malloc arena back to the kernel (after a burst of work on a
+/// thread of its own, whose arena would keep them).
+void CParley_malloc_trim(void);
+
 // eventfd (not in Swift's Glibc module)
 /// A close-on-exec eventfd counting from 0: the audio threads' doorbell.
 int CParley_eventfd(void);
