@@ -61,6 +61,8 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
 
     /// The socket is connected (Socket.IO handshake done).
     private var socketUp = false
+    /// Each socket connection's number: a join counts for the connection it was sent on only.
+    private var connection = 0
     /// Why the device itself closed the socket (an operator reconnect).
     private var ending: LinkEnd?
     /// The relay session we own, and whether this socket connection joined its room.
@@ -173,6 +175,7 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
     private func socketConnected() {
         logger.info("agent_routes: socket connected as user \(settings.userID)")
         socketUp = true
+        connection &+= 1
         malformedLogged = false
         linkReady()
         pokeSession()
@@ -356,9 +359,13 @@ public actor AgentRoutesBackend: VoiceBackend, SupervisedLink {
 
     private func join(_ joining: AgentRoutesAPI.Session) async throws(RelayFailure) {
         session = joining
+        let on = connection
         guard await socket.emit("join_session", ["sessionId": .string(joining.id)]) else {
             throw RelayFailure(.connection, "socket closed before join_session")
         }
+        // The socket dropped (and maybe came back) while the join went out: it joined the old
+        // connection's room, or none; the connect pokes the session loop to join again.
+        guard on == connection, socketUp else { return }
         joined = true
         show(.joined)
         startCall()

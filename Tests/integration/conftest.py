@@ -17,6 +17,7 @@ def daemon(tmp_path):
     yield make
     for d in started:
         d.stop()
+        print(f"--- parleyd log (last 80 lines) ---\n" + "\n".join(d.log.splitlines()[-80:]))  # shown when the test failed
 
 
 def start_on_backend(daemon, tmp_path, kind, settings, key=None, mic="/dev/zero", dropins_extra="",
