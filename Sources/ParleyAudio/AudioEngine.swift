@@ -283,13 +283,17 @@ public final class AudioEngine: Sendable {
     /// before any move, or nil when no echo stood out. Control plane; waits for an answer
     /// as long as it takes (cancel the task to stop).
     public func alignEchoOnSpeech(margin: Int, tolerance: Int) async -> EchoDelayEstimator.Estimate? {
-        let recorder = controls.echoRecorder
-        recorder.arm(afterReferenceFrames: Self.alignAfterReferenceFrames)
+        guard let recording = await Self.recordAnswer(controls.echoRecorder) else { return nil }
+        return controls.correctEchoDelay(mic: recording.mic, reference: recording.reference, margin: margin,
+                                         tolerance: tolerance)
+    }
+
+    /// Arms `recorder` for the next answer (once the reference has carried audio for a
+    /// quarter second) and waits for its recording; nil when cancelled first.
+    private static func recordAnswer(_ recorder: EchoPathRecorder) async -> (mic: [Int16], reference: [Int16])? {
+        recorder.arm(afterReferenceFrames: alignAfterReferenceFrames)
         while !Task.isCancelled {
-            if let recording = recorder.take() {
-                return controls.correctEchoDelay(mic: recording.mic, reference: recording.reference, margin: margin,
-                                                 tolerance: tolerance)
-            }
+            if let recording = recorder.take() { return recording }
             try? await Task.sleep(for: .milliseconds(250))
         }
         recorder.disarm()
@@ -303,17 +307,7 @@ public final class AudioEngine: Sendable {
     /// straightens it. Nil when the recording held no far end; waits for an answer as long
     /// as it takes (cancel the task to stop).
     public func fitSpeakerCurve(tailMilliseconds: Int) async -> SpeakerCurveFit.Result? {
-        let recorder = controls.curveRecorder
-        recorder.arm(afterReferenceFrames: Self.alignAfterReferenceFrames)
-        var recording: (mic: [Int16], reference: [Int16])?
-        while !Task.isCancelled && recording == nil {
-            recording = recorder.take()
-            if recording == nil { try? await Task.sleep(for: .milliseconds(250)) }
-        }
-        guard let recording else {
-            recorder.disarm()
-            return nil
-        }
+        guard let recording = await Self.recordAnswer(controls.curveRecorder) else { return nil }
         var fit = SpeakerCurveFit(mic: recording.mic, reference: recording.reference, frameSize: AudioFormat.frameSamples,
                                   tailSamples: AudioFormat.wireRate * tailMilliseconds / 1000, rate: AudioFormat.wireRate)
         let controls = controls
