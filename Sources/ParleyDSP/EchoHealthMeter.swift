@@ -10,7 +10,11 @@
 /// level over the last 2 s rose and fell with the reference's (correlation 0.5 or more at
 /// a lag of 0–200 ms), they were residual echo — a canceller that lost the echo or is
 /// re-learning it — and count; otherwise they were a talker the chain kept, and are left
-/// out, as are runs too short to judge (under half a second). A measure is the energy ratio over its blocks, the
+/// out. Runs too short for the rhythm (under half a second) are judged by the mic instead:
+/// a talker adds to what it hears, so if no block in the run was 3 dB louder against the
+/// reference than the echo path usually gives, it was a blip of residual echo, and counts
+/// (left out, one such block would outweigh seconds of good ones and the measure read
+/// high). A measure is the energy ratio over its blocks, the
 /// same as the echo rig's offline figure; it ends with the answer (1 s without reference)
 /// or after 8 s of counted audio, whichever comes first, and needs 1 s of counted audio.
 public struct EchoHealthMeter: Sendable {
@@ -39,6 +43,8 @@ public struct EchoHealthMeter: Sendable {
     static let activeReference: Float = 32768 * 32768 * 3.16e-5
     static let doubleTalkDecibels: Float = 15
     static let medianStepDecibels: Float = 0.5
+    /// How much a talker adds to what the mic would hear of the echo alone.
+    static let talkerHeardDecibels: Float = 3
     static let endBlocks = 10
     static let fullBlocks = 80
     static let minimumBlocks = 10
@@ -52,8 +58,10 @@ public struct EchoHealthMeter: Sendable {
     private var mic: Float = 0, out: Float = 0, reference: Float = 0
     private var micPeak: Int16 = 0
     private var previousReference: Float = 0
-    // Across measures: the typical block ERLE and reference level.
+    // Across measures: the typical block ERLE and reference level, and how far the mic
+    // sits below the reference (the echo path's gain, as heard).
     private var medianERLE: Float?
+    private var medianPathGain: Float?
     private var meanReferenceLevel: Float?
     // The measure being gathered.
     private var sums = Sums()
@@ -71,6 +79,8 @@ public struct EchoHealthMeter: Sendable {
         var loudMic = 0.0, loudOut = 0.0, loudBlocks = 0
         var softMic = 0.0, softOut = 0.0, softBlocks = 0
         var blocks = 0, clipped = 0
+        /// Blocks in which the mic heard more than the echo path gives (a talker).
+        var heard = 0
 
         mutating func add(mic: Float, out: Float, clipped clip: Bool, loud: Bool, soft: Bool) {
             self.mic += Double(mic); self.out += Double(out); blocks += 1
@@ -80,7 +90,7 @@ public struct EchoHealthMeter: Sendable {
         }
 
         mutating func add(_ o: Sums) {
-            mic += o.mic; out += o.out; blocks += o.blocks; clipped += o.clipped
+            mic += o.mic; out += o.out; blocks += o.blocks; clipped += o.clipped; heard += o.heard
             loudMic += o.loudMic; loudOut += o.loudOut; loudBlocks += o.loudBlocks
             softMic += o.softMic; softOut += o.softOut; softBlocks += o.softBlocks
         }
@@ -127,10 +137,13 @@ public struct EchoHealthMeter: Sendable {
         let meanLevel = meanReferenceLevel ?? level
         meanReferenceLevel = meanLevel + (level - meanLevel) * 0.02
         let suspect = erle < median - Self.doubleTalkDecibels
+        let gain = Self.decibels(mic, reference), typicalGain = medianPathGain ?? gain
         if !suspect {
             judgePending()
             medianERLE = erle > median ? median + Self.medianStepDecibels : median - Self.medianStepDecibels
+            medianPathGain = gain > typicalGain ? typicalGain + Self.medianStepDecibels : typicalGain - Self.medianStepDecibels
         }
+        if suspect && gain > typicalGain + Self.talkerHeardDecibels { pending.heard += 1 }
         var into = suspect ? pending : sums
         into.add(mic: mic, out: out, clipped: micPeak >= 32000, loud: level > meanLevel + 3, soft: level < meanLevel - 3)
         if suspect { pending = into } else { sums = into }
@@ -142,7 +155,8 @@ public struct EchoHealthMeter: Sendable {
     /// (echo it did not take out), and moves the median down by as many steps.
     private mutating func judgePending() {
         guard pending.blocks > 0 else { return }
-        if pending.blocks >= Self.rhythmBlocks / 4 && rhythmCorrelation() >= 0.5 {
+        let echo = pending.blocks >= Self.rhythmBlocks / 4 ? rhythmCorrelation() >= 0.5 : pending.heard == 0
+        if echo {
             sums.add(pending)
             medianERLE = medianERLE.map { $0 - Self.medianStepDecibels * Float(pending.blocks) }
         }
