@@ -33,6 +33,15 @@ def joined(fake):
     return [data["sessionId"] for data in fake.events_named("join_session")]
 
 
+def wait_joined(fake, sessions):
+    """The device is ready once join_session is sent (the seed has no acknowledgement, and a
+    relay need not echo user_joined to the joiner): the fake reads it a moment later."""
+    try:
+        wait_for(lambda: joined(fake) == sessions, timeout=5, what=f"joined {sessions}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the fake saw {joined(fake)}") from None
+
+
 def test_session_joined_typed_turns_answered_and_spoken_and_ended_on_stop(daemon, tmp_path):
     fake = FakeAgentRoutes().start()
     d, control = start(daemon, tmp_path, fake)
@@ -40,7 +49,8 @@ def test_session_joined_typed_turns_answered_and_spoken_and_ended_on_stop(daemon
     assert (status["link"], status["session"]) == ("connected", "created")
     assert fake.paths() == ["/api/agent/health", "/api/agent/v1/realtime/sessions"]
     assert all(user == "tech-1" for _, _, user in fake.requests)  # the user-id header on every call
-    assert joined(fake) == ["sess_000001"] and fake.connects == 1
+    wait_joined(fake, ["sess_000001"])
+    assert fake.connects == 1
     time.sleep(1.0)  # the ready cue is over
     say_and_wait(control, "check the pump", "You said check the pump. Anything else?")
     say_and_wait(control, "and the valve", "You said and the valve. Anything else?")
@@ -89,7 +99,7 @@ def test_the_relay_down_at_start_is_an_error_until_it_comes_up(daemon, tmp_path)
     assert d.log.count("agent_routes: socket:") == 1  # one line per outage
     fake.start()
     ready(control)
-    assert joined(fake) == ["sess_000001"]
+    wait_joined(fake, ["sess_000001"])
     say_and_wait(control, "hello", "You said hello. Anything else?")
 
 
@@ -105,7 +115,7 @@ def test_session_create_5xx_is_tried_3_times_and_a_4xx_body_is_surfaced(daemon, 
     ready(control)  # tried again after the session backoff
     line = next(line for line in d.log.splitlines() if "HTTP 400" in line)
     assert "tries" not in line  # a 4xx is not one of the 3 tries
-    assert joined(fake) == ["sess_000001", "sess_000002"]
+    wait_joined(fake, ["sess_000001", "sess_000002"])
 
 
 def test_chat_failures_are_tried_3_times_then_surfaced_and_the_next_turn_works(daemon, tmp_path):
@@ -130,7 +140,7 @@ def test_a_session_the_relay_terminates_is_replaced(daemon, tmp_path):
     fake.terminate("sess_000001")
     d.wait_log("the relay terminated session sess_000001")
     ready(control)
-    assert joined(fake) == ["sess_000001", "sess_000002"]
+    wait_joined(fake, ["sess_000001", "sess_000002"])
     say_and_wait(control, "still there", "You said still there. Anything else?")
 
 
