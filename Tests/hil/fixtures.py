@@ -5,6 +5,7 @@ gpio-sim chip with its buttons released. Each conftest imports them."""
 import faulthandler
 import json
 import os
+import threading
 
 import pytest
 
@@ -18,19 +19,43 @@ HANG_SECONDS = 240
 def write_results(session, key: str):
     """pytest_sessionfinish: the figures under `key`, with the scenario counts and the probe's."""
     MEASURED.update(scenarios=session.testscollected, scenarios_failed=session.testsfailed)
+    _write(key)
+
+
+def _write(key: str):
     if STARVATION:
         MEASURED.update(STARVATION[0].figures())
     with open(os.environ["HIL_RESULTS"], "w") as f:
         json.dump({key: MEASURED}, f, indent=2, sort_keys=True)
 
 
+def configure(config):
+    """pytest_configure of both guests: the mark a long scenario sets its hang budget with."""
+    config.addinivalue_line("markers", f"hang_seconds(n): this scenario's hang guard, not {HANG_SECONDS} s")
+
+
 @pytest.fixture(autouse=True)
-def hang_guard():
-    """A test stuck in the VM would hold the whole run until its timeout: past HANG_SECONDS,
-    print every thread's stack and end the run."""
-    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+def hang_guard(request):
+    """A test stuck in the VM would hold the whole run until its timeout: past HANG_SECONDS
+    (or the test's `hang_seconds` mark), print every thread's stack, write the figures so
+    far with the test named (`hung`), and end the run — so the host says which test it was."""
+    mark = request.node.get_closest_marker("hang_seconds")
+    seconds = mark.args[0] if mark else HANG_SECONDS
+    key = "systemd" if "/systemd/" in str(request.node.path) else "hil"
+    timer = threading.Timer(seconds, _hung, args=(request.node.nodeid, seconds, key))
+    timer.daemon = True
+    timer.start()
     yield
-    faulthandler.cancel_dump_traceback_later()
+    timer.cancel()
+
+
+def _hung(test: str, seconds: float, key: str):
+    print(f"\nhil: {test} still running after {seconds} s; every thread's stack follows, then the run ends",
+          flush=True)
+    faulthandler.dump_traceback(all_threads=True)
+    MEASURED["hung"] = test
+    _write(key)
+    os._exit(3)
 
 
 @pytest.fixture

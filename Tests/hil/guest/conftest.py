@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
 os.environ.setdefault("PARLEYD", os.environ.get("HIL_PARLEYD", str(ROOT / ".build/release/parleyd")))
-from fixtures import gpio, hang_guard, host, measured, starvation, write_results  # noqa: E402,F401 (fixtures)
+from fixtures import configure, gpio, hang_guard, host, measured, starvation, write_results  # noqa: E402,F401 (fixtures)
 from hilvm import RATE, Speaker, backend_toml  # noqa: E402
 from parleyd_process import Control, Daemon  # noqa: E402
 
@@ -21,6 +21,7 @@ SPEAKER = "hw:CARD=Loopback,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1;
 
 
 def pytest_configure(config):
+    configure(config)
     if "HIL_GPIO_SYSFS" not in os.environ:
         raise pytest.UsageError("Tests/hil/guest runs inside the HIL VM: use `make hil`")
 

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Tests/hil"))
 sys.path.insert(0, str(ROOT / "Tests/integration"))
-from fixtures import MEASURED, gpio, hang_guard, host, measured, starvation, write_results  # noqa: E402,F401 (fixtures)
+from fixtures import configure, MEASURED, gpio, hang_guard, host, measured, starvation, write_results  # noqa: E402,F401 (fixtures)
 from hilvm import Speaker  # noqa: E402
 from parleyd_process import Control  # noqa: E402
 
@@ -25,6 +25,7 @@ SOCKET = "/run/parley/control.sock"
 
 
 def pytest_configure(config):
+    configure(config)
     if not Path("/run/systemd/system").is_dir() or "HIL_GPIO_SYSFS" not in os.environ:
         raise pytest.UsageError("Tests/hil/systemd runs in the booted HIL VM: use `make hil`")
 
