@@ -5,6 +5,7 @@ gpio-sim chip with its buttons released. Each conftest imports them."""
 import faulthandler
 import json
 import os
+import sys
 import threading
 
 import pytest
@@ -37,22 +38,30 @@ def configure(config):
 @pytest.fixture(autouse=True)
 def hang_guard(request):
     """A test stuck in the VM would hold the whole run until its timeout: past HANG_SECONDS
-    (or the test's `hang_seconds` mark), print every thread's stack, write the figures so
-    far with the test named (`hung`), and end the run — so the host says which test it was."""
+    (or the test's `hang_seconds` mark), print what the test printed, every thread's stack,
+    write the figures so far with the test named (`hung`), and end the run — so the host
+    says which test it was. (faulthandler's own timer would write its stacks into pytest's
+    capture file, lost at the exit.)"""
     mark = request.node.get_closest_marker("hang_seconds")
     seconds = mark.args[0] if mark else HANG_SECONDS
     key = "systemd" if "/systemd/" in str(request.node.path) else "hil"
-    timer = threading.Timer(seconds, _hung, args=(request.node.nodeid, seconds, key))
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    timer = threading.Timer(seconds, _hung, args=(request.node.nodeid, seconds, key, capture))
     timer.daemon = True
     timer.start()
     yield
     timer.cancel()
 
 
-def _hung(test: str, seconds: float, key: str):
+def _hung(test: str, seconds: float, key: str, capture):
+    if capture is not None:  # pytest holds the test's output in a file os._exit would lose
+        capture.suspend_global_capture(in_=False)
+        out, err = capture.read_global_capture()
+        sys.stdout.write(out)
+        sys.stderr.write(err)
     print(f"\nhil: {test} still running after {seconds} s; every thread's stack follows, then the run ends",
           flush=True)
-    faulthandler.dump_traceback(all_threads=True)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
     MEASURED["hung"] = test
     _write(key)
     os._exit(3)
