@@ -79,7 +79,7 @@ public struct EchoHealthMeter: Sendable {
         var loudMic = 0.0, loudOut = 0.0, loudBlocks = 0
         var softMic = 0.0, softOut = 0.0, softBlocks = 0
         var blocks = 0, clipped = 0
-        /// Blocks in which the mic heard more than the echo path gives (a talker).
+        /// Held-back blocks in which the mic heard more than the echo path gives (a talker).
         var heard = 0
 
         mutating func add(mic: Float, out: Float, clipped clip: Bool, loud: Bool, soft: Bool) {
@@ -90,7 +90,7 @@ public struct EchoHealthMeter: Sendable {
         }
 
         mutating func add(_ o: Sums) {
-            mic += o.mic; out += o.out; blocks += o.blocks; clipped += o.clipped; heard += o.heard
+            mic += o.mic; out += o.out; blocks += o.blocks; clipped += o.clipped
             loudMic += o.loudMic; loudOut += o.loudOut; loudBlocks += o.loudBlocks
             softMic += o.softMic; softOut += o.softOut; softBlocks += o.softBlocks
         }

@@ -80,17 +80,22 @@ import Testing
         #expect(abs(m.farEndOnlySeconds - 4.9) < 0.3)
     }
 
+    /// The measure of a 3 s answer of `speech` whose `frames` were changed by `change`.
+    static func answer(changing frames: Range<Int>, _ change: (inout Frame) -> Void) throws -> EchoHealthMeter.Measure {
+        var meter = EchoHealthMeter(frameSeconds: 0.01)
+        _ = feed(&meter, 3) { i in
+            var f = speech(i)
+            if frames.contains(i) { change(&f) }
+            return f
+        }
+        return try #require(feed(&meter, 1.5, quiet).first)
+    }
+
     /// A canceller at 40 dB leaves a 100 ms blip of echo now and then (after double talk
     /// disturbed it): the mic heard no more than the echo, so it counts — left out, the
     /// measure would read high, since one such block outweighs seconds of good ones.
     @Test func aShortBlipOfResidualEchoCounts() throws {
-        var meter = EchoHealthMeter(frameSeconds: 0.01)
-        _ = Self.feed(&meter, 3) { i in
-            var f = Self.speech(i)
-            if (100..<110).contains(i) { f.out = f.mic - 15 }  // one block, 15 dB taken out
-            return f
-        }
-        let m = try #require(Self.feed(&meter, 1.5, Self.quiet).first)
+        let m = try Self.answer(changing: 100..<110) { $0.out = $0.mic - 15 }  // one block, 15 dB taken out
         // The blip is a soft block (−30 dBFS) left at −45: its residual outweighs the other 29
         // blocks' together (40 dB down from −20 and −30), 35.3 dB all told; left out, 40.
         #expect(abs(m.erleDecibels - 35.3) < 0.5)
@@ -100,13 +105,7 @@ import Testing
     /// A word said over the answer, shorter than the rhythm can judge: the mic heard more
     /// than the echo path gives, so it is the talker's, and left out.
     @Test func aShortWordOverTheAnswerIsLeftOut() throws {
-        var meter = EchoHealthMeter(frameSeconds: 0.01)
-        _ = Self.feed(&meter, 3) { i in
-            var f = Self.speech(i)
-            if (100..<120).contains(i) { f.mic += 8; f.out = f.mic - 3 }  // 200 ms: "stop"
-            return f
-        }
-        let m = try #require(Self.feed(&meter, 1.5, Self.quiet).first)
+        let m = try Self.answer(changing: 100..<120) { $0.mic += 8; $0.out = $0.mic - 3 }  // 200 ms: "stop"
         #expect(abs(m.erleDecibels - 40) < 0.5)
         #expect(abs(m.farEndOnlySeconds - 2.7) < 0.05)
     }

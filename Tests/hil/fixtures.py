@@ -14,24 +14,27 @@ from hilvm import GpioSim, HostLink, Starvation
 
 MEASURED: dict = {}                 # the scenarios' figures, written to $HIL_RESULTS at the end
 STARVATION: list[Starvation] = []   # the session's probe, for its figures at the end
+RESULTS_KEY: list[str] = []         # the guest's key in $HIL_RESULTS ("hil", "systemd"), from configure
 HANG_SECONDS = 240
 
 
-def write_results(session, key: str):
-    """pytest_sessionfinish: the figures under `key`, with the scenario counts and the probe's."""
+def write_results(session):
+    """pytest_sessionfinish: the figures, with the scenario counts and the probe's."""
     MEASURED.update(scenarios=session.testscollected, scenarios_failed=session.testsfailed)
-    _write(key)
+    _write()
 
 
-def _write(key: str):
+def _write():
     if STARVATION:
         MEASURED.update(STARVATION[0].figures())
     with open(os.environ["HIL_RESULTS"], "w") as f:
-        json.dump({key: MEASURED}, f, indent=2, sort_keys=True)
+        json.dump({RESULTS_KEY[0]: MEASURED}, f, indent=2, sort_keys=True)
 
 
-def configure(config):
-    """pytest_configure of both guests: the mark a long scenario sets its hang budget with."""
+def configure(config, key: str):
+    """pytest_configure of both guests: where their figures go in $HIL_RESULTS (`key`), and
+    the mark a long scenario sets its hang budget with."""
+    RESULTS_KEY[:] = [key]
     config.addinivalue_line("markers", f"hang_seconds(n): this scenario's hang guard, not {HANG_SECONDS} s")
 
 
@@ -44,16 +47,15 @@ def hang_guard(request):
     capture file, lost at the exit.)"""
     mark = request.node.get_closest_marker("hang_seconds")
     seconds = mark.args[0] if mark else HANG_SECONDS
-    key = "systemd" if "/systemd/" in str(request.node.path) else "hil"
     capture = request.config.pluginmanager.getplugin("capturemanager")
-    timer = threading.Timer(seconds, _hung, args=(request.node.nodeid, seconds, key, capture))
+    timer = threading.Timer(seconds, _hung, args=(request.node.nodeid, seconds, capture))
     timer.daemon = True
     timer.start()
     yield
     timer.cancel()
 
 
-def _hung(test: str, seconds: float, key: str, capture):
+def _hung(test: str, seconds: float, capture):
     if capture is not None:  # pytest holds the test's output in a file os._exit would lose
         capture.suspend_global_capture(in_=False)
         out, err = capture.read_global_capture()
@@ -63,7 +65,7 @@ def _hung(test: str, seconds: float, key: str, capture):
           flush=True)
     faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
     MEASURED["hung"] = test
-    _write(key)
+    _write()
     os._exit(3)
 
 

@@ -21,13 +21,13 @@ SPEAKER = "hw:CARD=Loopback,DEV=1,SUBDEV=1"   # parleyd plays to DEV=0,SUBDEV=1;
 
 
 def pytest_configure(config):
-    configure(config)
+    configure(config, "hil")
     if "HIL_GPIO_SYSFS" not in os.environ:
         raise pytest.UsageError("Tests/hil/guest runs inside the HIL VM: use `make hil`")
 
 
 def pytest_sessionfinish(session):
-    write_results(session, "hil")
+    write_results(session)
 
 
 def hil_config(tmp: Path, extra: str = "") -> str:

@@ -25,13 +25,13 @@ SOCKET = "/run/parley/control.sock"
 
 
 def pytest_configure(config):
-    configure(config)
+    configure(config, "systemd")
     if not Path("/run/systemd/system").is_dir() or "HIL_GPIO_SYSFS" not in os.environ:
         raise pytest.UsageError("Tests/hil/systemd runs in the booted HIL VM: use `make hil`")
 
 
 def pytest_sessionfinish(session):
-    write_results(session, "systemd")
+    write_results(session)
 
 
 def sample(name: str, value_ms: float):
