@@ -177,7 +177,7 @@ if have("swift.jsonl"):  # the audio section
         "erle_db": grab(r"ERLE, full chain: ([\d.]+)"),
         "near_end_kept_correlation": grab(r"near-end correlation in double talk: ([\d.]+)"),
     })
-    scenarios, reconvergence, without_echo, live_deviation = {}, {}, {}, []
+    scenarios, reconvergence, without_echo, mask_bound, live_deviation = {}, {}, {}, {}, []
     speaker_limit_error = None
     for line in open(os.path.join(out, "aec.txt")):
         m = re.match(r"AEC scenario (\S+): erle ([-\d.]+) dB, double-talk SDR ([-\d.]+) dB, convergence ([\d.]+) s, "
@@ -187,6 +187,8 @@ if have("swift.jsonl"):  # the audio section
         if m and r: reconvergence[m.group(1)] = float(r.group(1))
         q = re.search(r"double-talk SDR without echo ([-\d.]+) dB", line)
         if m and q: without_echo[m.group(1)] = float(q.group(1))
+        b = re.search(r"double-talk SDR bound of a per-bin gain ([-\d.]+) dB", line)
+        if m and b: mask_bound[m.group(1)] = float(b.group(1))
         c = re.search(r"speaker limit (\d+)", line)
         if m and c and m.group(1) == "van_speaker_clipping":  # the speaker's curve found, against the rig's (8000)
             speaker_limit_error = round(abs(20 * math.log10(int(c.group(1)) / 8000)), 2)
@@ -218,6 +220,8 @@ if have("swift.jsonl"):  # the audio section
         results["aec"][f"reconvergence_20db_{name}_s"] = seconds
     for name, sdr in without_echo.items():  # the talker against the noise alone (shadow run)
         results["aec"][f"near_end_sdr_{name}_without_echo_db"] = round(sdr, 2)
+    for name, sdr in mask_bound.items():  # the best a per-bin gain could do (MaskBound, an oracle)
+        results["aec"][f"near_end_sdr_{name}_mask_bound_db"] = round(sdr, 2)
     if live_deviation:  # the live measure against the rig's offline ERLE over the same span, worst scenario
         results["aec"]["live_erle_deviation_db"] = round(max(c for c, _ in live_deviation), 2)
         results["aec"]["live_erle_deviation_after_double_talk_db"] = round(max(a for _, a in live_deviation), 2)

@@ -58,6 +58,9 @@ struct EchoRig {
         /// With road noise: the same SDR from the shadow run with the far end muted — the
         /// talker against the noise alone, so the echo's own cost is the difference.
         var doubleTalkSDRWithoutEcho: Double?
+        /// With road noise: the best SDR any suppressor of the chain's kind could reach on the
+        /// shadow run's mic (`MaskBound`, an oracle that knows the talker).
+        var doubleTalkSDRMaskBound: Double?
         /// From far-end onset until every 1 s window of it reaches 20 dB ERLE.
         var convergenceSeconds: Double
         var resamplerPPM: Double
@@ -295,7 +298,7 @@ struct EchoRig {
         let micAt = { (a: Double, b: Double) in Int(a * micRate)..<Int(b * micRate) }
         let farOnly = [micAt(17, 25), micAt(31.5, 39)]
         var erle = EchoMetrics.erle(mic: mic, out: out, farOnly)
-        var doubleTalkSDRWithoutEcho: Double?
+        var doubleTalkSDRWithoutEcho: Double?, doubleTalkSDRMaskBound: Double?
         if s.roadNoiseDBFS != nil && !s.farEndMuted {
             // Noise louder than the residual echo would cap the ratio: compare the echo alone
             // (mic less the shadow run's mic) with what of it is left (output less the shadow's).
@@ -306,11 +309,12 @@ struct EchoRig {
             let left = zip(out, quiet.out).map { Int16(clamping: Int($0) - Int($1)) }
             erle = EchoMetrics.erle(mic: echo, out: left, farOnly)
             doubleTalkSDRWithoutEcho = quiet.doubleTalkSDR  // what the noise alone leaves of the talker
+            doubleTalkSDRMaskBound = MaskBound.nearEndSDR(mic: quiet.mic, near: EchoFixture.pcm(signals.near), micAt(25, 31))
         }
         return Result(
             erle: erle,
             doubleTalkSDR: EchoMetrics.nearEndSDR(out: out, near: EchoFixture.pcm(signals.near), micAt(25, 31)),
-            doubleTalkSDRWithoutEcho: doubleTalkSDRWithoutEcho,
+            doubleTalkSDRWithoutEcho: doubleTalkSDRWithoutEcho, doubleTalkSDRMaskBound: doubleTalkSDRMaskBound,
             convergenceSeconds: EchoMetrics.convergence(mic: mic, out: out, micAt(7, 25), rate: Int(micRate), decibels: 20),
             resamplerPPM: Double(controls.referenceRateMilliPPM.load(ordering: .relaxed)) / 1000,
             driftEstimatePPM: driftEstimate,
