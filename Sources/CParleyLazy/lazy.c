@@ -1,7 +1,7 @@
 // The definitions behind CParleyLazy.h. Each wrapper is hidden (never exported, so it cannot
 // stand in for the library's own symbol inside the library), resolves its function once and
 // keeps it; a library that cannot be opened makes each call fail the way the library itself
-// reports failure (NULL, an error code), and CParley_lazy_failure says why.
+// reports failure (NULL, an error code), and CParley_lazy_failure says why, per library.
 #define CURL_DISABLE_TYPECHECK
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -14,12 +14,13 @@
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
-struct library { const char *soname; void *handle; };
+struct library { const char *soname; void *handle; const char *failed; char failure[256]; };
 static struct library curl = { "libcurl.so.4" }, espeak = { "libespeak-ng.so.1" }, crypto = { "libcrypto.so.3" };
-static char failure[512];
-static const char *failed;
 
-const char *CParley_lazy_failure(void) { return __atomic_load_n(&failed, __ATOMIC_ACQUIRE); }
+const char *CParley_lazy_failure(CParleyLazyLibrary library) {
+    struct library *lib = library == CParleyLazyCurl ? &curl : library == CParleyLazyEspeak ? &espeak : &crypto;
+    return __atomic_load_n(&lib->failed, __ATOMIC_ACQUIRE);
+}
 
 // Two threads racing here both dlopen; the second only raises the library's reference count.
 static void *symbol(struct library *lib, const char *name) {
@@ -27,9 +28,9 @@ static void *symbol(struct library *lib, const char *name) {
     if (!handle) {
         handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
         if (!handle) {
-            if (!CParley_lazy_failure()) {
-                snprintf(failure, sizeof failure, "%s", dlerror());
-                __atomic_store_n(&failed, failure, __ATOMIC_RELEASE);
+            if (!__atomic_load_n(&lib->failed, __ATOMIC_ACQUIRE)) {
+                snprintf(lib->failure, sizeof lib->failure, "%s", dlerror());
+                __atomic_store_n(&lib->failed, lib->failure, __ATOMIC_RELEASE);
             }
             return NULL;
         }

@@ -132,7 +132,13 @@ actor Provisioner: Service {
                     unreachable("\(error.reason)")
                     return
                 }
-                guard signature.status == 200, key?.verifies(response.body, signature: signature.body) == true else {
+                let verified: Bool
+                do {
+                    verified = try signature.status == 200 && key?.verifies(response.body, signature: signature.body) == true
+                } catch {
+                    return refuse("\(source.remote): the signature cannot be checked: \(error)")
+                }
+                guard verified else {
                     return refuse("\(source.remote): the signature \(signature.status == 200 ? "does not verify" : "is missing (HTTP \(signature.status))") with provisioning.public_key")
                 }
                 let etag = response.header("etag")

@@ -150,7 +150,7 @@ private final class Transfer: @unchecked Sendable {
     func cancel() { cancelled.store(true, ordering: .relaxed) }
 
     /// ": why" when libcurl could not be opened (CParleyLazy opens it at the first request).
-    static var unavailable: String { CParley_lazy_failure().map { ": " + String(cString: $0) } ?? "" }
+    static var unavailable: String { CParley_lazy_failure(CParleyLazyCurl).map { ": " + String(cString: $0) } ?? "" }
 
     func run() -> Result<HTTPResponse, HTTPError> {
         guard let handle = curl_easy_init() else { return .failure(HTTPError(kind: .other, description: "curl_easy_init failed\(Self.unavailable)")) }

@@ -1,4 +1,5 @@
 import COpenSSL
+import CParleyLazy
 
 /// The fleet's Ed25519 public key, and the check that a pulled file is what the fleet signed
 /// (OpenSSL's libcrypto, EVP_DigestVerify). Operators sign with
@@ -24,8 +25,13 @@ public struct FleetKey: Sendable, Equatable {
         }
     }
 
+    /// libcrypto could not be opened: the device lacks a dependency, the file may be fine.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Whether `signature` (64 bytes, raw or in base64) is this key's over `message`.
-    public func verifies(_ message: [UInt8], signature: [UInt8]) -> Bool {
+    public func verifies(_ message: [UInt8], signature: [UInt8]) throws(Unavailable) -> Bool {
         let bytes: [UInt8]
         if signature.count == 64 {
             bytes = signature
@@ -36,7 +42,12 @@ public struct FleetKey: Sendable, Equatable {
             return false
         }
         guard let key = raw.withUnsafeBufferPointer({ EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, 32) })
-        else { return false }
+        else {
+            if let why = CParley_lazy_failure(CParleyLazyCrypto) {
+                throw Unavailable(description: "libcrypto could not be opened (\(String(cString: why))): install libssl3")
+            }
+            return false
+        }
         defer { EVP_PKEY_free(key) }
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }

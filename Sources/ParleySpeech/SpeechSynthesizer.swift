@@ -35,7 +35,7 @@ public final class SpeechSynthesizer: Sendable {
         }
         guard rate > 0 else {
             // CParleyLazy opens libespeak-ng here: when it could not, say why rather than guess.
-            if let why = CParley_lazy_failure() { throw Failure(description: "libespeak-ng could not be opened: \(String(cString: why))") }
+            if let why = CParley_lazy_failure(CParleyLazyEspeak) { throw Failure(description: "libespeak-ng could not be opened: \(String(cString: why))") }
             throw Failure(description: "libespeak-ng did not initialize (is espeak-ng-data installed?)")
         }
         sourceRate = Int(rate)

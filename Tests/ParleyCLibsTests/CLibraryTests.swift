@@ -14,7 +14,7 @@ import Testing
         #expect(String(cString: opus_get_version_string()).hasPrefix("libopus 1."))
         #expect(String(cString: gpiod_version_string()).hasPrefix("1.6"))
         #expect(String(cString: curl_version()).contains("OpenSSL"))  // opened at this first call
-        #expect(CParley_lazy_failure() == nil)
+        #expect(CParley_lazy_failure(CParleyLazyCurl) == nil)
         var err: Int32 = 0
         let resampler = speex_resampler_init(1, 48000, 24000, 5, &err)
         #expect(resampler != nil && err == 0)

@@ -14,7 +14,7 @@ import aioice.ice
 import av
 import numpy as np
 from aiohttp import web
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from openai.types.realtime.client_secret_create_params import ClientSecretCreateParams
 from pydantic import TypeAdapter, ValidationError
 
@@ -205,7 +205,8 @@ class FakeWebRTC(ServerThread):
 
     async def _answer(self, offer: str) -> tuple[str, str]:
         self.offers.append(offer)
-        pc = RTCPeerConnection()
+        # No ICE servers: aiortc's default asks stun.l.google.com, and the tests stay on loopback.
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         call = Call(self, pc)
         self.calls.append(call)
         pc.addTrack(call.track)

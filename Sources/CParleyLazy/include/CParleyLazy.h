@@ -6,7 +6,9 @@
 #ifndef CPARLEYLAZY_H
 #define CPARLEYLAZY_H
 
-/// Why a library could not be opened (dlerror's text), or NULL while none has failed.
-const char *CParley_lazy_failure(void);
+typedef enum { CParleyLazyCurl, CParleyLazyEspeak, CParleyLazyCrypto } CParleyLazyLibrary;
+
+/// Why `library` could not be opened (dlerror's text), or NULL while it has not failed.
+const char *CParley_lazy_failure(CParleyLazyLibrary library);
 
 #endif
