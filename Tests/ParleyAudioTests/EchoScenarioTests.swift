@@ -205,6 +205,16 @@ import ParleyDSP
         #expect(bound > withoutEcho && bound - withoutEcho < 5)
     }
 
+    /// The road quieter against the talker: the chain follows the per-bin bound up, within
+    /// 5 dB of it, until the residual echo (18.5 dB on one clock) sets the SDR instead.
+    @Test(arguments: [-33, -36, -39, -42] as [Float]) func roadNoiseAtLowerLevels(decibels: Float) throws {
+        let r = EchoRig.run(.init(roadNoiseDBFS: decibels))
+        let bound = try #require(r.doubleTalkSDRMaskBound)
+        print("AEC road noise at \(Int(decibels)) dBFS: double-talk SDR \(r.doubleTalkSDR) dB, without echo \(r.doubleTalkSDRWithoutEcho ?? .nan) dB, bound \(bound) dB")
+        #expect(bound - r.doubleTalkSDR < 7)
+        #expect(r.doubleTalkSDR >= 11 + Double(-33 - decibels) / 3)  // about 1 dB better per 3 dB less noise
+    }
+
     @Test func theVolumeTurnedUpMidAnswer() throws {
         // +6 dB on the card's mixer at 15 s: the echo grows, the reference does not.
         let r = EchoRig.run(.init(volumeStepDecibels: 6))
