@@ -264,6 +264,12 @@ while True:
 """
 
 
+def xruns(control) -> float:
+    """parleyd's xrun recoveries so far, capture and playback (its metrics)."""
+    metrics = control.request({"command": "metrics"})["metrics"]
+    return sum(v for k, v in metrics.items() if k.startswith("parley_audio_xruns_total"))
+
+
 class Starvation:
     """When the VM's CPUs did not run (guest monotonic times), from the probe above. A turn
     or measure overlapping a stall of STALL_MS or more is the emulator's doing: the scenarios

@@ -19,6 +19,7 @@ import pytest
 
 from audio import spoken_fixture
 from conftest import MIC, RATE, SPEAKER
+from hilvm import xruns
 
 SENTENCE = "The pump on the second floor is leaking again and the pressure keeps dropping."
 ALIGNED = re.compile(r"echo alignment on the answer's speech: the echo followed the reference by ([-+]?[\d.]+) ms "
@@ -52,11 +53,6 @@ class EchoPath:
     def close(self):
         self.proc.terminate()
         self.proc.wait(timeout=5)
-
-
-def xruns(control) -> float:
-    metrics = control.request({"command": "metrics"})["metrics"]
-    return sum(v for k, v in metrics.items() if k.startswith("parley_audio_xruns_total"))
 
 
 def answer(gpio, control, path, voided: list[str], starvation) -> dict | None:

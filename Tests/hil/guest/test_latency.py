@@ -11,14 +11,16 @@ to $HIL_RESULTS under `hil.` (with the other scenarios' measures) (bench/results
 Host times become guest times through the host link's clock offset (best of 10 round trips,
 re-estimated before each turn, since under emulation the offset wanders); its uncertainty,
 half the fastest round trip, and the largest change between two turns are reported too.
-A turn during which the guest's CPUs stalled (the host starving qemu: Starvation) is left
-out of the figures and counted (`hil.turns_voided_by_starvation`); with fewer than half the
-turns left the scenario is skipped with the reason, never failed."""
+A turn during which the guest's CPUs stalled (the host starving qemu: Starvation), or parleyd
+lost audio (an xrun: TCG too slow to keep a buffer fed, in stalls shorter than the probe
+counts), is left out of the figures and counted (`hil.turns_voided_by_starvation`); with fewer
+than half the turns left the scenario is skipped with the reason, never failed."""
 import math
 import os
 import time
 
 import pytest
+from hilvm import xruns
 
 
 def percentiles(values):
@@ -29,7 +31,7 @@ def percentiles(values):
 
 def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvation):
     turns = int(os.environ.get("HIL_TURNS", "60"))
-    parleyd()
+    control = parleyd().control
     host.configure(response_audio_seconds=2.0)
     figures = {"press": [], "commit": [], "audio": [], "barge": []}
     uncertainty = []
@@ -39,7 +41,7 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
     for turn in range(turns + 1):
         host.sync(rounds=10)
         uncertainty.append(host.rtt / 2)
-        began = time.monotonic()
+        began, lost = time.monotonic(), xruns(control)
         t_press = gpio.press()
         try:
             barge = speaker_edge(speaker, speaker.stops, t_press, since=t_start) if playing else None
@@ -50,16 +52,17 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
             t_delta = host.first_delta_after(t_release)
             audio = speaker_edge(speaker, speaker.starts, t_delta, since=t_press)
         except AssertionError:
-            if not starvation.during(began):
+            why = emulators_doing(starvation, began, control, lost)
+            if not why:
                 raise
             gpio.release()
             gpio.wait_lit({"ready"}, timeout=30)  # start the chain again from a quiet speaker
             playing = False
-            starvation.void("latency")
+            starvation.void(why)
             continue
         t_start = t_delta
-        if starvation.during(began):  # the emulator's figures
-            starvation.void("latency")
+        if why := emulators_doing(starvation, began, control, lost):  # the emulator's figures
+            starvation.void(why)
         elif (playing and barge is None) or audio is None:
             voided += 1
         else:
@@ -75,7 +78,8 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
     assert voided <= turns // 10, f"{voided} of {turns} turns lost to speaker recorder restarts"
     assert host.ask("server")["violations"] == []
     if len(figures["audio"]) < turns // 2:
-        pytest.skip(f"the host starved the VM: {starvation.voided.get('latency', 0)} of {turns + 1} turns fell in guest stalls; "
+        lost = sum(n for why, n in starvation.voided.items() if why.startswith("latency"))
+        pytest.skip(f"the host starved the VM: {lost} of {turns + 1} turns fell in guest stalls or lost audio; "
                     f"{len(figures['audio'])} left to measure")
     measured.update({
         "ptt_edge_to_first_audio_ms": percentiles(figures["press"]),
@@ -88,6 +92,15 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
         "turns_measured": len(figures["audio"]),
         "turns_voided_by_recorder_restarts": voided,
     })
+
+
+def emulators_doing(starvation, began: float, control, lost: float) -> str | None:
+    """Why the turn since `began` measured the emulator rather than the device, if it did."""
+    if starvation.during(began):
+        return "latency"
+    if xruns(control) > lost:
+        return "latency: parleyd xrun"
+    return None
 
 
 def speaker_edge(speaker, edges, t, since):
