@@ -206,7 +206,7 @@ import ParleyDSP
     }
 
     /// The road quieter against the talker: the chain follows the per-bin bound up, within
-    /// 5 dB of it, until the residual echo (18.5 dB on one clock) sets the SDR instead.
+    /// 7 dB of it, until the residual echo (18.5 dB on one clock) sets the SDR instead.
     @Test(arguments: [-33, -36, -39, -42] as [Float]) func roadNoiseAtLowerLevels(decibels: Float) throws {
         let r = EchoRig.run(.init(roadNoiseDBFS: decibels))
         let bound = try #require(r.doubleTalkSDRMaskBound)

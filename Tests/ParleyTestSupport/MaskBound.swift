@@ -42,7 +42,7 @@ public enum MaskBound {
             for i in 0..<n { out[start + i] += m.re[i] * window[i] }
             start += hop
         }
-        return out.map { Int16(clamping: Int(max(-32768, min(32767, $0.rounded())))) }
+        return EchoFixture.pcm(out.map(Float.init))
     }
 }
 

@@ -291,16 +291,19 @@ class Starvation:
 
     def during(self, t0: float, t1: float | None = None) -> float:
         """The longest stall of STALL_MS or more overlapping [t0, t1] (t1: now), or 0."""
-        time.sleep(0.01)  # the probe reports a stall once it wakes
-        t1 = time.monotonic() if t1 is None else t1
-        return max((ms for start, ms in self.stalls
-                    if ms >= self.STALL_MS and start < t1 and start + ms / 1000 > t0), default=0.0)
+        return max((ms for ms, _ in self._overlapping(t0, t1) if ms >= self.STALL_MS), default=0.0)
 
     def lost_ms(self, t0: float, t1: float) -> float:
         """How much of [t0, t1] the guest's CPUs did not run, in gaps of MIN_MS or more: under
         a busy host TCG runs in slices, and a timed span counts the emulator's pauses too."""
-        time.sleep(0.01)
-        return sum(max(0.0, min(start + ms / 1000, t1) - max(start, t0)) * 1000 for start, ms in self.stalls)
+        return sum(overlap for _, overlap in self._overlapping(t0, t1))
+
+    def _overlapping(self, t0: float, t1: float | None) -> list[tuple[float, float]]:
+        """Each gap that overlaps [t0, t1] (t1: now): its length and how much of it lies inside, in ms."""
+        time.sleep(0.01)  # the probe reports a gap once it wakes
+        t1 = time.monotonic() if t1 is None else t1
+        return [(ms, (min(start + ms / 1000, t1) - max(start, t0)) * 1000)
+                for start, ms in self.stalls if start < t1 and start + ms / 1000 > t0]
 
     def void(self, scenario: str) -> int:
         self.voided[scenario] = self.voided.get(scenario, 0) + 1

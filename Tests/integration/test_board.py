@@ -7,6 +7,7 @@ import signal
 import struct
 import time
 import wave
+from datetime import datetime
 
 from audio import samples_of_wav, spoken_fixture, tone_power
 from conftest import BASE_CONFIG, run_parleyd
@@ -112,15 +113,13 @@ def test_long_press_in_toggle_mode_cancels_with_a_cue_and_sends_nothing(daemon, 
     # periods did not write (the Pacer starts afresh rather than rush; CI read 500 ms once).
     pressed, long_pressed = (logged_at(d.log, f"button: {event}") for event in ("pttPressed", "pttLongPressed"))
     assert 0.58 < long_pressed - pressed < 0.9, (pressed, long_pressed)  # each line logged a moment after its event
-    assert cancelled - listening > 0.3 * 48000  # the cancel cue after the listening one, not at once
+    assert 0.3 * 48000 < cancelled - listening < 1.2 * 48000  # the cancel cue after the listening one, not at once
 
 
 def logged_at(log: str, text: str) -> float:
-    """Seconds of the day at which the first line with `text` was logged (2026-…T19:24:24.941Z …)."""
+    """When the first line with `text` was logged (its timestamp, 2026-12-06T19:24:24.941Z), in s."""
     line = next(line for line in log.splitlines() if text in line)
-    clock = line.split("T", 1)[1].split("Z", 1)[0]
-    hours, minutes, seconds = clock.split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return datetime.fromisoformat(line.split()[0]).timestamp()
 
 
 def test_cancel_button_stops_the_answer_and_volume_buttons_step(daemon, tmp_path):

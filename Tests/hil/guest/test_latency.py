@@ -81,8 +81,8 @@ def test_latency_over_many_turns(parleyd, gpio, speaker, host, measured, starvat
     assert voided <= turns // 10, f"{voided} of {turns} turns lost to speaker recorder restarts"
     assert host.ask("server")["violations"] == []
     if len(figures["audio"]) < turns // 2:
-        lost = sum(n for why, n in starvation.voided.items() if why.startswith("latency"))
-        pytest.skip(f"the host starved the VM: {lost} of {turns + 1} turns fell in guest stalls or lost audio; "
+        starved = sum(n for why, n in starvation.voided.items() if why.startswith("latency"))
+        pytest.skip(f"the host starved the VM: {starved} of {turns + 1} turns fell in guest stalls or lost audio; "
                     f"{len(figures['audio'])} left to measure")
     measured.update({
         "ptt_edge_to_first_audio_ms": percentiles(figures["press"]),
