@@ -157,12 +157,12 @@ socket = "{sock}"
 
 
 def resident(pid: int) -> dict:
-    """The process's resident set and its parts, in MB (/proc/PID/status)."""
+    """The process's resident set, its parts and its peak (VmHWM), in MB (/proc/PID/status)."""
     fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
     # smaps_rollup's Locked is what is resident and locked (VmLck counts whole locked mappings,
     # most of them never touched under MCL_ONFAULT).
     fields["Locked"] = next(line.split(":", 1)[1] for line in open(f"/proc/{pid}/smaps_rollup") if line.startswith("Locked:"))
-    return {name: round(int(fields[name].split()[0]) / 1024, 1) for name in ("VmRSS", "RssAnon", "RssFile", "Locked")}
+    return {name: round(int(fields[name].split()[0]) / 1024, 1) for name in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Locked")}
 
 
 def locked_rss(parleyd: str, turns: int = 10) -> dict:
