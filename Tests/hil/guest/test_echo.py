@@ -62,7 +62,8 @@ def answer(gpio, control, path, voided: list[str], starvation) -> dict | None:
     before, lost, broke = control.status()["audio"]["echoHealth"]["measures"], xruns(control), len(path.errors)
     began = time.monotonic()
     gpio.press()
-    time.sleep(0.3)
+    gpio.wait_lit({"listen"})  # held from when the device listens: a starved guest can take
+    time.sleep(0.3)            # longer than the hold to see the press, and drop it as too short
     gpio.release()
     control.wait_turn("speaking", timeout=15)
     control.wait_turn("idle", timeout=30)
