@@ -11,11 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from audio import best_correlation, envelope, spoken_fixture
 from conftest import MIC, now_us, run, sample, wait_session
 from hilvm import RATE, play_into_mic, stop_thread
 
 REPEATS = int(os.environ.get("HIL_SYSTEMD_REPEATS", "5"))  # samples per figure (p50 over them)
+STARVED_SHARE = 0.2  # a stop the guest sat out this much of measured the emulator
 KEY = os.environ["HIL_API_KEY"]
 SYSCALL_KILLED = re.compile(r"status=31/SYS|SIGSYS|audit.*type=1326", re.I)
 
@@ -123,6 +126,7 @@ def test_a_config_error_exits_78_with_the_reason_at_err_and_is_not_restarted(uni
 
 def test_sigterm_while_speaking_stops_within_a_second(unit, control, fake, gpio, starvation):
     fake.configure(response_audio_seconds=8.0)
+    voided = []
     for _ in range(REPEATS):
         unit.ensure_running()
         wait_session(control, unit)
@@ -137,13 +141,20 @@ def test_sigterm_while_speaking_stops_within_a_second(unit, control, fake, gpio,
         props = unit.show("InactiveEnterTimestampMonotonic", "Result", "ExecMainStatus")
         stop_ms = (int(props["InactiveEnterTimestampMonotonic"]) - t0) / 1000
         assert props["Result"] == "success" and props["ExecMainStatus"] == "0", props
-        if starvation.during(t0 / 1e6, t0 / 1e6 + stop_ms / 1000):
-            starvation.void("stop")  # the emulator's time, not the daemon's
+        assert gpio.lit() == set(), "the LEDs stay lit after stop"
+        span = (t0 / 1e6, t0 / 1e6 + stop_ms / 1000)
+        paused = starvation.lost_ms(*span)  # the emulator's, in slices under 40 ms
+        # A stop during a stall, or one the guest's CPUs sat out a fifth of in shorter gaps,
+        # times the emulator: TCG then runs the guest slower even between the gaps the probe
+        # sees (hog run 11: 2108 ms, 783 of them paused). Idle, the probe sees next to none.
+        if starvation.during(*span) or paused >= STARVED_SHARE * stop_ms:
+            voided.append(f"{stop_ms:.0f} ms, {paused:.0f} paused")
+            starvation.void("stop")
             continue
         sample("stop_ms", stop_ms)
-        paused = starvation.lost_ms(t0 / 1e6, t0 / 1e6 + stop_ms / 1000)  # the emulator's, in slices under 40 ms
         assert stop_ms - paused < 1000, f"stopped {stop_ms:.0f} ms after SIGTERM ({paused:.0f} ms of it the guest did not run)"
-        assert gpio.lit() == set(), "the LEDs stay lit after stop"
+    if len(voided) == REPEATS:
+        pytest.skip(f"the host starved the VM in every stop: {'; '.join(voided)}")
 
 
 def test_the_key_comes_by_credential_and_never_reaches_the_journal(unit, control):
