@@ -6,29 +6,23 @@ from parleyd_process import BASE_CONFIG
 LOCKED = BASE_CONFIG.replace("[audio]\n", "[audio]\nlock_memory = true\n")
 
 
-def resident_mb(pid):
-    """The resident set, its peak and how much of it is locked, in MB (bench's own reading)."""
-    mb = resident(pid)
-    return mb["VmRSS"], mb["VmHWM"], mb["Locked"]
-
-
 def test_locked_memory_is_what_the_daemon_touched_not_every_stack_and_arena(daemon, tmp_path):
     plain = daemon(config=BASE_CONFIG).start()
     plain.notify.wait_for("READY=1")
-    _, plain_peak, plain_locked = resident_mb(plain.proc.pid)
+    plain_mb = resident(plain.proc.pid)  # in MB, bench's own reading
     plain.stop()
-    assert plain_locked == 0
+    assert plain_mb["Locked"] == 0
 
     d = daemon(config=LOCKED).start()
     d.notify.wait_for("READY=1")
-    rss, _, locked = resident_mb(d.proc.pid)
+    mb = resident(d.proc.pid)
     assert "mlockall failed" not in d.log
     # Locked: the pages in use (its libraries, heap, the audio threads' stacks), and no more
     # than it had resident anyway (mlockall without MCL_ONFAULT took it to 191 MB). Compared
     # with the unlocked daemon's peak: right after READY that one lets go of starting's code
     # (StartupCode), which a locked daemon keeps, and READY races that release.
-    assert locked > 5
-    assert rss < plain_peak + 10, (rss, plain_peak)
+    assert mb["Locked"] > 5
+    assert mb["VmRSS"] < plain_mb["VmHWM"] + 10, (mb, plain_mb)
 
 
 def test_a_refused_lock_is_said_once_with_the_limit_and_the_fix(daemon, tmp_path):
@@ -40,4 +34,4 @@ def test_a_refused_lock_is_said_once_with_the_limit_and_the_fix(daemon, tmp_path
     line = next(line for line in d.lines if "mlockall failed" in line)
     assert "WARNING" in line and "the memlock limit is 64 KiB" in line and "LimitMEMLOCK=infinity" in line
     assert "CAP_IPC_LOCK" in line
-    assert resident_mb(d.proc.pid)[2] == 0
+    assert resident(d.proc.pid)["Locked"] == 0
